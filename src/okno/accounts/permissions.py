@@ -1,0 +1,145 @@
+"""Who may see and do what: the one place that decides.
+
+``visible_tickets`` is the query filter every ticket list and lookup starts from, and
+``may_see_ticket`` is the same rule over facts already in memory (the realtime bus uses
+it); a test keeps the two in agreement. An object the caller may not see is reported as
+not found, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from okno.accounts.models import STAFF_ROLES, Role
+from okno.customers.models import Customer
+from okno.errors import Forbidden
+from okno.tickets.models import ActorType, Ticket, TicketParticipant
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever is acting in a unit of work: a signed-in user, or the system itself."""
+
+    role: Role
+    user_id: int | None = None
+    name: str = ""
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+    limited_to_teams: bool = False
+    customer_id: int | None = None
+    # Set only when the customer's organization shares its tickets among its people.
+    shared_organization_id: int | None = None
+    is_system: bool = False
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(role=Role.admin, name=name, is_system=True)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role == Role.customer
+
+    @property
+    def event_actor(self) -> tuple[ActorType, int | None]:
+        if self.is_system:
+            return ActorType.system, None
+        if self.is_customer:
+            return ActorType.customer, self.customer_id
+        return ActorType.user, self.user_id
+
+    @property
+    def principal(self) -> str:
+        return "system" if self.is_system else f"user:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What visibility depends on, as committed; carried with every realtime event."""
+
+    team_id: int | None
+    assignee_id: int | None
+    customer_id: int
+    customer_organization_id: int | None
+    participant_ids: frozenset[int] = frozenset()
+
+
+# Internal history (notes, assignment, tags, fields) is for staff only.
+CUSTOMER_VISIBLE_EVENTS = frozenset(
+    {"created", "message_received", "reply_sent", "status_changed", "reopened", "merged", "follow_up_created"}
+)
+
+
+def visible_tickets(actor: Actor) -> ColumnElement[bool]:
+    if actor.is_staff:
+        if not actor.limited_to_teams:
+            return sa.true()
+        return sa.or_(Ticket.team_id.in_(sorted(actor.team_ids)), Ticket.assignee_id == actor.user_id)
+    if actor.customer_id is None:
+        return sa.false()
+    own = sa.or_(
+        Ticket.customer_id == actor.customer_id,
+        Ticket.id.in_(
+            sa.select(TicketParticipant.ticket_id).where(TicketParticipant.customer_id == actor.customer_id)
+        ),
+    )
+    if actor.shared_organization_id is None:
+        return own
+    colleagues = sa.select(Customer.id).where(Customer.organization_id == actor.shared_organization_id)
+    return sa.or_(own, Ticket.customer_id.in_(colleagues))
+
+
+def may_see_ticket(actor: Actor, facts: TicketFacts) -> bool:
+    if actor.is_staff:
+        return (
+            not actor.limited_to_teams
+            or (facts.team_id is not None and facts.team_id in actor.team_ids)
+            or (facts.assignee_id is not None and facts.assignee_id == actor.user_id)
+        )
+    if actor.customer_id is None:
+        return False
+    return (
+        facts.customer_id == actor.customer_id
+        or actor.customer_id in facts.participant_ids
+        or (
+            actor.shared_organization_id is not None
+            and facts.customer_organization_id == actor.shared_organization_id
+        )
+    )
+
+
+def may_see_event(actor: Actor, kind: str, facts: TicketFacts) -> bool:
+    if not may_see_ticket(actor, facts):
+        return False
+    return actor.is_staff or kind in CUSTOMER_VISIBLE_EVENTS
+
+
+def require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise Forbidden("Only staff may do this.")
+
+
+def require_agent(actor: Actor) -> None:
+    """Agents, supervisors and admins: anyone who may answer customers and change tickets."""
+    if actor.role not in {Role.admin, Role.supervisor, Role.agent}:
+        raise Forbidden("Your role may not change tickets or answer customers.")
+
+
+def require_admin(actor: Actor) -> None:
+    if actor.role != Role.admin:
+        raise Forbidden("Only an administrator may do this.")
+
+
+def forbid_fields(actor: Actor, fields: set[str], allowed: set[str]) -> None:
+    """Refuse, naming them, the fields this role may not set, instead of silently dropping them."""
+    refused = sorted(fields - allowed)
+    if refused:
+        raise Forbidden(
+            f"Your role may not set: {', '.join(refused)}.",
+            details=[{"field": name, "reason": "not allowed for your role"} for name in refused],
+        )

@@ -1,0 +1,31 @@
+"""Read-only facts about users and teams that other domains ask for."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.accounts.models import Role, Team, TeamMembership, User
+
+ASSIGNABLE_ROLES = (Role.admin, Role.supervisor, Role.agent)
+
+
+def team_exists(session: Session, team_id: int) -> bool:
+    return session.get(Team, team_id) is not None
+
+
+def is_member(session: Session, user_id: int, team_id: int) -> bool:
+    return (
+        session.scalar(
+            sa.select(sa.literal(1)).where(
+                TeamMembership.user_id == user_id, TeamMembership.team_id == team_id
+            )
+        )
+        is not None
+    )
+
+
+def is_assignable(session: Session, user_id: int) -> bool:
+    """Active staff who may own tickets (light agents and customers may not)."""
+    user = session.get(User, user_id)
+    return user is not None and user.is_active and user.role in ASSIGNABLE_ROLES

@@ -1,0 +1,289 @@
+"""Users, teams, sign-in and API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from okno.accounts.models import STAFF_ROLES, ApiToken, LoginFailure, Role, Team, TeamMembership, User
+from okno.accounts.permissions import Actor, forbid_fields, require_admin, require_staff
+from okno.accounts.schemas import SELF_EDITABLE, TeamCreate, TeamUpdate, UserCreate, UserUpdate
+from okno.accounts.security import hash_api_token, hash_password, new_api_token, verify_password
+from okno.customers.models import Customer, Organization
+from okno.db import utcnow
+from okno.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from okno.tickets import service as tickets_service
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    team_ids = frozenset(
+        session.scalars(sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id))
+    )
+    shared_org = None
+    if user.role == Role.customer and user.customer_id is not None:
+        shared_org = session.scalar(
+            sa.select(Organization.id)
+            .join(Customer, Customer.organization_id == Organization.id)
+            .where(Customer.id == user.customer_id, Organization.shared_tickets.is_(True))
+        )
+    return Actor(
+        role=Role(user.role),
+        user_id=user.id,
+        name=user.name,
+        team_ids=team_ids,
+        limited_to_teams=user.limited_to_teams,
+        customer_id=user.customer_id,
+        shared_organization_id=shared_org,
+    )
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    user = session.scalar(
+        sa.select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == hash_api_token(token),
+            ApiToken.revoked_at.is_(None),
+            User.is_active.is_(True),
+        )
+    )
+    if user is None:
+        raise Unauthorized("The token is unknown, revoked, or its user is deactivated.")
+    return actor_for(session, user)
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    if not actor.is_staff and actor.user_id != user_id:
+        raise NotFound("User not found.")
+    user = session.scalar(sa.select(User).where(User.id == user_id).options(selectinload(User.teams)))
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def _set_teams(session: Session, user: User, team_ids: list[int]) -> None:
+    wanted = set(team_ids)
+    found = set(session.scalars(sa.select(Team.id).where(Team.id.in_(wanted))))
+    if missing := sorted(wanted - found):
+        raise Invalid(f"unknown team ids: {missing}", field="team_ids")
+    session.execute(sa.delete(TeamMembership).where(TeamMembership.user_id == user.id))
+    session.add_all(TeamMembership(user_id=user.id, team_id=team_id) for team_id in sorted(wanted))
+
+
+def _check_customer_link(session: Session, role: Role, customer_id: int | None) -> None:
+    if role == Role.customer and customer_id is None:
+        raise Invalid("a customer account must name its customer", field="customer_id")
+    if role != Role.customer and customer_id is not None:
+        raise Invalid("only customer accounts link to a customer", field="customer_id")
+    if customer_id is not None and session.get(Customer, customer_id) is None:
+        raise Invalid("no such customer", field="customer_id")
+
+
+def create_user(session: Session, actor: Actor, *, data: UserCreate) -> User:
+    require_admin(actor)
+    email = str(data.email).lower()
+    if find_user_by_email(session, email) is not None:
+        raise Conflict("A user with this email exists.", code="email_taken")
+    _check_customer_link(session, data.role, data.customer_id)
+    now = utcnow(session)
+    user = User(
+        email=email,
+        name=data.name,
+        role=data.role,
+        password_hash=hash_password(data.password) if data.password else None,
+        is_active=True,
+        customer_id=data.customer_id,
+        limited_to_teams=data.limited_to_teams,
+        languages=[code.lower() for code in data.languages],
+        skills=data.skills,
+        locale=data.locale,
+        time_zone=data.time_zone,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    session.flush()
+    _set_teams(session, user, data.team_ids)
+    session.flush()
+    return get_user(session, actor, user.id)
+
+
+def update_user(session: Session, actor: Actor, user_id: int, *, changes: UserUpdate) -> User:
+    given = set(changes.model_dump(exclude_unset=True))
+    if actor.role != Role.admin:
+        if actor.user_id != user_id:
+            raise (
+                NotFound("User not found.")
+                if not actor.is_staff
+                else Conflict("Only an administrator may change other users.", code="forbidden")
+            )
+        forbid_fields(actor, given, SELF_EDITABLE)
+    user = get_user(session, actor, user_id)
+    if changes.role is not None and changes.role != user.role:
+        if (changes.role == Role.customer) != (user.role == Role.customer):
+            raise Invalid("staff and customer accounts cannot be converted into each other", field="role")
+        user.role = changes.role
+    for name in ("name", "limited_to_teams", "skills", "locale", "time_zone"):
+        value = getattr(changes, name)
+        if value is not None:
+            setattr(user, name, value)
+    if changes.languages is not None:
+        user.languages = [code.lower() for code in changes.languages]
+    if changes.password is not None:
+        user.password_hash = hash_password(changes.password)
+    if changes.team_ids is not None:
+        _set_teams(session, user, changes.team_ids)
+    if changes.is_active is False and user.is_active:
+        deactivate_user(session, actor, user.id)
+    elif changes.is_active is True and not user.is_active:
+        user.is_active = True
+        user.deactivated_at = None
+    user.updated_at = utcnow(session)
+    session.flush()
+    session.expire(user, ["teams"])
+    return get_user(session, actor, user.id)
+
+
+def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
+    """Keeps the user's history; revokes their tokens and hands their open tickets back to their teams."""
+    require_admin(actor)
+    user = get_user(session, actor, user_id)
+    if actor.user_id == user.id:
+        raise Conflict("You cannot deactivate yourself.", code="self_deactivation")
+    now = utcnow(session)
+    user.is_active = False
+    user.deactivated_at = now
+    session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    if user.role in STAFF_ROLES:
+        tickets_service.release_assignments(
+            session, actor, assignee_id=user.id, reason="assignee_deactivated"
+        )
+    session.flush()
+    return user
+
+
+def list_users(
+    session: Session, actor: Actor, *, role: Role | None = None, active: bool | None = None
+) -> list[User]:
+    require_staff(actor)
+    query = sa.select(User).options(selectinload(User.teams)).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
+    return list(session.scalars(query))
+
+
+def login(
+    session: Session, *, email: str, password: str, client: str, max_failures: int, window_s: int
+) -> User:
+    """Checks the password; refuses while this address or client has too many recent failures.
+
+    Raises Unauthorized on a bad password; the caller records the failure in its own
+    transaction, since this one is rolled back with the error.
+    """
+    since = utcnow(session) - timedelta(seconds=window_s)
+    for key, limit in ((f"email:{email.lower()}", max_failures), (f"client:{client}", max_failures * 5)):
+        recent = session.scalar(
+            sa.select(sa.func.count()).where(LoginFailure.key == key, LoginFailure.occurred_at >= since)
+        )
+        if (recent or 0) >= limit:
+            raise RateLimited(
+                "Too many failed sign-ins; try again later.", details={"retry_after_s": window_s}
+            )
+    user = find_user_by_email(session, email)
+    if (
+        not verify_password(user.password_hash if user else None, password)
+        or user is None
+        or not user.is_active
+    ):
+        raise Unauthorized("Wrong email or password.")
+    return user
+
+
+def record_login_failure(session: Session, *, email: str, client: str) -> None:
+    now = utcnow(session)
+    session.add_all(
+        [
+            LoginFailure(key=f"email:{email.lower()}", occurred_at=now),
+            LoginFailure(key=f"client:{client}", occurred_at=now),
+        ]
+    )
+
+
+def issue_token(session: Session, user: User, *, name: str = "") -> tuple[ApiToken, str]:
+    if not user.is_active:
+        raise Invalid("the user is deactivated", field="email")
+    token = new_api_token()
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_api_token(token),
+        prefix=token[:12],
+        created_at=utcnow(session),
+    )
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or (row.user_id != actor.user_id and actor.role != Role.admin):
+        raise NotFound("Token not found.")
+    row.revoked_at = row.revoked_at or utcnow(session)
+
+
+def create_team(session: Session, actor: Actor, *, data: TeamCreate) -> Team:
+    require_admin(actor)
+    if session.scalar(sa.select(Team.id).where(Team.name == data.name)) is not None:
+        raise Conflict("A team with this name exists.", code="name_taken")
+    team = Team(name=data.name, description=data.description, created_at=utcnow(session))
+    session.add(team)
+    session.flush()
+    return team
+
+
+def get_team(session: Session, actor: Actor, team_id: int) -> Team:
+    require_staff(actor)
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound("Team not found.")
+    return team
+
+
+def update_team(session: Session, actor: Actor, team_id: int, *, changes: TeamUpdate) -> Team:
+    require_admin(actor)
+    team = get_team(session, actor, team_id)
+    if changes.name is not None and changes.name != team.name:
+        if session.scalar(sa.select(Team.id).where(Team.name == changes.name)) is not None:
+            raise Conflict("A team with this name exists.", code="name_taken")
+        team.name = changes.name
+    if changes.description is not None:
+        team.description = changes.description
+    session.flush()
+    return team
+
+
+def delete_team(session: Session, actor: Actor, team_id: int) -> None:
+    require_admin(actor)
+    team = get_team(session, actor, team_id)
+    if tickets_service.team_has_tickets(session, team.id):
+        raise Conflict("The team still has tickets; move them to another team first.", code="in_use")
+    session.delete(team)
+    session.flush()
+
+
+def list_teams(session: Session, actor: Actor) -> list[Team]:
+    require_staff(actor)
+    return list(session.scalars(sa.select(Team).order_by(Team.name)))

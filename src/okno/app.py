@@ -1,0 +1,98 @@
+"""The web application: every domain's routes, error mapping, limits, and the embedded worker."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from okno import __version__
+from okno.accounts import api as accounts_api
+from okno.config import Settings
+from okno.customers import api as customers_api
+from okno.errors import install_error_handlers
+from okno.http import stream
+from okno.http.limits import BodyLimitMiddleware
+from okno.runtime import Runtime
+from okno.tickets import api as tickets_api
+
+log = logging.getLogger(__name__)
+
+API_DESCRIPTION = """
+The Okno REST API. Every call needs `Authorization: Bearer <token>` (create one with
+`okno token create --email …` or `POST /api/v1/auth/tokens`).
+
+* Every `POST` honours an `Idempotency-Key` header: a retry with the same key returns the
+  first result and creates nothing twice.
+* Errors always have the body `{"error": {"code", "message", "details"}}`; invalid input is
+  `422` and names the field; unknown fields are refused.
+* Lists use keyset pagination: pass the `next_cursor` of one page as `cursor` for the next.
+* Live events: a WebSocket at `/api/v1/stream?after_id=<last id seen>`.
+
+This is a stable interface: later versions only add to it.
+"""
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings())
+    runtime = runtime or Runtime.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.bus.start()
+        if settings.embedded_worker:
+            runtime.worker.start_thread(poll_seconds=settings.worker_poll_seconds)
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="Okno",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_request_bytes,
+        # Room for the multipart envelope around the largest allowed file.
+        upload_limit=settings.max_attachment_bytes + 64 * 1024,
+        upload_paths=("/api/v1/attachments",),
+    )
+    for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    def healthz() -> JSONResponse:
+        try:
+            with runtime.db.read() as session:
+                session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__, "database": runtime.db.dialect_name})
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/api/docs")
+
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """For ``uvicorn --factory`` and several worker processes: settings from ``OKNO_*``."""
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return create_app(settings)

@@ -1,0 +1,102 @@
+"""All settings in one place: environment variables with the ``OKNO_`` prefix.
+
+Built by the app factory or the CLI, never at import time, so tests and commands can
+hand in their own. Every secret also has a ``*_FILE`` variant (Docker/Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_FILE_VARIANTS = ("database_url", "secret_key", "redis_url")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OKNO_", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty means a SQLite file `okno.db` in the working directory; "
+        "PostgreSQL: `postgresql+psycopg://user:pass@host/db`.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Installation secret for signing and encrypting stored credentials. "
+        "Empty means a key generated once and kept in `<data_dir>/secret_key`.",
+    )
+    data_dir: Path = Field(
+        default=Path("okno-data"),
+        description="Where attachments and the generated secret key live.",
+    )
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL of this installation.")
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest JSON request body accepted (413 above it)."
+    )
+    max_attachment_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="Largest attachment accepted (413 above it)."
+    )
+    orphan_attachment_hours: float = Field(
+        default=24.0, gt=0, description="Uploaded attachments never linked to a message are swept after this."
+    )
+    embedded_worker: bool = Field(
+        default=True, description="Run the job worker inside `okno serve` (off when `okno worker` runs)."
+    )
+    worker_poll_seconds: float = Field(default=1.0, gt=0, description="Idle worker's polling interval.")
+    realtime: Literal["auto", "memory", "postgres", "redis"] = Field(
+        default="auto",
+        description="Realtime bus: `auto` picks PostgreSQL NOTIFY on PostgreSQL, Redis when "
+        "`OKNO_REDIS_URL` is set, else in-process (one process only).",
+    )
+    redis_url: str = Field(default="", description="Redis URL for the cross-process realtime bus.")
+    login_max_failures: int = Field(
+        default=10, ge=1, description="Failed logins per address within the window before refusing."
+    )
+    login_window_seconds: int = Field(default=900, ge=1, description="Window for counting failed logins.")
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="How long a SQLite writer waits.")
+    db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
+    log_level: str = Field(default="info", description="Log level for `okno serve` and `okno worker`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_file_variants(cls, values: Any) -> Any:
+        """``OKNO_SECRET_KEY_FILE=/run/secrets/key`` stands for ``OKNO_SECRET_KEY`` and wins over it."""
+        if not isinstance(values, dict):
+            return values
+        for name in _FILE_VARIANTS:
+            path = os.environ.get(f"OKNO_{name.upper()}_FILE")
+            if path and not values.get(name):
+                values[name] = Path(path).read_text(encoding="utf-8").strip()
+        return values
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{Path('okno.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def realtime_backend(self) -> Literal["memory", "postgres", "redis"]:
+        if self.realtime != "auto":
+            return self.realtime
+        if self.effective_database_url.startswith("postgresql"):
+            return "postgres"
+        return "redis" if self.redis_url else "memory"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            key_file.chmod(0o600)
+        return key_file.read_text(encoding="utf-8").strip()

@@ -1,0 +1,109 @@
+"""JSON routes for customers, their notes, and organizations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from okno.customers import service
+from okno.customers.schemas import (
+    CustomerCreate,
+    CustomerPage,
+    CustomerRead,
+    CustomerUpdate,
+    NoteCreate,
+    NoteRead,
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+)
+from okno.http.deps import CurrentActor, DbSession
+from okno.http.idempotency import IdempotencyDep
+
+router = APIRouter(prefix="/api/v1", tags=["customers"])
+
+
+@router.get("/customers", response_model=CustomerPage)
+def list_customers(
+    session: DbSession,
+    actor: CurrentActor,
+    q: Annotated[str | None, Query(max_length=200, description="Name, email or other identity.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
+) -> CustomerPage:
+    rows = service.list_customers(
+        session, actor, q=q, after_id=int(cursor) if cursor else None, limit=limit + 1
+    )
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return CustomerPage(items=[service.to_read(c) for c in rows[:limit]], next_cursor=next_cursor)
+
+
+@router.post("/customers", status_code=201, response_model=CustomerRead)
+def create_customer(
+    body: CustomerCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    return idempotency.respond(
+        201, lambda: service.to_read(service.create_customer(session, actor, data=body))
+    )
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerRead)
+def get_customer(customer_id: int, session: DbSession, actor: CurrentActor) -> CustomerRead:
+    return service.to_read(service.get_customer(session, actor, customer_id))
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerRead)
+def update_customer(
+    customer_id: int, body: CustomerUpdate, session: DbSession, actor: CurrentActor
+) -> CustomerRead:
+    return service.to_read(service.update_customer(session, actor, customer_id, changes=body))
+
+
+@router.get("/customers/{customer_id}/notes", response_model=list[NoteRead], summary="Notes every agent sees")
+def list_notes(customer_id: int, session: DbSession, actor: CurrentActor) -> list[NoteRead]:
+    return [NoteRead.model_validate(n) for n in service.list_notes(session, actor, customer_id)]
+
+
+@router.post("/customers/{customer_id}/notes", status_code=201, response_model=NoteRead)
+def add_note(
+    customer_id: int, body: NoteCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    return idempotency.respond(
+        201, lambda: NoteRead.model_validate(service.add_note(session, actor, customer_id, body=body.body))
+    )
+
+
+@router.get("/organizations", response_model=list[OrganizationRead], tags=["organizations"])
+def list_organizations(session: DbSession, actor: CurrentActor) -> list[OrganizationRead]:
+    return [OrganizationRead.model_validate(o) for o in service.list_organizations(session, actor)]
+
+
+@router.post("/organizations", status_code=201, response_model=OrganizationRead, tags=["organizations"])
+def create_organization(
+    body: OrganizationCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    return idempotency.respond(
+        201, lambda: OrganizationRead.model_validate(service.create_organization(session, actor, data=body))
+    )
+
+
+@router.get("/organizations/{organization_id}", response_model=OrganizationRead, tags=["organizations"])
+def get_organization(organization_id: int, session: DbSession, actor: CurrentActor) -> OrganizationRead:
+    return OrganizationRead.model_validate(service.get_organization(session, actor, organization_id))
+
+
+@router.patch("/organizations/{organization_id}", response_model=OrganizationRead, tags=["organizations"])
+def update_organization(
+    organization_id: int, body: OrganizationUpdate, session: DbSession, actor: CurrentActor
+) -> OrganizationRead:
+    return OrganizationRead.model_validate(
+        service.update_organization(session, actor, organization_id, changes=body)
+    )
+
+
+@router.delete("/organizations/{organization_id}", status_code=204, tags=["organizations"])
+def delete_organization(organization_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    service.delete_organization(session, actor, organization_id)
+    return Response(status_code=204)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from okno.db import Base, BigId, JSONData, UTCDateTime
+
+
+class Plan(StrEnum):
+    free = "free"
+    standard = "standard"
+    priority = "priority"
+
+
+class IdentityKind(StrEnum):
+    email = "email"
+    phone = "phone"
+    chat = "chat"
+    messenger = "messenger"
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    domains: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    plan: Mapped[Plan] = mapped_column(sa.String(20), default=Plan.free)
+    # When on, every customer of the organization sees all of its tickets (a shared account).
+    shared_tickets: Mapped[bool] = mapped_column(default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    # None: the customer's plan is the organization's (or free without one).
+    plan: Mapped[Plan | None] = mapped_column(sa.String(20))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    identities: Mapped[list[CustomerIdentity]] = relationship(
+        lazy="raise", order_by="CustomerIdentity.id", cascade="all, delete-orphan"
+    )
+    organization: Mapped[Organization | None] = relationship(lazy="raise")
+
+
+class CustomerIdentity(Base):
+    """One way to reach a customer; values are normalised so matching is exact."""
+
+    __tablename__ = "customer_identities"
+    __table_args__ = (sa.UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[IdentityKind] = mapped_column(sa.String(20))
+    value: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomerNote(Base):
+    __tablename__ = "customer_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

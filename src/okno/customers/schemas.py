@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import EmailStr, Field
+
+from okno.customers.models import IdentityKind, Plan
+from okno.schemas import InputModel, OutputModel
+
+
+class IdentityIn(InputModel):
+    kind: IdentityKind
+    value: str = Field(min_length=1, max_length=320)
+
+
+class IdentityRead(OutputModel):
+    id: int
+    kind: IdentityKind
+    value: str
+
+
+class CustomerCreate(InputModel):
+    name: str = Field(default="", max_length=200)
+    email: EmailStr | None = None
+    identities: list[IdentityIn] = Field(default_factory=list, max_length=50)
+    organization_id: int | None = None
+    plan: Plan | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerUpdate(InputModel):
+    name: str | None = Field(default=None, max_length=200)
+    organization_id: int | None = None
+    plan: Plan | None = None
+    attributes: dict[str, Any] | None = None
+    add_identities: list[IdentityIn] = Field(default_factory=list, max_length=50)
+
+
+class CustomerRead(OutputModel):
+    id: int
+    name: str
+    email: str | None
+    organization_id: int | None
+    plan: Plan | None
+    effective_plan: Plan
+    attributes: dict[str, Any]
+    identities: list[IdentityRead]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(OutputModel):
+    items: list[CustomerRead]
+    next_cursor: str | None
+
+
+class OrganizationCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+    domains: list[str] = Field(default_factory=list, max_length=50)
+    plan: Plan = Plan.free
+    shared_tickets: bool = False
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class OrganizationUpdate(InputModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    domains: list[str] | None = Field(default=None, max_length=50)
+    plan: Plan | None = None
+    shared_tickets: bool | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class OrganizationRead(OutputModel):
+    id: int
+    name: str
+    domains: list[str]
+    plan: Plan
+    shared_tickets: bool
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class NoteCreate(InputModel):
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class NoteRead(OutputModel):
+    id: int
+    customer_id: int
+    author_id: int
+    body: str
+    created_at: datetime
+    updated_at: datetime

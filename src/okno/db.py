@@ -1,0 +1,212 @@
+"""Engines, sessions and the unit of work: the only place in Okno that commits.
+
+One request, job or CLI command is one transaction, opened and committed here. Services
+only ``flush()``. Listeners (the realtime bus, the worker's wake-up) get a look at the
+session right before the commit (PostgreSQL NOTIFY is sent inside the transaction, so it
+is delivered exactly when the commit lands) and right after it (in-process fan-out).
+
+SQLite runs in WAL mode with foreign keys on. Write transactions start with
+``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of failing halfway
+through with "database is locked" when a read lock cannot be upgraded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from okno.clock import Clock, SystemClock
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# 64-bit ids on PostgreSQL; on SQLite only a plain INTEGER primary key is the rowid alias.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSONData = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on both databases; a naive datetime is a bug and is refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the clock (aware UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CommitListener(Protocol):
+    def before_commit(self, session: Session) -> None: ...
+
+    def after_commit(self, info: dict[str, Any]) -> None: ...
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling would defeat BEGIN IMMEDIATE and savepoints.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # FULL: an acknowledged message survives a power cut, not only a killed process.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("okno_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 10_000) -> Engine:
+    if url.startswith("sqlite"):
+        in_memory = url in {"sqlite://", "sqlite:///:memory:"}
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            poolclass=StaticPool if in_memory else None,
+        )
+        _sqlite_pragmas(engine, busy_timeout_ms)
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class Database:
+    """Owns the engine and hands out units of work."""
+
+    def __init__(
+        self,
+        engine: Engine | Connection,
+        *,
+        clock: Clock | None = None,
+        listeners: list[CommitListener] | None = None,
+    ) -> None:
+        self.bind = engine
+        self.clock: Clock = clock or SystemClock()
+        self.listeners: list[CommitListener] = list(listeners or [])
+        self.dialect_name = engine.dialect.name
+        if isinstance(engine, Connection):
+            # Test mode: everything happens inside the caller's outer transaction.
+            factory = sessionmaker(
+                bind=engine, join_transaction_mode="create_savepoint", expire_on_commit=False
+            )
+            self._write_factory = self._read_factory = factory
+        else:
+            write_bind = engine.execution_options(okno_begin="IMMEDIATE")
+            self._write_factory = sessionmaker(bind=write_bind, expire_on_commit=False)
+            self._read_factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect_name == "sqlite"
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction that may write; committed when the block ends without an error."""
+        session = self._write_factory(info={"okno.clock": self.clock})
+        try:
+            yield session
+            session.flush()
+            for listener in self.listeners:
+                listener.before_commit(session)
+            session.commit()
+            info = dict(session.info)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        for listener in self.listeners:
+            listener.after_commit(info)
+        for callback in info.get(_ON_COMMIT_KEY, []):
+            callback()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction; anything written in it is rolled back."""
+        session = self._read_factory(info={"okno.clock": self.clock})
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        if isinstance(self.bind, Engine):
+            self.bind.dispose()
+
+
+_ON_COMMIT_KEY = "okno.on_commit"
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Runs ``callback`` once the unit of work has committed; never if it rolls back.
+
+    For effects on things outside the database that must not happen for a change that
+    is undone (deleting a file whose row is being deleted). A process that dies in between
+    skips the callback, so it must be something a later sweep can redo.
+    """
+    session.info.setdefault(_ON_COMMIT_KEY, []).append(callback)
+
+
+def utcnow(session: Session) -> datetime:
+    """ "Now" for the unit of work the session belongs to, from its injectable clock."""
+    clock: Clock = session.info.get("okno.clock") or SystemClock()
+    return clock.now()
+
+
+def next_sequence_value(session: Session, name: str) -> int:
+    """The next value of a named counter, safe under concurrency on both databases.
+
+    PostgreSQL has real sequences. SQLite has none, so a counter row is bumped with
+    UPDATE ... RETURNING inside the (BEGIN IMMEDIATE, hence serialised) write transaction.
+    Never ``MAX()+1``: two concurrent transactions would read the same maximum.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.execute(sa.text(f"SELECT nextval('{name}')")).scalar_one())
+    value = session.execute(
+        sa.text("UPDATE okno_sequences SET value = value + 1 WHERE name = :name RETURNING value"),
+        {"name": name},
+    ).scalar_one_or_none()
+    if value is None:
+        raise LookupError(f"sequence {name!r} is missing; run `okno init`")
+    return int(value)
+
+
+def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")
+    return "UNIQUE constraint failed" in str(orig)

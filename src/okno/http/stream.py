@@ -1,0 +1,58 @@
+"""``/api/v1/stream``: the realtime bus over a WebSocket, for API clients.
+
+Authenticated with the same bearer token as the REST API (sent in the handshake's
+``Authorization`` header); each event passes the same permission filter as the REST
+routes. Reconnect with ``?after_id=<last id seen>`` to receive what was missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from okno.accounts import service as accounts_service
+from okno.accounts.permissions import Actor
+from okno.errors import Unauthorized
+from okno.realtime import Stream
+from okno.runtime import Runtime
+
+router = APIRouter()
+
+
+def _authenticate(runtime: Runtime, authorization: str | None) -> Actor:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send an API token in the Authorization header.")
+    with runtime.db.read() as session:
+        return accounts_service.actor_for_token(session, token.strip())
+
+
+@router.websocket("/api/v1/stream")
+async def stream(websocket: WebSocket, after_id: int | None = None) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    try:
+        actor = await run_in_threadpool(_authenticate, runtime, websocket.headers.get("authorization"))
+    except Unauthorized as exc:
+        await websocket.close(code=4401, reason=exc.message)
+        return
+    await websocket.accept()
+
+    async def pump() -> None:
+        async for envelope in Stream(runtime.bus, runtime.db.read, actor, after_id=after_id):
+            await websocket.send_json(envelope.public())
+
+    async def watch_close() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(watch_close())]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if (error := task.exception()) is not None and isinstance(error, OverflowError):
+            await websocket.close(code=4409, reason="too far behind; reconnect with after_id")

@@ -1,0 +1,8 @@
+"""Imports every domain's jobs module, explicitly, so their handlers are registered."""
+
+from okno.accounts import jobs as accounts_jobs
+from okno.http import jobs as http_jobs
+from okno.jobs import maintenance
+from okno.tickets import jobs as tickets_jobs
+
+__all__ = ["accounts_jobs", "http_jobs", "maintenance", "tickets_jobs"]

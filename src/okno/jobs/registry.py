@@ -1,0 +1,117 @@
+"""Named jobs and how to enqueue them into the outbox.
+
+A job handler gets the unit of work's session and the job's payload; it runs at least
+once, so it must be idempotent (its own database changes commit together with the job
+being marked done, so those happen exactly once; outside effects may repeat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from okno.config import Settings
+from okno.db import utcnow
+from okno.jobs.models import Job, JobStatus
+from okno.storage import Storage
+
+WAKE_KEY = "okno.jobs_enqueued"
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler may need besides the session."""
+
+    settings: Settings
+    storage: Storage
+
+
+Handler = Callable[[Session, dict[str, Any], JobContext], None]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    handler: Handler
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    every_seconds: int
+
+
+_registry: dict[str, JobSpec] = {}
+_periodic: dict[str, Periodic] = {}
+
+
+def job(name: str, *, max_attempts: int = 8) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        if name in _registry and _registry[name].handler is not handler:
+            raise ValueError(f"job {name!r} is registered twice")
+        _registry[name] = JobSpec(name=name, handler=handler, max_attempts=max_attempts)
+        return handler
+
+    return register
+
+
+def periodic(name: str, *, every_seconds: int) -> None:
+    """Runs the job ``name`` once per period, across all workers (one slot key per period)."""
+    _periodic[name] = Periodic(name=name, every_seconds=every_seconds)
+
+
+def spec(name: str) -> JobSpec | None:
+    return _registry.get(name)
+
+
+def periodic_jobs() -> list[Periodic]:
+    return list(_periodic.values())
+
+
+def enqueue(
+    session: Session,
+    name: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    run_at: datetime | None = None,
+) -> None:
+    """Writes the job in the caller's transaction. With a key, a second enqueue is a no-op."""
+    if name not in _registry:
+        raise LookupError(f"no job named {name!r}")
+    now = utcnow(session)
+    values = {
+        "name": name,
+        "payload": payload or {},
+        "idempotency_key": key,
+        "status": JobStatus.queued,
+        "attempts": 0,
+        "max_attempts": _registry[name].max_attempts,
+        "run_at": run_at or now,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Job).values(**values)
+    session.execute(insert.on_conflict_do_nothing(index_elements=[Job.idempotency_key]) if key else insert)
+    session.info[WAKE_KEY] = True
+
+
+def retry_dead(session: Session, job_id: int | None = None) -> int:
+    """Puts dead jobs (all, or one) back in the queue with a fresh set of attempts."""
+    query = sa.update(Job).where(Job.status == JobStatus.dead)
+    if job_id is not None:
+        query = query.where(Job.id == job_id)
+    result = session.execute(
+        query.values(
+            status=JobStatus.queued, attempts=0, run_at=utcnow(session), locked_until=None, locked_by=None
+        )
+    )
+    session.info[WAKE_KEY] = True
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,342 @@
+"""The realtime bus: committed events, pushed to whoever may see them.
+
+Events are published only after their transaction commits: on PostgreSQL a NOTIFY sent
+inside the transaction (PostgreSQL delivers it exactly at commit, to every process); with
+Redis a PUBLISH right after commit; in a single process a direct fan-out after commit.
+Each process fans out to its own subscribers, filtered per subscriber by the permission
+layer (through the feed). A subscriber that reconnects resumes from the last event id it
+saw: the missed events are read back from the event log, so nothing is lost.
+
+Event ids are allocated before commit, so two transactions can commit out of id order.
+Resuming therefore also re-reads a short settle window and callers de-duplicate by id
+(``Stream`` does), see docs/subsystems/realtime.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "okno_events"
+ENVELOPES_KEY = "okno.envelopes"
+# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+MAX_NOTIFY_BYTES = 7000
+SETTLE_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: int
+    ticket_id: int
+    kind: str
+    actor_type: str
+    actor_id: int | None
+    occurred_at: str
+    data: dict[str, Any]
+    # Who may see it, as committed (ids only): team, assignee, customer, organization, participants.
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        body = asdict(self)
+        body.pop("facts")
+        return body
+
+
+class Feed(Protocol):
+    """What the bus needs to know about the events it carries (the tickets domain provides it)."""
+
+    def envelopes(self, session: Session) -> list[Envelope]:
+        """The events this unit of work recorded, with their visibility facts."""
+        ...
+
+    def catch_up(
+        self, session: Session, viewer: Any, *, after_id: int, settle_seconds: int
+    ) -> list[Envelope]: ...
+
+    def visible(self, viewer: Any, envelope: Envelope) -> bool: ...
+
+
+class Subscriber:
+    """One live consumer (a WebSocket, a test): envelopes it may see land in its queue."""
+
+    def __init__(self, bus: Bus, viewer: Any, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.bus = bus
+        self.viewer = viewer
+        self.loop = loop
+        self.queue: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=10_000)
+        self.overflowed = False
+
+    def deliver(self, envelope: Envelope) -> None:
+        if self.loop is None:
+            self._put(envelope)
+        else:
+            self.loop.call_soon_threadsafe(self._put, envelope)
+
+    def _put(self, envelope: Envelope) -> None:
+        try:
+            self.queue.put_nowait(envelope)
+        except asyncio.QueueFull:
+            # A consumer this far behind reconnects and resumes from the log.
+            self.overflowed = True
+
+    def close(self) -> None:
+        self.bus.unsubscribe(self)
+
+
+class Transport(Protocol):
+    def in_transaction(self, session: Session, envelopes: list[Envelope]) -> None: ...
+
+    def after_commit(self, envelopes: list[Envelope]) -> None: ...
+
+    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def encode(envelopes: list[Envelope]) -> list[str]:
+    """JSON payloads of at most MAX_NOTIFY_BYTES each."""
+    chunks: list[str] = []
+    batch: list[dict[str, Any]] = []
+    size = 2
+    for envelope in envelopes:
+        item = asdict(envelope)
+        length = len(json.dumps(item)) + 1
+        if batch and size + length > MAX_NOTIFY_BYTES:
+            chunks.append(json.dumps(batch))
+            batch, size = [], 2
+        batch.append(item)
+        size += length
+    if batch:
+        chunks.append(json.dumps(batch))
+    return chunks
+
+
+def decode(payload: str | bytes) -> list[Envelope]:
+    return [Envelope(**item) for item in json.loads(payload)]
+
+
+class Bus:
+    """Commit listener and fan-out point. One per process."""
+
+    def __init__(self, feed: Feed, transport: Transport | None = None) -> None:
+        self.feed = feed
+        self.transport: Transport = transport or MemoryTransport()
+        self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+
+    # --- commit listener ---------------------------------------------------------------------
+    def before_commit(self, session: Session) -> None:
+        envelopes = self.feed.envelopes(session)
+        if envelopes:
+            session.info[ENVELOPES_KEY] = envelopes
+            self.transport.in_transaction(session, envelopes)
+
+    def after_commit(self, info: dict[str, Any]) -> None:
+        envelopes = info.get(ENVELOPES_KEY)
+        if envelopes:
+            self.transport.after_commit(envelopes)
+
+    # --- subscribers ---------------------------------------------------------------------------
+    def subscribe(self, viewer: Any, *, loop: asyncio.AbstractEventLoop | None = None) -> Subscriber:
+        subscriber = Subscriber(self, viewer, loop)
+        with self._lock:
+            self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)
+
+    def dispatch(self, envelopes: list[Envelope]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for envelope in envelopes:
+            for subscriber in subscribers:
+                if self.feed.visible(subscriber.viewer, envelope):
+                    subscriber.deliver(envelope)
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def start(self) -> None:
+        self.transport.start(self.dispatch)
+
+    def stop(self) -> None:
+        self.transport.stop()
+
+
+class Stream:
+    """Catch-up from the log, then live events, each id once: the resumable view for one viewer."""
+
+    def __init__(
+        self, bus: Bus, read_session: Callable[[], Any], viewer: Any, *, after_id: int | None
+    ) -> None:
+        self.bus = bus
+        self.read_session = read_session
+        self.viewer = viewer
+        self.after_id = after_id
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    def _fresh(self, envelope: Envelope) -> bool:
+        if envelope.id in self._seen:
+            return False
+        self._seen[envelope.id] = None
+        if len(self._seen) > 50_000:
+            self._seen.popitem(last=False)
+        return True
+
+    async def __aiter__(self) -> AsyncIterator[Envelope]:
+        subscriber = self.bus.subscribe(self.viewer, loop=asyncio.get_running_loop())
+        try:
+            if self.after_id is not None:
+                # Subscribed first, then read the log: nothing can fall between the two.
+                backlog = await asyncio.to_thread(self._catch_up, self.after_id)
+                for envelope in backlog:
+                    if self._fresh(envelope):
+                        yield envelope
+            while True:
+                envelope = await subscriber.queue.get()
+                if subscriber.overflowed:
+                    raise OverflowError("subscriber fell too far behind; resume from the last id")
+                if self._fresh(envelope):
+                    yield envelope
+        finally:
+            subscriber.close()
+
+    def _catch_up(self, after_id: int) -> list[Envelope]:
+        with self.read_session() as session:
+            return self.feed_catch_up(session, after_id)
+
+    def feed_catch_up(self, session: Session, after_id: int) -> list[Envelope]:
+        return self.bus.feed.catch_up(session, self.viewer, after_id=after_id, settle_seconds=SETTLE_SECONDS)
+
+
+class MemoryTransport:
+    """One process: fan out right after commit."""
+
+    def __init__(self) -> None:
+        self._dispatch: Callable[[list[Envelope]], None] | None = None
+
+    def in_transaction(self, session: Session, envelopes: list[Envelope]) -> None:
+        return None
+
+    def after_commit(self, envelopes: list[Envelope]) -> None:
+        if self._dispatch is not None:
+            self._dispatch(envelopes)
+
+    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
+        self._dispatch = dispatch
+
+    def stop(self) -> None:
+        self._dispatch = None
+
+
+class _ListenerThread:
+    """Runs a blocking listen loop in a daemon thread, reconnecting after errors."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start_loop(self, listen_once: Callable[[threading.Event], None]) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    listen_once(self._stop)
+                except Exception:
+                    log.exception("%s listener failed; reconnecting", self.name)
+                    self._stop.wait(1.0)
+
+        self._thread = threading.Thread(target=loop, name=f"okno-{self.name}-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class PostgresTransport:
+    """NOTIFY inside the transaction (delivered at commit), LISTEN on a dedicated connection."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self._listener = _ListenerThread("postgres")
+
+    def in_transaction(self, session: Session, envelopes: list[Envelope]) -> None:
+        from sqlalchemy import text
+
+        for payload in encode(envelopes):
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+            )
+
+    def after_commit(self, envelopes: list[Envelope]) -> None:
+        return None  # the NOTIFY already went out with the commit
+
+    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
+        import psycopg
+
+        def listen_once(stop: threading.Event) -> None:
+            with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                conn.execute(f"LISTEN {CHANNEL}")
+                while not stop.is_set():
+                    for notify in conn.notifies(timeout=0.5):
+                        dispatch(decode(notify.payload))
+
+        self._listener.start_loop(listen_once)
+
+    def stop(self) -> None:
+        self._listener.stop()
+
+
+class RedisTransport:
+    """PUBLISH after commit, SUBSCRIBE in a listener thread: for several processes on SQLite."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self._listener = _ListenerThread("redis")
+
+    def in_transaction(self, session: Session, envelopes: list[Envelope]) -> None:
+        return None
+
+    def after_commit(self, envelopes: list[Envelope]) -> None:
+        try:
+            for payload in encode(envelopes):
+                self.client.publish(CHANNEL, payload)
+        except Exception:
+            # Committed data is safe; live viewers catch up from the log when they resume.
+            log.exception("could not publish %s events to Redis", len(envelopes))
+
+    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
+        def listen_once(stop: threading.Event) -> None:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            try:
+                while not stop.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        dispatch(decode(message["data"]))
+            finally:
+                pubsub.close()
+
+        self._listener.start_loop(listen_once)
+
+    def stop(self) -> None:
+        self._listener.stop()
+        self.client.close()

@@ -1,0 +1,55 @@
+"""The objects one Okno process runs on, built once from the settings by the app or the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from okno.config import Settings
+from okno.db import Database, make_engine
+from okno.jobs import catalog as _job_catalog  # noqa: F401  (registers every job handler)
+from okno.jobs.registry import JobContext
+from okno.jobs.worker import Worker
+from okno.realtime import Bus, PostgresTransport, RedisTransport, Transport
+from okno.storage import FileStorage
+from okno.tickets.feed import TicketFeed
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: Bus
+    storage: FileStorage
+    worker: Worker
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
+        if db is None:
+            engine = make_engine(
+                settings.effective_database_url,
+                pool_size=settings.db_pool_size,
+                busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            )
+            db = Database(engine)
+        bus = Bus(TicketFeed(), _transport(settings))
+        storage = FileStorage(settings.data_dir / "attachments")
+        worker = Worker(db, context=JobContext(settings=settings, storage=storage))
+        db.listeners.extend([bus, worker])
+        return cls(settings=settings, db=db, bus=bus, storage=storage, worker=worker)
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.bus.stop()
+        self.db.dispose()
+
+
+def _transport(settings: Settings) -> Transport | None:
+    backend = settings.realtime_backend
+    if backend == "postgres":
+        url = settings.effective_database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        return PostgresTransport(url)
+    if backend == "redis":
+        if not settings.redis_url:
+            raise ValueError("OKNO_REALTIME=redis needs OKNO_REDIS_URL")
+        return RedisTransport(settings.redis_url)
+    return None

@@ -1,0 +1,244 @@
+"""JSON routes for tickets, their messages, events, attachments, tags and custom fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, UploadFile
+from fastapi.responses import FileResponse, Response
+
+from okno.http.deps import CurrentActor, DbSession, RuntimeDep
+from okno.http.idempotency import IdempotencyDep
+from okno.tickets import attachments, fields, queries, service
+from okno.tickets.models import Channel, TicketStatus
+from okno.tickets.schemas import (
+    AttachmentRead,
+    CustomFieldCreate,
+    CustomFieldRead,
+    EventRead,
+    MergeRequest,
+    MessageCreate,
+    MessageRead,
+    TagCreate,
+    TagRead,
+    TicketCreate,
+    TicketPage,
+    TicketRead,
+    TicketUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+
+
+def _read_one(session: DbSession, ticket_id: int, actor: CurrentActor) -> TicketRead:
+    return queries.to_reads(session, [service.get_ticket(session, actor, ticket_id)])[0]
+
+
+@router.post("/tickets", status_code=201, response_model=TicketRead, summary="Open a ticket")
+def create_ticket(
+    body: TicketCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    def produce() -> TicketRead:
+        ticket = service.create_ticket(session, actor, data=body)
+        return _read_one(session, ticket.id, actor)
+
+    return idempotency.respond(201, produce)
+
+
+@router.get("/tickets", response_model=TicketPage, summary="List tickets the caller may see")
+def list_tickets(
+    session: DbSession,
+    actor: CurrentActor,
+    status: Annotated[list[TicketStatus] | None, Query(description="Repeat for several.")] = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    team_id: Annotated[list[int] | None, Query()] = None,
+    tag: str | None = None,
+    customer_id: int | None = None,
+    channel: Channel | None = None,
+    updated_since: datetime | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words in the subject or messages, or #number.")
+    ] = None,
+    sort: Annotated[
+        str,
+        Query(
+            description="One of last_activity_at, created_at, updated_at, priority, number; - for descending."
+        ),
+    ] = queries.DEFAULT_SORT,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: str | None = None,
+) -> TicketPage:
+    filters = queries.TicketFilters(
+        status=status,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        team_id=team_id,
+        tag=tag,
+        customer_id=customer_id,
+        channel=channel,
+        updated_since=updated_since,
+        q=q,
+    )
+    rows, next_cursor = queries.list_tickets(session, actor, filters, sort=sort, limit=limit, cursor=cursor)
+    return TicketPage(items=queries.to_reads(session, rows), next_cursor=next_cursor)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketRead)
+def get_ticket(ticket_id: int, session: DbSession, actor: CurrentActor) -> TicketRead:
+    return _read_one(session, ticket_id, actor)
+
+
+@router.patch(
+    "/tickets/{ticket_id}", response_model=TicketRead, summary="Change status, priority, owner, tags, fields"
+)
+def update_ticket(ticket_id: int, body: TicketUpdate, session: DbSession, actor: CurrentActor) -> TicketRead:
+    service.update_ticket(session, actor, ticket_id, changes=body)
+    return _read_one(session, ticket_id, actor)
+
+
+@router.post(
+    "/tickets/{ticket_id}/merge",
+    status_code=200,
+    response_model=TicketRead,
+    summary="Merge into another ticket",
+)
+def merge_ticket(
+    ticket_id: int, body: MergeRequest, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    def produce() -> TicketRead:
+        target = service.merge(
+            session,
+            actor,
+            ticket_id,
+            target_id=body.target_ticket_id,
+            confirm_different_customers=body.confirm_different_customers,
+        )
+        return _read_one(session, target.id, actor)
+
+    return idempotency.respond(200, produce)
+
+
+@router.post(
+    "/tickets/{ticket_id}/messages",
+    status_code=201,
+    response_model=MessageRead,
+    summary="Reply, write an internal note, or (as a customer) answer",
+)
+def add_message(
+    ticket_id: int, body: MessageCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    def produce() -> MessageRead:
+        posted = service.add_message(session, actor, ticket_id, data=body)
+        message = queries.list_messages(
+            session, actor, posted.ticket, after_id=posted.message.id - 1, limit=1
+        )[0]
+        return queries.message_read(message)
+
+    return idempotency.respond(201, produce)
+
+
+@router.get("/tickets/{ticket_id}/messages", response_model=list[MessageRead])
+def list_messages(
+    ticket_id: int,
+    session: DbSession,
+    actor: CurrentActor,
+    after_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[MessageRead]:
+    ticket = service.get_ticket(session, actor, ticket_id)
+    return [
+        queries.message_read(m)
+        for m in queries.list_messages(session, actor, ticket, after_id=after_id, limit=limit)
+    ]
+
+
+@router.get("/tickets/{ticket_id}/events", response_model=list[EventRead], summary="The ticket's history")
+def list_events(
+    ticket_id: int,
+    session: DbSession,
+    actor: CurrentActor,
+    after_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[EventRead]:
+    ticket = service.get_ticket(session, actor, ticket_id)
+    rows = queries.list_events(session, actor, ticket, after_id=after_id, limit=limit)
+    return [EventRead.model_validate(e) for e in rows]
+
+
+@router.post(
+    "/attachments", status_code=201, response_model=AttachmentRead, summary="Upload a file to attach"
+)
+def upload_attachment(
+    file: UploadFile,
+    session: DbSession,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    def produce() -> AttachmentRead:
+        row = attachments.upload(
+            session,
+            actor,
+            runtime.storage,
+            filename=file.filename or "attachment",
+            content_type=file.content_type or "application/octet-stream",
+            stream=file.file,
+            max_bytes=runtime.settings.max_attachment_bytes,
+        )
+        return queries.attachment_read(row)
+
+    return idempotency.respond(201, produce)
+
+
+@router.get("/attachments/{attachment_id}", summary="Download an attachment", response_class=FileResponse)
+def download_attachment(
+    attachment_id: str, session: DbSession, actor: CurrentActor, runtime: RuntimeDep, inline: bool = False
+) -> FileResponse:
+    row, path = attachments.for_download(session, actor, runtime.storage, attachment_id)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    if inline and row.inline_image_type:
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+        return FileResponse(
+            path,
+            media_type=row.inline_image_type,
+            headers=headers,
+            filename=row.filename,
+            content_disposition_type="inline",
+        )
+    return FileResponse(path, media_type="application/octet-stream", headers=headers, filename=row.filename)
+
+
+@router.get("/tags", response_model=list[TagRead], tags=["tags"])
+def list_tags(session: DbSession, actor: CurrentActor) -> list[TagRead]:
+    return [TagRead.model_validate(t) for t in fields.list_tags(session, actor)]
+
+
+@router.post("/tags", status_code=201, response_model=TagRead, tags=["tags"])
+def create_tag(
+    body: TagCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    return idempotency.respond(
+        201, lambda: TagRead.model_validate(fields.create_tag(session, actor, name=body.name))
+    )
+
+
+@router.delete("/tags/{tag_id}", status_code=204, tags=["tags"])
+def delete_tag(tag_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    fields.delete_tag(session, actor, tag_id)
+    return Response(status_code=204)
+
+
+@router.get("/custom-fields", response_model=list[CustomFieldRead], tags=["custom fields"])
+def list_custom_fields(session: DbSession, actor: CurrentActor) -> list[CustomFieldRead]:
+    return [CustomFieldRead.model_validate(d) for d in fields.list_custom_fields(session, actor)]
+
+
+@router.post("/custom-fields", status_code=201, response_model=CustomFieldRead, tags=["custom fields"])
+def create_custom_field(
+    body: CustomFieldCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    return idempotency.respond(
+        201, lambda: CustomFieldRead.model_validate(fields.create_custom_field(session, actor, data=body))
+    )

@@ -1,0 +1,63 @@
+"""Message bodies: plain text and HTML sanitised with an allow-list (nh3, the ammonia bindings).
+
+Nothing from outside is stored for display before it passes here. ``hx-*``, ``data-*``,
+``style`` and event-handler attributes never pass, nor do scripts, forms or frames.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+        "i", "img", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td",
+        "tfoot", "th", "thead", "tr", "u", "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "abbr": {"title"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto", "cid"})
+_BLOCK_BREAK = re.compile(r"(?i)<\s*(br|/p|/div|/li|/tr|/h[1-6]|/blockquote)\s*/?>")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def sanitise_html(raw: str) -> str:
+    return str(
+        nh3.clean(
+            raw,
+            tags=set(ALLOWED_TAGS),
+            attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+            url_schemes=set(URL_SCHEMES),
+            link_rel="noopener noreferrer nofollow",
+            strip_comments=True,
+        )
+    )
+
+
+def text_to_html(text: str) -> str:
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p]
+    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
+
+
+def html_to_text(raw: str) -> str:
+    with_breaks = _BLOCK_BREAK.sub("\n", raw)
+    text = html.unescape(nh3.clean(with_breaks, tags=set()))
+    return _BLANK_RUNS.sub("\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip()
+
+
+def bodies(text: str | None, raw_html: str | None) -> tuple[str, str]:
+    """(plain text, safe HTML) from whichever the sender gave; at least one must be non-empty."""
+    if raw_html:
+        safe = sanitise_html(raw_html)
+        return (text or html_to_text(safe)), safe
+    text = text or ""
+    return text, text_to_html(text)

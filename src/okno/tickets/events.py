@@ -1,0 +1,144 @@
+"""The ticket event log: every kind of event and the exact shape of its payload.
+
+Payloads hold ids and codes, never personal data (names, addresses, message text,
+free-text field values): the log is kept forever and exported for analytics, while
+personal data must stay erasable where it lives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from okno.accounts.permissions import Actor
+from okno.db import utcnow
+from okno.tickets.models import ActorType, TicketEvent
+
+PENDING_EVENTS_KEY = "okno.new_events"
+
+
+class EventKind(StrEnum):
+    created = "created"
+    message_received = "message_received"
+    reply_sent = "reply_sent"
+    note_added = "note_added"
+    status_changed = "status_changed"
+    assigned = "assigned"
+    team_changed = "team_changed"
+    priority_changed = "priority_changed"
+    tags_changed = "tags_changed"
+    field_changed = "field_changed"
+    merged = "merged"
+    reopened = "reopened"
+    follow_up_created = "follow_up_created"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Created(_Payload):
+    channel: str
+    status: str
+    priority: str
+    customer_id: int
+    team_id: int | None = None
+    assignee_id: int | None = None
+    message_id: int | None = None
+    follow_up_of_id: int | None = None
+    tags: list[str] = []
+
+
+class MessageAdded(_Payload):
+    message_id: int
+    channel: str | None = None
+    attachment_count: int = 0
+    mentioned_user_ids: list[int] = []
+
+
+class Change(_Payload):
+    old: str | int | None
+    new: str | int | None
+
+
+class Assigned(_Payload):
+    old: int | None
+    new: int | None
+    reason: str
+
+
+class TagsChanged(_Payload):
+    added: list[str]
+    removed: list[str]
+
+
+class FieldChanged(_Payload):
+    field: str
+    # Values only for fields whose values are codes (select, number, boolean, date), not free text.
+    old: str | int | float | bool | None = None
+    new: str | int | float | bool | None = None
+
+
+class Merged(_Payload):
+    source_ticket_id: int
+    target_ticket_id: int
+    moved_message_count: int
+
+
+class Reopened(_Payload):
+    old_status: str
+    message_id: int | None = None
+
+
+class FollowUp(_Payload):
+    previous_ticket_id: int
+    follow_up_ticket_id: int
+
+
+PAYLOADS: dict[EventKind, type[_Payload]] = {
+    EventKind.created: Created,
+    EventKind.message_received: MessageAdded,
+    EventKind.reply_sent: MessageAdded,
+    EventKind.note_added: MessageAdded,
+    EventKind.status_changed: Change,
+    EventKind.assigned: Assigned,
+    EventKind.team_changed: Change,
+    EventKind.priority_changed: Change,
+    EventKind.tags_changed: TagsChanged,
+    EventKind.field_changed: FieldChanged,
+    EventKind.merged: Merged,
+    EventKind.reopened: Reopened,
+    EventKind.follow_up_created: FollowUp,
+}
+
+
+def record(
+    session: Session,
+    *,
+    ticket_id: int,
+    kind: EventKind,
+    actor: Actor,
+    data: dict[str, Any],
+    occurred_at: datetime | None = None,
+    actor_override: tuple[ActorType, int | None] | None = None,
+) -> TicketEvent:
+    """Appends one event in the caller's transaction; it is published once that commits."""
+    payload = PAYLOADS[kind].model_validate(data).model_dump(mode="json")
+    actor_type, actor_id = actor_override or actor.event_actor
+    now = utcnow(session)
+    event = TicketEvent(
+        ticket_id=ticket_id,
+        kind=kind.value,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        data=payload,
+    )
+    session.add(event)
+    session.info.setdefault(PENDING_EVENTS_KEY, []).append(event)
+    return event

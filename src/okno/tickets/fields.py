@@ -1,0 +1,140 @@
+"""Tags and typed custom fields: validation and the changes they make to a ticket."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.accounts.permissions import Actor, require_admin, require_staff
+from okno.db import utcnow
+from okno.errors import Conflict, Invalid, NotFound
+from okno.tickets.models import CustomFieldDefinition, FieldType, Tag, Ticket, TicketTag
+from okno.tickets.schemas import CustomFieldCreate
+
+MAX_TEXT_FIELD = 10_000
+
+
+def tags_by_name(session: Session, names: list[str]) -> list[Tag]:
+    """The tags with these (normalised) names, created on first use."""
+    if not names:
+        return []
+    existing = {t.name: t for t in session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
+    now = utcnow(session)
+    for name in names:
+        if name not in existing:
+            tag = Tag(name=name, created_at=now)
+            session.add(tag)
+            existing[name] = tag
+    session.flush()
+    return [existing[name] for name in sorted(names)]
+
+
+def set_tags(session: Session, ticket: Ticket, names: set[str]) -> tuple[list[str], list[str]]:
+    """Replaces the ticket's tags (loaded); returns (added, removed) names."""
+    current = {t.name for t in ticket.tags}
+    added, removed = sorted(names - current), sorted(current - names)
+    if added or removed:
+        ticket.tags = tags_by_name(session, sorted(names))
+    return added, removed
+
+
+def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
+    field = f"custom_fields.{definition.key}"
+    kind = FieldType(definition.field_type)
+    if value is None:
+        return None
+    if kind == FieldType.text:
+        if not isinstance(value, str) or len(value) > MAX_TEXT_FIELD:
+            raise Invalid(f"must be text of at most {MAX_TEXT_FIELD} characters", field=field)
+        return value
+    if kind == FieldType.number:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid("must be a number", field=field)
+        return value
+    if kind == FieldType.boolean:
+        if not isinstance(value, bool):
+            raise Invalid("must be true or false", field=field)
+        return value
+    if kind == FieldType.date:
+        try:
+            return date.fromisoformat(value).isoformat()
+        except (TypeError, ValueError):
+            raise Invalid("must be a date such as 2026-03-31", field=field) from None
+    if value not in definition.options:
+        raise Invalid(f"must be one of: {', '.join(definition.options)}", field=field)
+    return value
+
+
+def validate_custom_fields(
+    session: Session, values: dict[str, Any]
+) -> dict[str, tuple[CustomFieldDefinition, Any]]:
+    if not values:
+        return {}
+    definitions = {
+        d.key: d
+        for d in session.scalars(
+            sa.select(CustomFieldDefinition).where(CustomFieldDefinition.key.in_(values))
+        )
+    }
+    result = {}
+    for key, value in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            raise Invalid("no such custom field", field=f"custom_fields.{key}")
+        result[key] = (definition, _coerce(definition, value))
+    return result
+
+
+def loggable(definition: CustomFieldDefinition, value: Any) -> Any:
+    """Free text may hold personal data and stays out of the event log; codes go in."""
+    return None if definition.field_type == FieldType.text else value
+
+
+def list_tags(session: Session, actor: Actor) -> list[Tag]:
+    require_staff(actor)
+    return list(session.scalars(sa.select(Tag).order_by(Tag.name)))
+
+
+def create_tag(session: Session, actor: Actor, *, name: str) -> Tag:
+    require_admin(actor)
+    if session.scalar(sa.select(Tag.id).where(Tag.name == name)) is not None:
+        raise Conflict("This tag exists.", code="name_taken")
+    return tags_by_name(session, [name])[0]
+
+
+def delete_tag(session: Session, actor: Actor, tag_id: int) -> None:
+    """Only unused tags go: removing one from tickets is a change each ticket's history must show."""
+    require_admin(actor)
+    tag = session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound("Tag not found.")
+    if session.scalar(sa.select(TicketTag.ticket_id).where(TicketTag.tag_id == tag_id).limit(1)) is not None:
+        raise Conflict("The tag is on tickets; remove it from them first.", code="in_use")
+    session.delete(tag)
+    session.flush()
+
+
+def list_custom_fields(session: Session, actor: Actor) -> list[CustomFieldDefinition]:
+    require_staff(actor)
+    return list(session.scalars(sa.select(CustomFieldDefinition).order_by(CustomFieldDefinition.key)))
+
+
+def create_custom_field(session: Session, actor: Actor, *, data: CustomFieldCreate) -> CustomFieldDefinition:
+    require_admin(actor)
+    if session.scalar(sa.select(CustomFieldDefinition.id).where(CustomFieldDefinition.key == data.key)):
+        raise Conflict("A custom field with this key exists.", code="key_taken")
+    if data.field_type == FieldType.select and not data.options:
+        raise Invalid("a select field needs options", field="options")
+    row = CustomFieldDefinition(
+        key=data.key,
+        label=data.label,
+        field_type=data.field_type,
+        options=data.options,
+        created_at=utcnow(session),
+    )
+    session.add(row)
+    session.flush()
+    return row

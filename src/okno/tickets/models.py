@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from okno.db import Base, BigId, JSONData, UTCDateTime
+
+
+class TicketStatus(StrEnum):
+    new = "new"
+    open = "open"
+    pending = "pending"
+    on_hold = "on_hold"
+    solved = "solved"
+    closed = "closed"
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+PRIORITY_RANK = {Priority.low: 0, Priority.normal: 1, Priority.high: 2, Priority.urgent: 3}
+
+
+class Channel(StrEnum):
+    email = "email"
+    chat = "chat"
+    web = "web"
+    portal = "portal"
+    api = "api"
+    phone = "phone"
+    other = "other"
+
+
+class MessageKind(StrEnum):
+    inbound = "inbound"  # from the customer (or a CC) through a channel
+    reply = "reply"  # public answer from an agent
+    note = "note"  # internal, never shown to the customer
+
+
+class ActorType(StrEnum):
+    user = "user"
+    customer = "customer"
+    rule = "rule"
+    system = "system"
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketTag(Base):
+    __tablename__ = "ticket_tags"
+
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # The inbox views: "my teams by last activity", "all open", "mine"; keyset on (sort key, id).
+        sa.Index("ix_tickets_team_activity", "team_id", "last_activity_at", "id"),
+        sa.Index("ix_tickets_status_activity", "status", "last_activity_at", "id"),
+        sa.Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        sa.Index("ix_tickets_activity", "last_activity_at", "id"),
+        sa.Index("ix_tickets_updated", "updated_at", "id"),
+        sa.Index("ix_tickets_created", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[TicketStatus] = mapped_column(sa.String(20))
+    priority: Mapped[Priority] = mapped_column(sa.String(20))
+    channel: Mapped[Channel] = mapped_column(sa.String(20))
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    # Frozen at creation: SLA targets and analytics follow the plan the customer paid for then.
+    customer_plan: Mapped[str] = mapped_column(sa.String(20))
+    language: Mapped[str | None] = mapped_column(sa.String(10))
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"))
+    follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tags: Mapped[list[Tag]] = relationship(secondary="ticket_tags", lazy="raise", order_by=Tag.name)
+    participants: Mapped[list[TicketParticipant]] = relationship(
+        lazy="raise", order_by="TicketParticipant.id", cascade="all, delete-orphan"
+    )
+
+
+class TicketParticipant(Base):
+    """People copied on a ticket besides its customer (email CC, a colleague on the portal)."""
+
+    __tablename__ = "ticket_participants"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20), default="cc")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (sa.Index("ix_messages_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"))
+    kind: Mapped[MessageKind] = mapped_column(sa.String(20))
+    channel: Mapped[Channel] = mapped_column(sa.String(20))
+    author_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    author_customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"))
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    # Sanitised with an allow-list before it is stored; safe to render.
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    language: Mapped[str | None] = mapped_column(sa.String(10))
+    external_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.created_at")
+
+
+class Attachment(Base):
+    """Metadata of a stored file. The id is random and unguessable; it is also the download key."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    # Set only when the bytes prove a raster image; only those may ever be shown inline.
+    inline_image_type: Mapped[str | None] = mapped_column(sa.String(40))
+    uploaded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_by_customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TicketEvent(Base):
+    """The append-only history of a ticket. Never updated, never deleted.
+
+    ``occurred_at`` is when it happened in the world, ``recorded_at`` when Okno wrote it;
+    they differ for imported history. ``data`` holds ids and codes, never personal data.
+    """
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (sa.Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    actor_type: Mapped[ActorType] = mapped_column(sa.String(20))
+    actor_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+
+
+class FieldType(StrEnum):
+    text = "text"
+    number = "number"
+    boolean = "boolean"
+    date = "date"
+    select = "select"
+
+
+class CustomFieldDefinition(Base):
+    __tablename__ = "custom_field_definitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(200))
+    field_type: Mapped[FieldType] = mapped_column(sa.String(20))
+    options: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

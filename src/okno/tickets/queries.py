@@ -1,0 +1,299 @@
+"""The read side of tickets: inbox lists with filters and keyset pagination, timelines.
+
+Every query starts from ``permissions.visible_tickets`` so a list can never include a
+ticket its reader may not open.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from okno.accounts.permissions import CUSTOMER_VISIBLE_EVENTS, Actor, visible_tickets
+from okno.customers.models import Customer as CustomerRow
+from okno.customers.models import CustomerIdentity, IdentityKind
+from okno.errors import Invalid
+from okno.tickets.models import (
+    PRIORITY_RANK,
+    Attachment,
+    Channel,
+    Message,
+    MessageKind,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    TicketTag,
+)
+from okno.tickets.schemas import AttachmentRead, Author, MessageRead, TicketRead
+
+_priority_rank = sa.case(
+    *((Ticket.priority == name.value, rank) for name, rank in PRIORITY_RANK.items()), else_=1
+)
+# The allow-list of sort keys: column (or expression) and how a cursor value is parsed back.
+SORTS: dict[str, Any] = {
+    "last_activity_at": Ticket.last_activity_at,
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "number": Ticket.number,
+    "priority": _priority_rank,
+}
+DEFAULT_SORT = "-last_activity_at"
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: list[TicketStatus] | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    team_id: list[int] | None = None
+    tag: str | None = None
+    customer_id: int | None = None
+    channel: Channel | None = None
+    updated_since: datetime | None = None
+    q: str | None = None
+
+
+def parse_sort(sort: str) -> tuple[str, bool]:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-+")
+    if key not in SORTS:
+        allowed = ", ".join(sorted(SORTS))
+        raise Invalid(f"cannot sort by {key!r}; use one of {allowed} (prefix - for descending)", field="sort")
+    return key, descending
+
+
+def _encode_cursor(sort: str, value: Any, ticket_id: int) -> str:
+    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value, ticket_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
+        key, _desc = parse_sort(sort)
+        if cursor_sort != sort or not isinstance(ticket_id, int):
+            raise ValueError
+        if key.endswith("_at"):
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, int):
+            raise ValueError
+        return value, ticket_id
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise Invalid("the cursor is malformed or belongs to another sort order", field="cursor") from None
+
+
+def _filtered(actor: Actor, filters: TicketFilters) -> sa.Select[tuple[Ticket]]:
+    query = sa.select(Ticket).where(visible_tickets(actor), Ticket.merged_into_id.is_(None))
+    if filters.status:
+        query = query.where(Ticket.status.in_([s.value for s in filters.status]))
+    if filters.assignee_id is not None:
+        query = query.where(Ticket.assignee_id == filters.assignee_id)
+    if filters.unassigned:
+        query = query.where(Ticket.assignee_id.is_(None))
+    if filters.team_id:
+        query = query.where(Ticket.team_id.in_(filters.team_id))
+    if filters.customer_id is not None:
+        query = query.where(Ticket.customer_id == filters.customer_id)
+    if filters.channel is not None:
+        query = query.where(Ticket.channel == filters.channel.value)
+    if filters.updated_since is not None:
+        query = query.where(Ticket.updated_at >= filters.updated_since)
+    if filters.tag:
+        query = query.where(
+            Ticket.id.in_(sa.select(TicketTag.ticket_id).join(Tag).where(Tag.name == filters.tag.lower()))
+        )
+    if filters.q:
+        pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        in_messages = sa.select(Message.ticket_id).where(
+            sa.func.lower(Message.body_text).like(pattern, escape="\\")
+        )
+        if not actor.is_staff:
+            in_messages = in_messages.where(Message.kind != MessageKind.note)
+        number = int(filters.q.lstrip("#")) if filters.q.lstrip("#").isdigit() else None
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Ticket.subject).like(pattern, escape="\\"),
+                Ticket.id.in_(in_messages),
+                Ticket.number == number if number is not None else sa.false(),
+            )
+        )
+    return query
+
+
+def list_tickets(
+    session: Session,
+    actor: Actor,
+    filters: TicketFilters,
+    *,
+    sort: str = DEFAULT_SORT,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> tuple[list[Ticket], str | None]:
+    key, descending = parse_sort(sort)
+    column = SORTS[key]
+    query = _filtered(actor, filters)
+    if cursor:
+        value, last_id = _decode_cursor(cursor, sort)
+        after = (
+            sa.tuple_(column, Ticket.id) < (value, last_id)
+            if descending
+            else (sa.tuple_(column, Ticket.id) > (value, last_id))
+        )
+        query = query.where(after)
+    order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1).options(*_read_options())))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        value = PRIORITY_RANK[last.priority] if key == "priority" else getattr(last, key)
+        next_cursor = _encode_cursor(sort, value, last.id)
+    return rows, next_cursor
+
+
+def _read_options() -> tuple[Any, ...]:
+    return (selectinload(Ticket.tags), selectinload(Ticket.participants))
+
+
+def to_reads(session: Session, tickets: Sequence[Ticket]) -> list[TicketRead]:
+    """Ticket schemas for a page of tickets, with their customers, in a fixed number of queries."""
+    customer_ids = {t.customer_id for t in tickets}
+    names = {
+        customer_id: name
+        for customer_id, name in session.execute(
+            sa.select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_(customer_ids))
+        ).tuples()
+    }
+    emails: dict[int, str] = {}
+    for customer_id, value in session.execute(
+        sa.select(CustomerIdentity.customer_id, CustomerIdentity.value)
+        .where(CustomerIdentity.customer_id.in_(customer_ids), CustomerIdentity.kind == IdentityKind.email)
+        .order_by(CustomerIdentity.id.desc())
+    ).tuples():
+        emails[customer_id] = value
+    return [
+        TicketRead.model_validate(
+            {
+                **{
+                    name: getattr(t, name)
+                    for name in (
+                        "id",
+                        "number",
+                        "subject",
+                        "status",
+                        "priority",
+                        "channel",
+                        "team_id",
+                        "assignee_id",
+                        "customer_plan",
+                        "language",
+                        "custom_fields",
+                        "merged_into_id",
+                        "follow_up_of_id",
+                        "created_at",
+                        "updated_at",
+                        "last_activity_at",
+                        "solved_at",
+                        "closed_at",
+                    )
+                },
+                "customer": {
+                    "id": t.customer_id,
+                    "name": names.get(t.customer_id, ""),
+                    "email": emails.get(t.customer_id),
+                },
+                "tags": [tag.name for tag in t.tags],
+                "participant_ids": [p.customer_id for p in t.participants],
+            }
+        )
+        for t in tickets
+    ]
+
+
+def attachment_read(attachment: Attachment) -> AttachmentRead:
+    return AttachmentRead(
+        id=attachment.id,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        inline_image=attachment.inline_image_type is not None,
+        url=f"/api/v1/attachments/{attachment.id}",
+        created_at=attachment.created_at,
+    )
+
+
+def message_read(message: Message) -> MessageRead:
+    author = (
+        Author(type="user", id=message.author_user_id)
+        if message.kind != MessageKind.inbound and message.author_user_id is not None
+        else Author(type="customer", id=message.author_customer_id)
+        if message.author_customer_id is not None
+        else Author(type="system", id=None)
+    )
+    return MessageRead(
+        id=message.id,
+        ticket_id=message.ticket_id,
+        kind=MessageKind(message.kind),
+        channel=Channel(message.channel),
+        author=author,
+        body_text=message.body_text,
+        body_html=message.body_html,
+        language=message.language,
+        external_id=message.external_id,
+        attachments=[attachment_read(a) for a in message.attachments],
+        created_at=message.created_at,
+    )
+
+
+def list_messages(
+    session: Session, actor: Actor, ticket: Ticket, *, after_id: int | None, limit: int
+) -> list[Message]:
+    query = (
+        sa.select(Message)
+        .where(Message.ticket_id == ticket.id)
+        .options(selectinload(Message.attachments))
+        .order_by(Message.created_at, Message.id)
+        .limit(limit)
+    )
+    if not actor.is_staff:
+        query = query.where(Message.kind != MessageKind.note)
+    if after_id is not None:
+        query = query.where(Message.id > after_id)
+    return list(session.scalars(query))
+
+
+def merged_ticket_ids(session: Session, ticket_id: int) -> list[int]:
+    """The ticket and every ticket merged into it, directly or through others."""
+    ids, frontier = [ticket_id], [ticket_id]
+    while frontier:
+        frontier = list(session.scalars(sa.select(Ticket.id).where(Ticket.merged_into_id.in_(frontier))))
+        ids.extend(frontier)
+    return ids
+
+
+def list_events(
+    session: Session, actor: Actor, ticket: Ticket, *, after_id: int | None, limit: int
+) -> list[TicketEvent]:
+    """The ticket's history, including that of tickets merged into it."""
+    query = (
+        sa.select(TicketEvent)
+        .where(TicketEvent.ticket_id.in_(merged_ticket_ids(session, ticket.id)))
+        .order_by(TicketEvent.id)
+        .limit(limit)
+    )
+    if not actor.is_staff:
+        query = query.where(TicketEvent.kind.in_(sorted(CUSTOMER_VISIBLE_EVENTS)))
+    if after_id is not None:
+        query = query.where(TicketEvent.id > after_id)
+    return list(session.scalars(query))

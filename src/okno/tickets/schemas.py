@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import EmailStr, Field, field_validator, model_validator
+
+from okno.schemas import InputModel, OutputModel
+from okno.tickets.models import Channel, MessageKind, Priority, TicketStatus
+
+TAG_PATTERN = re.compile(r"^[\w][\w\-.:/+]{0,79}$")
+
+
+def normalise_tag(name: str) -> str:
+    tag = "-".join(name.strip().lower().split())
+    if not TAG_PATTERN.match(tag):
+        raise ValueError(f"{name!r} is not a valid tag (letters, digits, - . : / +; up to 80)")
+    return tag
+
+
+def _tags(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return sorted({normalise_tag(v) for v in value})
+
+
+class CustomerRef(InputModel):
+    email: EmailStr
+    name: str = Field(default="", max_length=200)
+
+
+class MessageIn(InputModel):
+    body: str = Field(default="", max_length=200_000)
+    body_html: str | None = Field(default=None, max_length=1_000_000)
+    attachment_ids: list[str] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MessageIn:
+        if not self.body.strip() and not (self.body_html or "").strip() and not self.attachment_ids:
+            raise ValueError("a message needs a body or an attachment")
+        return self
+
+
+class TicketCreate(InputModel):
+    subject: str = Field(min_length=1, max_length=500)
+    customer: CustomerRef | None = None
+    customer_id: int | None = None
+    message: MessageIn
+    channel: Channel = Channel.api
+    priority: Priority = Priority.normal
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    team_id: int | None = None
+    assignee_id: int | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    cc: list[EmailStr] = Field(default_factory=list, max_length=50)
+
+    _normalise_tags = field_validator("tags")(_tags)
+
+
+class TicketUpdate(InputModel):
+    subject: str | None = Field(default=None, min_length=1, max_length=500)
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+    add_tags: list[str] | None = Field(default=None, max_length=50)
+    remove_tags: list[str] | None = Field(default=None, max_length=50)
+    custom_fields: dict[str, Any] | None = None
+
+    _normalise_tags = field_validator("tags", "add_tags", "remove_tags")(_tags)
+
+
+class MessageCreate(MessageIn):
+    kind: MessageKind = MessageKind.reply
+    status: TicketStatus | None = Field(default=None, description="Send and set the ticket's status at once.")
+
+    @field_validator("kind")
+    @classmethod
+    def _no_inbound(cls, kind: MessageKind) -> MessageKind:
+        if kind == MessageKind.inbound:
+            raise ValueError("use 'reply' or 'note'; a customer's reply is recorded as inbound by itself")
+        return kind
+
+
+class MergeRequest(InputModel):
+    target_ticket_id: int
+    confirm_different_customers: bool = False
+
+
+class CustomerSummary(OutputModel):
+    id: int
+    name: str
+    email: str | None
+
+
+class TicketRead(OutputModel):
+    id: int
+    number: int
+    subject: str
+    status: TicketStatus
+    priority: Priority
+    channel: Channel
+    team_id: int | None
+    assignee_id: int | None
+    customer: CustomerSummary
+    customer_plan: str
+    language: str | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    participant_ids: list[int]
+    merged_into_id: int | None
+    follow_up_of_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    solved_at: datetime | None
+    closed_at: datetime | None
+
+
+class TicketPage(OutputModel):
+    items: list[TicketRead]
+    next_cursor: str | None
+
+
+class AttachmentRead(OutputModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    inline_image: bool
+    url: str
+    created_at: datetime
+
+
+class Author(OutputModel):
+    type: str
+    id: int | None
+
+
+class MessageRead(OutputModel):
+    id: int
+    ticket_id: int
+    kind: MessageKind
+    channel: Channel
+    author: Author
+    body_text: str
+    body_html: str
+    language: str | None
+    external_id: str | None
+    attachments: list[AttachmentRead]
+    created_at: datetime
+
+
+class EventRead(OutputModel):
+    id: int
+    ticket_id: int
+    kind: str
+    actor_type: str
+    actor_id: int | None
+    occurred_at: datetime
+    recorded_at: datetime
+    data: dict[str, Any]
+
+
+class TagCreate(InputModel):
+    name: str
+
+    _normalise = field_validator("name")(normalise_tag)
+
+
+class TagRead(OutputModel):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class CustomFieldCreate(InputModel):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: str = Field(min_length=1, max_length=200)
+    field_type: str = Field(pattern="^(text|number|boolean|date|select)$")
+    options: list[str] = Field(default_factory=list, max_length=200)
+
+
+class CustomFieldRead(OutputModel):
+    id: int
+    key: str
+    label: str
+    field_type: str
+    options: list[str]
