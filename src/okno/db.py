@@ -154,12 +154,12 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction; anything written in it is rolled back."""
+        """A read-only transaction; anything written in it is rolled back (closing ends it)."""
         session = self._read_factory(info={"okno.clock": self.clock})
         try:
             yield session
         finally:
-            session.rollback()
+            # close() rolls back without expiring what was loaded, so results stay readable.
             session.close()
 
     def dispose(self) -> None:

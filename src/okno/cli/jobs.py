@@ -25,7 +25,7 @@ def list_jobs(status: str | None, limit: int) -> None:
                 status: count
                 for status, count in session.execute(
                     sa.select(Job.status, sa.func.count()).group_by(Job.status)
-                ).tuples()
+                )
             }
             click.echo("  ".join(f"{s.value}: {counts.get(s.value, 0)}" for s in JobStatus))
             query = sa.select(Job).order_by(Job.id.desc()).limit(limit)

@@ -174,5 +174,5 @@ class Worker:
 
 def job_counts(db: Database) -> dict[str, int]:
     with db.read() as session:
-        rows = session.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status)).tuples()
+        rows = session.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status))
         return {str(status): int(count) for status, count in rows}

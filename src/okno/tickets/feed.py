@@ -29,7 +29,7 @@ def _facts(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
         sa.select(Ticket.id, Ticket.team_id, Ticket.assignee_id, Ticket.customer_id, Customer.organization_id)
         .join(Customer, Customer.id == Ticket.customer_id)
         .where(Ticket.id.in_(ticket_ids))
-    ).tuples()
+    )
     facts = {
         ticket_id: {
             "team_id": team,
@@ -44,7 +44,7 @@ def _facts(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
         sa.select(TicketParticipant.ticket_id, TicketParticipant.customer_id).where(
             TicketParticipant.ticket_id.in_(ticket_ids)
         )
-    ).tuples():
+    ):
         facts[ticket_id]["participant_ids"].append(customer_id)
     return facts
 

@@ -172,14 +172,14 @@ def to_reads(session: Session, tickets: Sequence[Ticket]) -> list[TicketRead]:
         customer_id: name
         for customer_id, name in session.execute(
             sa.select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_(customer_ids))
-        ).tuples()
+        )
     }
     emails: dict[int, str] = {}
     for customer_id, value in session.execute(
         sa.select(CustomerIdentity.customer_id, CustomerIdentity.value)
         .where(CustomerIdentity.customer_id.in_(customer_ids), CustomerIdentity.kind == IdentityKind.email)
         .order_by(CustomerIdentity.id.desc())
-    ).tuples():
+    ):
         emails[customer_id] = value
     return [
         TicketRead.model_validate(
