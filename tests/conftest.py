@@ -70,8 +70,13 @@ def db(engine: sa.Engine, clock: FrozenClock) -> Iterator[Database]:
 @pytest.fixture
 def settings(tmp_path: Path, template: databases.Template) -> Settings:
     return Settings(
-        database_url=template.url, data_dir=tmp_path / "data", secret_key="test-secret", realtime="memory",
-        embedded_worker=False, max_request_bytes=64 * 1024, max_attachment_bytes=256 * 1024,
+        database_url=template.url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret",
+        realtime="memory",
+        embedded_worker=False,
+        max_request_bytes=64 * 1024,
+        max_attachment_bytes=256 * 1024,
     )
 
 

@@ -92,10 +92,11 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 10_000) -> Engine:
     if url.startswith("sqlite"):
         in_memory = url in {"sqlite://", "sqlite:///:memory:"}
+        pool_args: dict[str, Any] = (
+            {"poolclass": StaticPool} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+        )
         engine = sa.create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-            poolclass=StaticPool if in_memory else None,
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, **pool_args
         )
         _sqlite_pragmas(engine, busy_timeout_ms)
         return engine

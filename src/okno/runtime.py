@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from okno.config import Settings
 from okno.db import Database, make_engine
@@ -21,6 +22,10 @@ class Runtime:
     bus: Bus
     storage: FileStorage
     worker: Worker
+    # Serialises write requests of this process on SQLite (see okno.http.deps).
+    write_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    # Requests in flight at most as many as there are connections, less two for the worker and streams.
+    connection_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
@@ -35,7 +40,15 @@ class Runtime:
         storage = FileStorage(settings.data_dir / "attachments")
         worker = Worker(db, context=JobContext(settings=settings, storage=storage))
         db.listeners.extend([bus, worker])
-        return cls(settings=settings, db=db, bus=bus, storage=storage, worker=worker)
+        connections = 2 * settings.db_pool_size  # pool size plus as many overflow connections
+        return cls(
+            settings=settings,
+            db=db,
+            bus=bus,
+            storage=storage,
+            worker=worker,
+            connection_gate=asyncio.Semaphore(max(connections - 2, 1)),
+        )
 
     def close(self) -> None:
         self.worker.stop()

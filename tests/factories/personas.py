@@ -41,16 +41,26 @@ class Personas:
 
 
 def make_person(
-    db: Database, *, email: str, role: Role, team_ids: list[int] | None = None, limited: bool = False,
-    customer_id: int | None = None, name: str | None = None,
+    db: Database,
+    *,
+    email: str,
+    role: Role,
+    team_ids: list[int] | None = None,
+    limited: bool = False,
+    customer_id: int | None = None,
+    name: str | None = None,
 ) -> Person:
     with db.write() as session:
         user = accounts_service.create_user(
             session,
             Actor.system("tests"),
             data=UserCreate(
-                email=email, name=name or email.split("@")[0].title(), role=role, team_ids=team_ids or [],
-                limited_to_teams=limited, customer_id=customer_id,
+                email=email,
+                name=name or email.split("@")[0].title(),
+                role=role,
+                team_ids=team_ids or [],
+                limited_to_teams=limited,
+                customer_id=customer_id,
             ),
         )
         _row, token = accounts_service.issue_token(session, user)
@@ -61,7 +71,9 @@ def make_person(
 def make_customer(db: Database, *, email: str, name: str = "", organization_id: int | None = None) -> int:
     with db.write() as session:
         customer = customers_service.create_customer(
-            session, Actor.system("tests"), data=CustomerCreate(email=email, name=name, organization_id=organization_id)
+            session,
+            Actor.system("tests"),
+            data=CustomerCreate(email=email, name=name, organization_id=organization_id),
         )
         return customer.id
 
@@ -82,7 +94,9 @@ def make_personas(db: Database) -> Personas:
         admin=make_person(db, email="admin@okno.example.com", role=Role.admin),
         agent=make_person(db, email="agent@okno.example.com", role=Role.agent, team_ids=[team_a]),
         colleague=make_person(db, email="colleague@okno.example.com", role=Role.agent, team_ids=[team_a]),
-        other_agent=make_person(db, email="billing@okno.example.com", role=Role.agent, team_ids=[team_b], limited=True),
+        other_agent=make_person(
+            db, email="billing@okno.example.com", role=Role.agent, team_ids=[team_b], limited=True
+        ),
         light_agent=make_person(db, email="light@okno.example.com", role=Role.light_agent, team_ids=[team_a]),
         customer=make_customer_person(db, email="anna@customer.example.org"),
         other_customer=make_customer_person(db, email="boris@other.example.net"),

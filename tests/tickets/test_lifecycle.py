@@ -44,7 +44,12 @@ def test_customer_message(status: S, outcome: Outcome) -> None:
 
 @pytest.mark.parametrize(
     ("status", "requested", "result"),
-    [(S.new, None, S.open), (S.pending, None, S.pending), (S.new, S.solved, S.solved), (S.open, S.pending, S.pending)],
+    [
+        (S.new, None, S.open),
+        (S.pending, None, S.pending),
+        (S.new, S.solved, S.solved),
+        (S.open, S.pending, S.pending),
+    ],
 )
 def test_after_agent_reply(status: S, requested: S | None, result: S) -> None:
     assert lifecycle.after_agent_reply(status, requested) is result

@@ -20,7 +20,9 @@ from tests.factories.tickets import make_ticket, reply, update
 def kinds(db: Database, ticket_id: int) -> list[str]:
     with db.read() as session:
         return list(
-            session.scalars(sa.select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
+            session.scalars(
+                sa.select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+            )
         )
 
 
@@ -93,7 +95,9 @@ def test_merge_moves_messages_and_history(db: Database, people: Personas) -> Non
     target = make_ticket(db, people.customer.actor, subject="Second")
     update(db, people.agent.actor, source, add_tags=["refund"])
     with db.write() as session:
-        service.merge(session, people.agent.actor, source, target_id=target, confirm_different_customers=False)
+        service.merge(
+            session, people.agent.actor, source, target_id=target, confirm_different_customers=False
+        )
     with db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).where(Message.ticket_id == target)) == 2
         merged = session.get(Ticket, source)
@@ -120,9 +124,13 @@ def test_merging_different_customers_needs_confirmation(db: Database, people: Pe
 
 
 def test_deactivating_an_agent_hands_open_tickets_back_to_the_team(db: Database, people: Personas) -> None:
-    ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a, assignee_id=people.colleague.user_id)
+    ticket_id = make_ticket(
+        db, people.agent.actor, team_id=people.team_a, assignee_id=people.colleague.user_id
+    )
     with db.write() as session:
-        accounts_service.update_user(session, people.admin.actor, people.colleague.user_id, changes=UserUpdate(is_active=False))
+        accounts_service.update_user(
+            session, people.admin.actor, people.colleague.user_id, changes=UserUpdate(is_active=False)
+        )
     after = ticket(db, ticket_id)
     assert after.assignee_id is None and after.team_id == people.team_a
     with db.read() as session:

@@ -6,12 +6,14 @@ when the handler returns, before the response is sent, so a 201 means "committed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import service as accounts_service
 from okno.accounts.permissions import Actor
@@ -29,11 +31,23 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _unit_of_work(request: Request) -> Iterator[Session]:
-    db = get_runtime(request).db
-    scope = db.write() if request.method in _WRITE_METHODS else db.read()
-    with scope as session:
-        yield session
+async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
+    runtime = get_runtime(request)
+    writes = request.method in _WRITE_METHODS
+    # SQLite takes one writer at a time. Writers wait for their turn here, on the event loop,
+    # not inside BEGIN IMMEDIATE in a worker thread: threads all blocked on the lock would
+    # leave none for the request that holds it to finish and commit.
+    # Likewise every unit of work waits for a free database connection here, not in a thread.
+    gate = runtime.write_gate if writes and runtime.db.is_sqlite else contextlib.nullcontext()
+    async with gate, runtime.connection_gate:
+        scope = runtime.db.write() if writes else runtime.db.read()
+        session = await run_in_threadpool(scope.__enter__)
+        try:
+            yield session
+        except BaseException as error:
+            await run_in_threadpool(scope.__exit__, type(error), error, error.__traceback__)
+            raise
+        await run_in_threadpool(scope.__exit__, None, None, None)
 
 
 def _actor(

@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import service as accounts_service
 from okno.accounts.permissions import Actor
-from okno.errors import Unauthorized
+from okno.errors import Unauthorized, error_body
 from okno.realtime import Stream
 from okno.runtime import Runtime
 
@@ -36,7 +37,7 @@ async def stream(websocket: WebSocket, after_id: int | None = None) -> None:
     try:
         actor = await run_in_threadpool(_authenticate, runtime, websocket.headers.get("authorization"))
     except Unauthorized as exc:
-        await websocket.close(code=4401, reason=exc.message)
+        await websocket.send_denial_response(JSONResponse(error_body(exc.code, exc.message), status_code=401))
         return
     await websocket.accept()
 

@@ -146,7 +146,7 @@ def sweep_orphans(session: Session, storage: Storage, *, older_than_hours: float
     known = set(
         session.scalars(sa.select(Attachment.storage_key).where(Attachment.storage_key.in_(stale_keys)))
     )
-    unreferenced = [key for key in stale_keys if key not in known]
+    unreferenced = [key for key in stale_keys if key not in known and key not in keys]
     for key in unreferenced:
         storage.delete(key)
     return len(keys) + len(unreferenced)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.factories.personas import Personas
+
+
+def test_customer_card_identities_and_notes(client: TestClient, people: Personas) -> None:
+    org = client.post(
+        "/api/v1/organizations",
+        json={"name": "Ромашка", "domains": ["romashka.example.com"], "plan": "priority"},
+        headers=people.agent.headers,
+    )
+    assert org.status_code == 201
+    created = client.post(
+        "/api/v1/customers",
+        json={
+            "name": "Мария",
+            "email": "Maria@Romashka.example.com",
+            "identities": [{"kind": "phone", "value": "+7 (999) 123-45-67"}],
+            "attributes": {"city": "Казань"},
+        },
+        headers=people.agent.headers,
+    )
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert customer["organization_id"] == org.json()["id"]  # matched by email domain
+    assert customer["effective_plan"] == "priority" and customer["plan"] is None
+    assert {(i["kind"], i["value"]) for i in customer["identities"]} == {
+        ("email", "maria@romashka.example.com"),
+        ("phone", "+79991234567"),
+    }
+    taken = client.post(
+        "/api/v1/customers",
+        json={"identities": [{"kind": "phone", "value": "8-999-123-45-67 "}], "email": "m2@example.com"},
+        headers=people.agent.headers,
+    )
+    assert taken.status_code in {201, 409}
+    again = client.post(
+        "/api/v1/customers", json={"email": "maria@romashka.example.com"}, headers=people.agent.headers
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "identity_taken"
+    note = client.post(
+        f"/api/v1/customers/{customer['id']}/notes",
+        json={"body": "Prefers phone calls"},
+        headers=people.agent.headers,
+    )
+    assert note.status_code == 201
+    notes = client.get(f"/api/v1/customers/{customer['id']}/notes", headers=people.colleague.headers).json()
+    assert [n["body"] for n in notes] == ["Prefers phone calls"]
+    updated = client.patch(
+        f"/api/v1/customers/{customer['id']}", json={"plan": "standard"}, headers=people.agent.headers
+    )
+    assert updated.json()["effective_plan"] == "standard"
+    found = client.get("/api/v1/customers", params={"q": "romashka"}, headers=people.agent.headers).json()
+    assert [c["id"] for c in found["items"]] == [customer["id"]]
+    assert client.get("/api/v1/customers", headers=people.customer.headers).status_code == 403
+    in_use = client.delete(f"/api/v1/organizations/{org.json()['id']}", headers=people.agent.headers)
+    assert in_use.status_code == 409
+
+
+def test_ticket_by_email_reuses_the_customer(client: TestClient, people: Personas) -> None:
+    first = client.post(
+        "/api/v1/tickets",
+        json={"subject": "a", "customer": {"email": "same@example.com"}, "message": {"body": "1"}},
+        headers=people.agent.headers,
+    ).json()
+    second = client.post(
+        "/api/v1/tickets",
+        json={"subject": "b", "customer": {"email": "SAME@example.com"}, "message": {"body": "2"}},
+        headers=people.agent.headers,
+    ).json()
+    assert first["customer"]["id"] == second["customer"]["id"]
+    mine = client.get(
+        "/api/v1/tickets", params={"customer_id": first["customer"]["id"]}, headers=people.agent.headers
+    )
+    assert len(mine.json()["items"]) == 2

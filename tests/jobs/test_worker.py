@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.clock import FrozenClock
+from okno.config import Settings
+from okno.db import Database
+from okno.jobs import registry
+from okno.jobs.models import Job, JobStatus
+from okno.jobs.registry import JobContext, enqueue, job
+from okno.jobs.worker import Worker, backoff
+from okno.storage import FileStorage
+from okno.tickets.models import Tag
+
+calls: list[dict[str, Any]] = []
+
+
+@job("tests.record_tag")
+def record_tag(session: Session, payload: dict[str, Any], context: JobContext) -> None:
+    calls.append(payload)
+    if payload.get("fail"):
+        raise RuntimeError("the outside service said no")
+    session.add(Tag(name=payload["name"], created_at=sa.func.now()))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def worker(db: Database, tmp_path: Path) -> Worker:
+    calls.clear()
+    settings = Settings(data_dir=tmp_path)
+    return Worker(
+        db, context=JobContext(settings=settings, storage=FileStorage(tmp_path / "files")), name="w1"
+    )
+
+
+def jobs(db: Database) -> list[Job]:
+    with db.read() as session:
+        return list(session.scalars(sa.select(Job).where(Job.name == "tests.record_tag").order_by(Job.id)))
+
+
+def test_job_runs_once_and_its_changes_commit_with_it(db: Database, worker: Worker) -> None:
+    with db.write() as session:
+        enqueue(session, "tests.record_tag", {"name": "from-job"}, key="tag:from-job")
+        enqueue(session, "tests.record_tag", {"name": "from-job"}, key="tag:from-job")  # same key: one job
+    assert len(jobs(db)) == 1
+    report = worker.run_pending()
+    assert report.done == 1 and calls == [{"name": "from-job"}]
+    assert jobs(db)[0].status == JobStatus.done
+    with db.read() as session:
+        assert session.scalar(sa.select(Tag.id).where(Tag.name == "from-job")) is not None
+    assert worker.run_pending().done == 0
+
+
+def test_a_rolled_back_transaction_enqueues_nothing(db: Database) -> None:
+    with pytest.raises(ValueError), db.write() as session:
+        enqueue(session, "tests.record_tag", {"name": "never"})
+        raise ValueError("the request failed")
+    assert jobs(db) == []
+
+
+def test_failures_retry_with_backoff_then_die_and_can_be_retried(
+    db: Database, worker: Worker, clock: FrozenClock
+) -> None:
+    with db.write() as session:
+        enqueue(session, "tests.record_tag", {"name": "x", "fail": True})
+    assert worker.run_pending().failed == 1
+    failed = jobs(db)[0]
+    assert failed.status == JobStatus.queued and failed.attempts == 1
+    assert failed.run_at == clock.now() + backoff(1) and "said no" in (failed.last_error or "")
+    assert worker.run_pending().failed == 0  # not due yet
+    for _attempt in range(2, 9):
+        clock.advance(timedelta(hours=2))
+        worker.run_pending()
+    dead = jobs(db)[0]
+    assert dead.status == JobStatus.dead and dead.attempts == 8
+    with db.write() as session:
+        assert registry.retry_dead(session) == 1
+    assert jobs(db)[0].status == JobStatus.queued and jobs(db)[0].attempts == 0
+
+
+def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
+    db: Database, worker: Worker, clock: FrozenClock
+) -> None:
+    with db.write() as session:
+        enqueue(session, "tests.record_tag", {"name": "orphaned"})
+    crashed = Worker(db, context=worker.context, name="crashed")
+    assert crashed.claim()  # claimed, then the process died
+    assert worker.claim() == []
+    clock.advance(timedelta(minutes=6))
+    assert worker.run_pending().done == 1
+    assert not crashed.run_one(jobs(db)[0].id)  # a late original does not run it again
+    assert calls == [{"name": "orphaned"}]
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20]
+    assert backoff(30) == timedelta(hours=1)
+
+
+def test_periodic_jobs_are_enqueued_once_per_period(db: Database, worker: Worker) -> None:
+    worker.schedule_periodic()
+    worker.schedule_periodic()
+    with db.read() as session:
+        names = list(session.scalars(sa.select(Job.name).where(Job.idempotency_key.like("periodic:%"))))
+    assert sorted(names) == sorted(set(names)) and "tickets.sweep_attachments" in names
+    assert worker.run_pending().failed == 0

@@ -1,0 +1,86 @@
+"""Running the real ``okno`` command against a fresh database, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+OKNO = str(Path(sys.executable).with_name("okno"))
+
+
+def okno_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")}
+    env.update(OKNO_DATABASE_URL=database_url, OKNO_DATA_DIR=str(data_dir), OKNO_LOG_LEVEL="warning", **extra)
+    return env
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([OKNO, *args], env=env, capture_output=True, text=True, input=input, timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def admin_token(env: dict[str, str]) -> str:
+    created = run(
+        env,
+        "createuser",
+        "--email",
+        "root@example.com",
+        "--name",
+        "Root",
+        "--role",
+        "admin",
+        "--password",
+        "root-password-1",
+    )
+    assert created.returncode == 0, created.stderr
+    token = run(env, "token", "create", "--email", "root@example.com")
+    assert token.returncode == 0, token.stderr
+    return token.stdout.strip()
+
+
+@contextmanager
+def serving(env: dict[str, str], *extra_args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [OKNO, "serve", "--port", str(port), *extra_args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"okno serve did not start: {process.stderr.read().decode() if process.stderr else ''}"
+                )
+            time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
