@@ -1,4 +1,4 @@
-"""The realtime bus: events reach subscribers after commit, only those allowed, across processes, resumably."""
+"""The realtime bus: events reach subscribers after commit, only those allowed, across processes."""
 
 from __future__ import annotations
 
@@ -48,10 +48,10 @@ def test_each_subscriber_gets_only_what_it_may_see(db: Database, runtime: Runtim
     stranger = runtime.bus.subscribe(people.other_customer.actor)
     ticket_id = make_ticket(db, people.customer.actor, subject="Support question")
     with db.write() as session:
-        from okno.tickets import service
+        from okno.tickets import changes, service
         from okno.tickets.schemas import MessageCreate, TicketUpdate
 
-        service.update_ticket(
+        changes.update_ticket(
             session, people.agent.actor, ticket_id, changes=TicketUpdate(team_id=people.team_a)
         )
         service.add_message(

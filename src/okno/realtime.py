@@ -325,7 +325,7 @@ class RedisTransport:
 
     def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
         def listen_once(stop: threading.Event) -> None:
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             pubsub.subscribe(CHANNEL)
             try:
                 while not stop.is_set():

@@ -6,6 +6,7 @@ from typing import Any
 
 from okno.accounts.permissions import Actor
 from okno.db import Database
+from okno.tickets import changes as ticket_changes
 from okno.tickets import service
 from okno.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
 
@@ -29,4 +30,4 @@ def reply(db: Database, actor: Actor, ticket_id: int, body: str = "We are on it.
 
 def update(db: Database, actor: Actor, ticket_id: int, **changes: Any) -> None:
     with db.write() as session:
-        service.update_ticket(session, actor, ticket_id, changes=TicketUpdate.model_validate(changes))
+        ticket_changes.update_ticket(session, actor, ticket_id, changes=TicketUpdate.model_validate(changes))

@@ -10,7 +10,7 @@ from okno.accounts.schemas import UserUpdate
 from okno.clock import FrozenClock
 from okno.db import Database
 from okno.errors import Conflict
-from okno.tickets import queries, service
+from okno.tickets import access, changes, queries, service
 from okno.tickets.models import Message, Ticket, TicketEvent, TicketStatus
 from okno.tickets.schemas import MessageCreate
 from tests.factories.personas import Personas
@@ -95,14 +95,14 @@ def test_merge_moves_messages_and_history(db: Database, people: Personas) -> Non
     target = make_ticket(db, people.customer.actor, subject="Second")
     update(db, people.agent.actor, source, add_tags=["refund"])
     with db.write() as session:
-        service.merge(
+        changes.merge(
             session, people.agent.actor, source, target_id=target, confirm_different_customers=False
         )
     with db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).where(Message.ticket_id == target)) == 2
         merged = session.get(Ticket, source)
         assert merged is not None and merged.merged_into_id == target and merged.status == TicketStatus.closed
-        target_row = service.get_ticket(session, people.agent.actor, target)
+        target_row = access.get_ticket(session, people.agent.actor, target)
         assert [t.name for t in target_row.tags] == ["refund"]
         history = queries.list_events(session, people.agent.actor, target_row, after_id=None, limit=100)
         assert {e.ticket_id for e in history} == {source, target}
@@ -114,12 +114,12 @@ def test_merging_different_customers_needs_confirmation(db: Database, people: Pe
     mine = make_ticket(db, people.customer.actor)
     theirs = make_ticket(db, people.other_customer.actor)
     with db.write() as session, pytest.raises(Conflict) as error:
-        service.merge(session, people.agent.actor, mine, target_id=theirs, confirm_different_customers=False)
+        changes.merge(session, people.agent.actor, mine, target_id=theirs, confirm_different_customers=False)
     assert error.value.code == "different_customers"
     with db.write() as session:
-        service.merge(session, people.agent.actor, mine, target_id=theirs, confirm_different_customers=True)
+        changes.merge(session, people.agent.actor, mine, target_id=theirs, confirm_different_customers=True)
     with db.read() as session:
-        target = service.get_ticket(session, people.admin.actor, theirs)
+        target = access.get_ticket(session, people.admin.actor, theirs)
         assert people.customer.customer_id in [p.customer_id for p in target.participants]
 
 

@@ -14,7 +14,7 @@ from okno.accounts.security import hash_api_token, hash_password, new_api_token,
 from okno.customers.models import Customer, Organization
 from okno.db import utcnow
 from okno.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
-from okno.tickets import service as tickets_service
+from okno.tickets import changes as tickets_changes
 
 
 def actor_for(session: Session, user: User) -> Actor:
@@ -165,7 +165,7 @@ def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
         .values(revoked_at=now)
     )
     if user.role in STAFF_ROLES:
-        tickets_service.release_assignments(
+        tickets_changes.release_assignments(
             session, actor, assignee_id=user.id, reason="assignee_deactivated"
         )
     session.flush()
@@ -278,7 +278,7 @@ def update_team(session: Session, actor: Actor, team_id: int, *, changes: TeamUp
 def delete_team(session: Session, actor: Actor, team_id: int) -> None:
     require_admin(actor)
     team = get_team(session, actor, team_id)
-    if tickets_service.team_has_tickets(session, team.id):
+    if tickets_changes.team_has_tickets(session, team.id):
         raise Conflict("The team still has tickets; move them to another team first.", code="in_use")
     session.delete(team)
     session.flush()

@@ -21,8 +21,8 @@ def list_jobs(status: str | None, limit: int) -> None:
     runtime = runtime_for(load_settings())
     try:
         with runtime.db.read() as session:
-            counts = {
-                status: count
+            counts: dict[str, int] = {
+                str(status): int(count)
                 for status, count in session.execute(
                     sa.select(Job.status, sa.func.count()).group_by(Job.status)
                 )

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 
 from okno.http.deps import CurrentActor, DbSession, RuntimeDep
 from okno.http.idempotency import IdempotencyDep
-from okno.tickets import attachments, fields, queries, service
+from okno.tickets import access, attachments, changes, fields, queries, service
 from okno.tickets.models import Channel, TicketStatus
 from okno.tickets.schemas import (
     AttachmentRead,
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 
 def _read_one(session: DbSession, ticket_id: int, actor: CurrentActor) -> TicketRead:
-    return queries.to_reads(session, [service.get_ticket(session, actor, ticket_id)])[0]
+    return queries.to_reads(session, [access.get_ticket(session, actor, ticket_id)])[0]
 
 
 @router.post("/tickets", status_code=201, response_model=TicketRead, summary="Open a ticket")
@@ -94,7 +94,7 @@ def get_ticket(ticket_id: int, session: DbSession, actor: CurrentActor) -> Ticke
     "/tickets/{ticket_id}", response_model=TicketRead, summary="Change status, priority, owner, tags, fields"
 )
 def update_ticket(ticket_id: int, body: TicketUpdate, session: DbSession, actor: CurrentActor) -> TicketRead:
-    service.update_ticket(session, actor, ticket_id, changes=body)
+    changes.update_ticket(session, actor, ticket_id, changes=body)
     return _read_one(session, ticket_id, actor)
 
 
@@ -108,7 +108,7 @@ def merge_ticket(
     ticket_id: int, body: MergeRequest, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
 ) -> Response:
     def produce() -> TicketRead:
-        target = service.merge(
+        target = changes.merge(
             session,
             actor,
             ticket_id,
@@ -147,7 +147,7 @@ def list_messages(
     after_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[MessageRead]:
-    ticket = service.get_ticket(session, actor, ticket_id)
+    ticket = access.get_ticket(session, actor, ticket_id)
     return [
         queries.message_read(m)
         for m in queries.list_messages(session, actor, ticket, after_id=after_id, limit=limit)
@@ -162,7 +162,7 @@ def list_events(
     after_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EventRead]:
-    ticket = service.get_ticket(session, actor, ticket_id)
+    ticket = access.get_ticket(session, actor, ticket_id)
     rows = queries.list_events(session, actor, ticket, after_id=after_id, limit=limit)
     return [EventRead.model_validate(e) for e in rows]
 

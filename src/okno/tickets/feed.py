@@ -30,7 +30,7 @@ def _facts(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
         .join(Customer, Customer.id == Ticket.customer_id)
         .where(Ticket.id.in_(ticket_ids))
     )
-    facts = {
+    facts: dict[int, dict[str, Any]] = {
         ticket_id: {
             "team_id": team,
             "assignee_id": assignee,
@@ -40,12 +40,15 @@ def _facts(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
         }
         for ticket_id, team, assignee, customer, org in rows
     }
+    participants: dict[int, list[int]] = {ticket_id: [] for ticket_id in facts}
     for ticket_id, customer_id in session.execute(
         sa.select(TicketParticipant.ticket_id, TicketParticipant.customer_id).where(
             TicketParticipant.ticket_id.in_(ticket_ids)
         )
     ):
-        facts[ticket_id]["participant_ids"].append(customer_id)
+        participants[ticket_id].append(customer_id)
+    for ticket_id, people in participants.items():
+        facts[ticket_id]["participant_ids"] = people
     return facts
 
 

@@ -92,7 +92,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raise Invalid("the cursor is malformed or belongs to another sort order", field="cursor") from None
 
 
-def _filtered(actor: Actor, filters: TicketFilters) -> sa.Select[tuple[Ticket]]:
+def _filtered(actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
     query = sa.select(Ticket).where(visible_tickets(actor), Ticket.merged_into_id.is_(None))
     if filters.status:
         query = query.where(Ticket.status.in_([s.value for s in filters.status]))
