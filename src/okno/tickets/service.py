@@ -7,13 +7,13 @@ the transaction; nothing here commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor, forbid_fields, require_agent
 from okno.customers import service as customers_service
-from okno.customers.models import Customer
 from okno.db import next_sequence_value, utcnow
 from okno.errors import Forbidden, Invalid, NotFound
 from okno.tickets import attachments, content, events, fields, lifecycle
@@ -30,6 +30,9 @@ from okno.tickets.models import (
 )
 from okno.tickets.schemas import MessageCreate, MessageIn, TicketCreate
 from okno.tickets.state import check_assignee, check_team, check_transition, set_status
+
+if TYPE_CHECKING:
+    from okno.customers.models import Customer
 
 CUSTOMER_CREATE_FIELDS = {"subject", "message", "cc", "channel"}
 
