@@ -77,14 +77,10 @@ def test_no_module_grows_past_five_hundred_lines() -> None:
 def test_every_post_route_honours_idempotency_keys(tmp_path: Path) -> None:
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", data_dir=tmp_path))
     spec = app.openapi()
-    posts = [
-        (path, op) for path, item in spec["paths"].items() for method, op in item.items() if method == "post"
-    ]
+    posts = [(path, op) for path, item in spec["paths"].items() for method, op in item.items() if method == "post"]
     assert posts
     missing = [
-        path
-        for path, op in posts
-        if "idempotency-key" not in {p["name"].lower() for p in op.get("parameters", [])}
+        path for path, op in posts if "idempotency-key" not in {p["name"].lower() for p in op.get("parameters", [])}
     ]
     assert missing == []
     for route in app.routes:

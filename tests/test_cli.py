@@ -37,9 +37,7 @@ def test_init_users_tokens_and_jobs(sqlite_template: databases.Template, tmp_pat
     assert run(env, "init").returncode == 0  # safe to repeat
     token = admin_token(env)
     assert token.startswith("okno_") and "\n" not in token
-    duplicate = run(
-        env, "createuser", "--email", "root@example.com", "--name", "Again", "--password", "whatever-123"
-    )
+    duplicate = run(env, "createuser", "--email", "root@example.com", "--name", "Again", "--password", "whatever-123")
     assert duplicate.returncode != 0 and "exists" in duplicate.stderr
     short = run(env, "createuser", "--email", "x@example.com", "--name", "X", "--password", "short")
     assert short.returncode != 0 and "password" in short.stderr

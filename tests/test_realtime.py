@@ -28,9 +28,7 @@ def drain(subscriber: Subscriber) -> list[Envelope]:
     return items
 
 
-def test_events_arrive_after_commit_and_never_for_a_rollback(
-    db: Database, runtime: Runtime, people: Personas
-) -> None:
+def test_events_arrive_after_commit_and_never_for_a_rollback(db: Database, runtime: Runtime, people: Personas) -> None:
     watcher = runtime.bus.subscribe(people.colleague.actor)
     ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a)
     received = drain(watcher)
@@ -51,12 +49,8 @@ def test_each_subscriber_gets_only_what_it_may_see(db: Database, runtime: Runtim
         from okno.tickets import changes, service
         from okno.tickets.schemas import MessageCreate, TicketUpdate
 
-        changes.update_ticket(
-            session, people.agent.actor, ticket_id, changes=TicketUpdate(team_id=people.team_a)
-        )
-        service.add_message(
-            session, people.agent.actor, ticket_id, data=MessageCreate(body="internal", kind="note")
-        )
+        changes.update_ticket(session, people.agent.actor, ticket_id, changes=TicketUpdate(team_id=people.team_a))
+        service.add_message(session, people.agent.actor, ticket_id, data=MessageCreate(body="internal", kind="note"))
     reply(db, people.agent.actor, ticket_id, body="Hello Anna")
     assert drain(billing) == []
     assert [e.kind for e in drain(customer)] == ["created", "reply_sent", "status_changed"]
@@ -117,9 +111,7 @@ def test_redis_carries_events_between_processes(sqlite_template: databases.Templ
     _two_processes(RedisTransport, sqlite_template.fresh_url(tmp_path), REDIS_URL)
 
 
-def test_postgres_notify_carries_events_between_processes(
-    served_template: databases.Template, tmp_path: Path
-) -> None:
+def test_postgres_notify_carries_events_between_processes(served_template: databases.Template, tmp_path: Path) -> None:
     if served_template.kind != "postgres":
         pytest.skip("PostgreSQL is not configured (OKNO_TEST_POSTGRES_URL); CI always sets it")
     url = served_template.fresh_url(tmp_path)

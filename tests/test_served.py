@@ -46,9 +46,7 @@ def test_api_and_live_stream_over_real_http(served_template: databases.Template,
             # least once (events of the last seconds may come again), so clients skip known ids.
             seen = {events[0]["id"]}
             resumed: list[int] = []
-            async with websockets.connect(
-                f"{ws_url}?after_id={events[0]['id']}", additional_headers=headers
-            ) as ws:
+            async with websockets.connect(f"{ws_url}?after_id={events[0]['id']}", additional_headers=headers) as ws:
                 while len(resumed) < 2:
                     event = json.loads(await asyncio.wait_for(ws.recv(), 5))
                     if event["id"] not in seen:
@@ -72,9 +70,7 @@ def test_api_and_live_stream_over_real_http(served_template: databases.Template,
         assert asyncio.run(refused()) == 401
 
 
-def test_killed_server_loses_and_duplicates_nothing(
-    served_template: databases.Template, tmp_path: Path
-) -> None:
+def test_killed_server_loses_and_duplicates_nothing(served_template: databases.Template, tmp_path: Path) -> None:
     """Kill -9 in the middle of a burst; clients retry with their Idempotency-Keys after the restart."""
     env = okno_env(served_template.fresh_url(tmp_path), tmp_path / "data")
     token = admin_token(env)
@@ -82,9 +78,7 @@ def test_killed_server_loses_and_duplicates_nothing(
     acknowledged: dict[int, int] = {}
 
     async def burst(base: str, numbers: list[int]) -> None:
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=5
-        ) as http:
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=5) as http:
 
             async def one(n: int) -> None:
                 try:

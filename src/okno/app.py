@@ -92,7 +92,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 def create_app_from_environment() -> FastAPI:
     """For ``uvicorn --factory`` and several worker processes: settings from ``OKNO_*``."""
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return create_app(settings)

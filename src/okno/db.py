@@ -119,9 +119,7 @@ class Database:
         self.dialect_name = engine.dialect.name
         if isinstance(engine, Connection):
             # Test mode: everything happens inside the caller's outer transaction.
-            factory = sessionmaker(
-                bind=engine, join_transaction_mode="create_savepoint", expire_on_commit=False
-            )
+            factory = sessionmaker(bind=engine, join_transaction_mode="create_savepoint", expire_on_commit=False)
             self._write_factory = self._read_factory = factory
         else:
             write_bind = engine.execution_options(okno_begin="IMMEDIATE")

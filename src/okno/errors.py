@@ -101,9 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         fields = ", ".join(d["field"] for d in details if d["field"]) or "request"
-        return JSONResponse(
-            error_body("validation_error", f"Invalid input: {fields}", details), status_code=422
-        )
+        return JSONResponse(error_body("validation_error", f"Invalid input: {fields}", details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -119,6 +117,4 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            error_body("internal_error", "Something went wrong on our side."), status_code=500
-        )
+        return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)

@@ -59,9 +59,7 @@ class Feed(Protocol):
         """The events this unit of work recorded, with their visibility facts."""
         ...
 
-    def catch_up(
-        self, session: Session, viewer: Any, *, after_id: int, settle_seconds: int
-    ) -> list[Envelope]: ...
+    def catch_up(self, session: Session, viewer: Any, *, after_id: int, settle_seconds: int) -> list[Envelope]: ...
 
     def visible(self, viewer: Any, envelope: Envelope) -> bool: ...
 
@@ -180,9 +178,7 @@ class Bus:
 class Stream:
     """Catch-up from the log, then live events, each id once: the resumable view for one viewer."""
 
-    def __init__(
-        self, bus: Bus, read_session: Callable[[], Any], viewer: Any, *, after_id: int | None
-    ) -> None:
+    def __init__(self, bus: Bus, read_session: Callable[[], Any], viewer: Any, *, after_id: int | None) -> None:
         self.bus = bus
         self.read_session = read_session
         self.viewer = viewer
@@ -280,9 +276,7 @@ class PostgresTransport:
         from sqlalchemy import text
 
         for payload in encode(envelopes):
-            session.execute(
-                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
-            )
+            session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
 
     def after_commit(self, envelopes: list[Envelope]) -> None:
         return None  # the NOTIFY already went out with the commit

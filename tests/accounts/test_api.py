@@ -25,9 +25,7 @@ def test_sign_in_issues_a_working_token(client: TestClient, people: Personas) ->
     user = created.json()
     assert user["email"] == "olga@example.com" and user["languages"] == ["ru", "en"]
     assert [t["name"] for t in user["teams"]] == ["Support"]
-    token = client.post(
-        "/api/v1/auth/tokens", json={"email": "olga@example.com", "password": "correct-horse-1"}
-    )
+    token = client.post("/api/v1/auth/tokens", json={"email": "olga@example.com", "password": "correct-horse-1"})
     assert token.status_code == 201
     me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token.json()['token']}"})
     assert me.status_code == 200 and me.json()["id"] == user["id"]
@@ -37,10 +35,7 @@ def test_sign_in_issues_a_working_token(client: TestClient, people: Personas) ->
     )
     assert revoked.status_code == 204
     assert (
-        client.get(
-            "/api/v1/users/me", headers={"Authorization": f"Bearer {token.json()['token']}"}
-        ).status_code
-        == 401
+        client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token.json()['token']}"}).status_code == 401
     )
 
 
@@ -51,17 +46,11 @@ def test_failed_sign_ins_are_rate_limited(client: TestClient, people: Personas) 
         headers=people.admin.headers,
     )
     for _ in range(10):
-        wrong = client.post(
-            "/api/v1/auth/tokens", json={"email": "target@example.com", "password": "guess-123456"}
-        )
+        wrong = client.post("/api/v1/auth/tokens", json={"email": "target@example.com", "password": "guess-123456"})
         assert wrong.status_code == 401
-    blocked = client.post(
-        "/api/v1/auth/tokens", json={"email": "target@example.com", "password": "right-password-1"}
-    )
+    blocked = client.post("/api/v1/auth/tokens", json={"email": "target@example.com", "password": "right-password-1"})
     assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "rate_limited"
-    unknown = client.post(
-        "/api/v1/auth/tokens", json={"email": "nobody@example.com", "password": "whatever-1"}
-    )
+    unknown = client.post("/api/v1/auth/tokens", json={"email": "nobody@example.com", "password": "whatever-1"})
     assert unknown.status_code == 401
 
 
@@ -73,13 +62,9 @@ def test_only_admins_manage_users_and_teams(client: TestClient, people: Personas
     assert team.status_code == 201
     duplicate = client.post("/api/v1/teams", json={"name": "VIP"}, headers=people.admin.headers)
     assert duplicate.status_code == 409
-    renamed = client.patch(
-        f"/api/v1/teams/{team.json()['id']}", json={"name": "VIP+"}, headers=people.admin.headers
-    )
+    renamed = client.patch(f"/api/v1/teams/{team.json()['id']}", json={"name": "VIP+"}, headers=people.admin.headers)
     assert renamed.json()["name"] == "VIP+"
-    assert (
-        client.delete(f"/api/v1/teams/{team.json()['id']}", headers=people.admin.headers).status_code == 204
-    )
+    assert client.delete(f"/api/v1/teams/{team.json()['id']}", headers=people.admin.headers).status_code == 204
     assert [t["name"] for t in client.get("/api/v1/teams", headers=people.agent.headers).json()] == [
         "Billing",
         "Support",
@@ -91,16 +76,9 @@ def test_only_admins_manage_users_and_teams(client: TestClient, people: Personas
     assert bad_zone.status_code == 422 and bad_zone.json()["error"]["details"][0]["field"] == "time_zone"
 
 
-def test_deactivated_user_keeps_history_and_loses_access(
-    client: TestClient, db: Database, people: Personas
-) -> None:
-    ticket_id = make_ticket(
-        db, people.agent.actor, team_id=people.team_a, assignee_id=people.colleague.user_id
-    )
-    assert (
-        client.delete(f"/api/v1/users/{people.colleague.user_id}", headers=people.admin.headers).status_code
-        == 204
-    )
+def test_deactivated_user_keeps_history_and_loses_access(client: TestClient, db: Database, people: Personas) -> None:
+    ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a, assignee_id=people.colleague.user_id)
+    assert client.delete(f"/api/v1/users/{people.colleague.user_id}", headers=people.admin.headers).status_code == 204
     assert client.get("/api/v1/users/me", headers=people.colleague.headers).status_code == 401
     user = client.get(f"/api/v1/users/{people.colleague.user_id}", headers=people.admin.headers).json()
     assert user["is_active"] is False and user["deactivated_at"]

@@ -39,9 +39,7 @@ def assert_hidden(client: TestClient, person: Person, ticket_id: int) -> None:
     assert ticket_id not in {t["id"] for t in searched}
 
 
-def test_customer_cannot_reach_another_customers_ticket(
-    client: TestClient, db: Database, people: Personas
-) -> None:
+def test_customer_cannot_reach_another_customers_ticket(client: TestClient, db: Database, people: Personas) -> None:
     theirs = make_ticket(db, people.other_customer.actor, subject="secret order")
     upload = client.post(
         "/api/v1/attachments",
@@ -54,9 +52,7 @@ def test_customer_cannot_reach_another_customers_ticket(
         headers=people.other_customer.headers,
     )
     assert_hidden(client, people.customer, theirs)
-    assert (
-        client.get(f"/api/v1/attachments/{upload['id']}", headers=people.customer.headers).status_code == 404
-    )
+    assert client.get(f"/api/v1/attachments/{upload['id']}", headers=people.customer.headers).status_code == 404
     assert (
         client.get(
             f"/api/v1/customers/{people.other_customer.customer_id}", headers=people.customer.headers
@@ -76,9 +72,7 @@ def test_team_limited_agent_sees_only_its_teams(client: TestClient, db: Database
     assert client.get(f"/api/v1/tickets/{billing}", headers=people.agent.headers).status_code == 200
 
 
-def test_customers_never_see_notes_or_internal_events(
-    client: TestClient, db: Database, people: Personas
-) -> None:
+def test_customers_never_see_notes_or_internal_events(client: TestClient, db: Database, people: Personas) -> None:
     ticket_id = make_ticket(db, people.customer.actor)
     client.post(
         f"/api/v1/tickets/{ticket_id}/messages",
@@ -138,13 +132,8 @@ def test_light_agent_reads_and_writes_notes_only(client: TestClient, db: Databas
     url = f"/api/v1/tickets/{ticket_id}/messages"
     assert client.get(url, headers=people.light_agent.headers).status_code == 200
     assert client.post(url, json={"body": "hi"}, headers=people.light_agent.headers).status_code == 403
-    assert (
-        client.post(url, json={"body": "fyi", "kind": "note"}, headers=people.light_agent.headers).status_code
-        == 201
-    )
-    patch = client.patch(
-        f"/api/v1/tickets/{ticket_id}", json={"priority": "low"}, headers=people.light_agent.headers
-    )
+    assert client.post(url, json={"body": "fyi", "kind": "note"}, headers=people.light_agent.headers).status_code == 201
+    patch = client.patch(f"/api/v1/tickets/{ticket_id}", json={"priority": "low"}, headers=people.light_agent.headers)
     assert patch.status_code == 403
 
 
@@ -197,9 +186,7 @@ def test_query_filter_and_in_memory_rule_agree(db: Database, people: Personas, l
     with db.read() as session:
         rows = session.scalars(sa.select(Ticket).where(Ticket.id.in_(tickets))).all()
         for actor in actors:
-            visible = set(
-                session.scalars(sa.select(Ticket.id).where(Ticket.id.in_(tickets), visible_tickets(actor)))
-            )
+            visible = set(session.scalars(sa.select(Ticket.id).where(Ticket.id.in_(tickets), visible_tickets(actor))))
             for row in rows:
                 facts = TicketFacts(row.team_id, row.assignee_id, row.customer_id, None, frozenset())
                 assert may_see_ticket(actor, facts) == (row.id in visible), (actor.role, row.id)

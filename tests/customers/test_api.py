@@ -36,9 +36,7 @@ def test_customer_card_identities_and_notes(client: TestClient, people: Personas
         headers=people.agent.headers,
     )
     assert taken.status_code in {201, 409}
-    again = client.post(
-        "/api/v1/customers", json={"email": "maria@romashka.example.com"}, headers=people.agent.headers
-    )
+    again = client.post("/api/v1/customers", json={"email": "maria@romashka.example.com"}, headers=people.agent.headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "identity_taken"
     note = client.post(
         f"/api/v1/customers/{customer['id']}/notes",
@@ -71,7 +69,5 @@ def test_ticket_by_email_reuses_the_customer(client: TestClient, people: Persona
         headers=people.agent.headers,
     ).json()
     assert first["customer"]["id"] == second["customer"]["id"]
-    mine = client.get(
-        "/api/v1/tickets", params={"customer_id": first["customer"]["id"]}, headers=people.agent.headers
-    )
+    mine = client.get("/api/v1/tickets", params={"customer_id": first["customer"]["id"]}, headers=people.agent.headers)
     assert len(mine.json()["items"]) == 2

@@ -94,9 +94,7 @@ def make_personas(db: Database) -> Personas:
         admin=make_person(db, email="admin@okno.example.com", role=Role.admin),
         agent=make_person(db, email="agent@okno.example.com", role=Role.agent, team_ids=[team_a]),
         colleague=make_person(db, email="colleague@okno.example.com", role=Role.agent, team_ids=[team_a]),
-        other_agent=make_person(
-            db, email="billing@okno.example.com", role=Role.agent, team_ids=[team_b], limited=True
-        ),
+        other_agent=make_person(db, email="billing@okno.example.com", role=Role.agent, team_ids=[team_b], limited=True),
         light_agent=make_person(db, email="light@okno.example.com", role=Role.light_agent, team_ids=[team_a]),
         customer=make_customer_person(db, email="anna@customer.example.org"),
         other_customer=make_customer_person(db, email="boris@other.example.net"),

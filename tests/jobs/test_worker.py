@@ -33,9 +33,7 @@ def record_tag(session: Session, payload: dict[str, Any], context: JobContext) -
 def worker(db: Database, tmp_path: Path) -> Worker:
     calls.clear()
     settings = Settings(data_dir=tmp_path)
-    return Worker(
-        db, context=JobContext(settings=settings, storage=FileStorage(tmp_path / "files")), name="w1"
-    )
+    return Worker(db, context=JobContext(settings=settings, storage=FileStorage(tmp_path / "files")), name="w1")
 
 
 def jobs(db: Database) -> list[Job]:

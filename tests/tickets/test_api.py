@@ -22,8 +22,7 @@ NEW_TICKET: dict[str, Any] = {
 def counts(db: Database) -> tuple[int, int, int]:
     with db.read() as session:
         return tuple(  # type: ignore[return-value]
-            session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (Ticket, Message, TicketEvent)
+            session.scalar(sa.select(sa.func.count()).select_from(model)) for model in (Ticket, Message, TicketEvent)
         )
 
 
@@ -32,9 +31,7 @@ def test_create_ticket_returns_it_with_its_events(client: TestClient, people: Pe
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "new" and body["priority"] == "high" and body["channel"] == "email"
-    assert (
-        body["customer"]["email"] == "ivan.petrov@example.com" and body["customer"]["name"] == "Иван Петров"
-    )
+    assert body["customer"]["email"] == "ivan.petrov@example.com" and body["customer"]["name"] == "Иван Петров"
     assert body["tags"] == ["delivery", "order"] and body["number"] >= 1000
     assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
     events = client.get(f"/api/v1/tickets/{body['id']}/events", headers=people.agent.headers).json()
@@ -63,9 +60,7 @@ def test_idempotency_key_returns_the_first_result(client: TestClient, people: Pe
     assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
 
 
-def test_invalid_input_names_the_field_and_changes_nothing(
-    client: TestClient, people: Personas, db: Database
-) -> None:
+def test_invalid_input_names_the_field_and_changes_nothing(client: TestClient, people: Personas, db: Database) -> None:
     before = counts(db)
     cases = [
         ({**NEW_TICKET, "priority": "extreme"}, "priority"),
@@ -160,9 +155,7 @@ def test_patch_changes_fields_with_events(client: TestClient, people: Personas) 
         json={"custom_fields": {"product": "hats"}},
         headers=people.agent.headers,
     )
-    assert (
-        wrong.status_code == 422 and wrong.json()["error"]["details"][0]["field"] == "custom_fields.product"
-    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["details"][0]["field"] == "custom_fields.product"
 
 
 def test_list_filters_sorting_and_keyset_pages(client: TestClient, people: Personas) -> None:
@@ -184,9 +177,7 @@ def test_list_filters_sorting_and_keyset_pages(client: TestClient, people: Perso
         if cursor is None:
             break
     assert seen == sorted(ids, reverse=True)
-    team = client.get(
-        "/api/v1/tickets", params={"team_id": people.team_a}, headers=people.admin.headers
-    ).json()
+    team = client.get("/api/v1/tickets", params={"team_id": people.team_a}, headers=people.admin.headers).json()
     assert {t["id"] for t in team["items"]} == set(ids[:3])
     odd = client.get("/api/v1/tickets", params={"tag": "odd"}, headers=people.admin.headers).json()
     assert len(odd["items"]) == 3
@@ -198,18 +189,14 @@ def test_list_filters_sorting_and_keyset_pages(client: TestClient, people: Perso
     assert bad_sort.status_code == 422 and bad_sort.json()["error"]["details"][0]["field"] == "sort"
     bad_cursor = client.get("/api/v1/tickets", params={"cursor": "garbage"}, headers=people.admin.headers)
     assert bad_cursor.status_code == 422
-    prio = client.get(
-        "/api/v1/tickets", params={"sort": "-priority", "limit": 2}, headers=people.admin.headers
-    )
+    prio = client.get("/api/v1/tickets", params={"sort": "-priority", "limit": 2}, headers=people.admin.headers)
     assert prio.status_code == 200 and prio.json()["next_cursor"]
 
 
 def test_reply_and_note_through_the_api(client: TestClient, people: Personas) -> None:
     ticket = client.post("/api/v1/tickets", json=NEW_TICKET, headers=people.agent.headers).json()
     url = f"/api/v1/tickets/{ticket['id']}/messages"
-    reply = client.post(
-        url, json={"body": "Отправили заново", "status": "pending"}, headers=people.agent.headers
-    )
+    reply = client.post(url, json={"body": "Отправили заново", "status": "pending"}, headers=people.agent.headers)
     assert reply.status_code == 201 and reply.json()["kind"] == "reply"
     note = client.post(url, json={"body": "<b>internal</b>", "kind": "note"}, headers=people.agent.headers)
     assert note.status_code == 201 and note.json()["kind"] == "note"
@@ -219,9 +206,6 @@ def test_reply_and_note_through_the_api(client: TestClient, people: Personas) ->
         headers=people.agent.headers,
     ).json()
     assert html["body_html"] == "<p>Hi</p>" and html["body_text"] == "Hi"
-    assert (
-        client.get(f"/api/v1/tickets/{ticket['id']}", headers=people.agent.headers).json()["status"]
-        == "pending"
-    )
+    assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=people.agent.headers).json()["status"] == "pending"
     empty = client.post(url, json={"body": "  "}, headers=people.agent.headers)
     assert empty.status_code == 422

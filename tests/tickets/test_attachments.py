@@ -15,9 +15,7 @@ from tests.factories.tickets import make_ticket
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-def upload(
-    client: TestClient, headers: dict[str, str], name: str, data: bytes, content_type: str
-) -> dict[str, object]:
+def upload(client: TestClient, headers: dict[str, str], name: str, data: bytes, content_type: str) -> dict[str, object]:
     response = client.post("/api/v1/attachments", files={"file": (name, data, content_type)}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -25,9 +23,7 @@ def upload(
 
 def test_upload_attach_download(client: TestClient, db: Database, people: Personas) -> None:
     ticket_id = make_ticket(db, people.customer.actor)
-    doc = upload(
-        client, people.agent.headers, "../../etc/счёт.html", b"<script>alert(1)</script>", "text/html"
-    )
+    doc = upload(client, people.agent.headers, "../../etc/счёт.html", b"<script>alert(1)</script>", "text/html")
     image = upload(client, people.agent.headers, "photo.png", PNG, "image/png")
     assert doc["id"].startswith("att_") and len(doc["id"]) > 30 and doc["inline_image"] is False
     assert image["inline_image"] is True
@@ -40,21 +36,13 @@ def test_upload_attach_download(client: TestClient, db: Database, people: Person
     download = client.get(f"/api/v1/attachments/{doc['id']}", headers=people.customer.headers)
     assert download.status_code == 200 and download.content == b"<script>alert(1)</script>"
     assert download.headers["content-disposition"].startswith("attachment")
-    assert (
-        "html" not in download.headers["content-type"]
-        and download.headers["x-content-type-options"] == "nosniff"
-    )
-    assert (
-        "%D1%81%D1%87%D1%91%D1%82.html" in download.headers["content-disposition"]
-    )  # path stripped, name kept
+    assert "html" not in download.headers["content-type"] and download.headers["x-content-type-options"] == "nosniff"
+    assert "%D1%81%D1%87%D1%91%D1%82.html" in download.headers["content-disposition"]  # path stripped, name kept
     # Asking for inline does nothing for a non-image.
     forced = client.get(f"/api/v1/attachments/{doc['id']}?inline=true", headers=people.customer.headers)
     assert forced.headers["content-disposition"].startswith("attachment")
     inline = client.get(f"/api/v1/attachments/{image['id']}?inline=true", headers=people.customer.headers)
-    assert (
-        inline.headers["content-disposition"].startswith("inline")
-        and inline.headers["content-type"] == "image/png"
-    )
+    assert inline.headers["content-disposition"].startswith("inline") and inline.headers["content-type"] == "image/png"
     assert inline.headers["content-security-policy"].startswith("sandbox")
     used_twice = client.post(
         f"/api/v1/tickets/{ticket_id}/messages",
@@ -73,9 +61,7 @@ def test_note_attachments_stay_internal(client: TestClient, db: Database, people
         headers=people.agent.headers,
     )
     assert client.get(f"/api/v1/attachments/{file['id']}", headers=people.customer.headers).status_code == 404
-    assert (
-        client.get(f"/api/v1/attachments/{file['id']}", headers=people.colleague.headers).status_code == 200
-    )
+    assert client.get(f"/api/v1/attachments/{file['id']}", headers=people.colleague.headers).status_code == 200
 
 
 def test_size_limit(client: TestClient, people: Personas) -> None:

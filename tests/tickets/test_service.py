@@ -95,9 +95,7 @@ def test_merge_moves_messages_and_history(db: Database, people: Personas) -> Non
     target = make_ticket(db, people.customer.actor, subject="Second")
     update(db, people.agent.actor, source, add_tags=["refund"])
     with db.write() as session:
-        changes.merge(
-            session, people.agent.actor, source, target_id=target, confirm_different_customers=False
-        )
+        changes.merge(session, people.agent.actor, source, target_id=target, confirm_different_customers=False)
     with db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).where(Message.ticket_id == target)) == 2
         merged = session.get(Ticket, source)
@@ -124,9 +122,7 @@ def test_merging_different_customers_needs_confirmation(db: Database, people: Pe
 
 
 def test_deactivating_an_agent_hands_open_tickets_back_to_the_team(db: Database, people: Personas) -> None:
-    ticket_id = make_ticket(
-        db, people.agent.actor, team_id=people.team_a, assignee_id=people.colleague.user_id
-    )
+    ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a, assignee_id=people.colleague.user_id)
     with db.write() as session:
         accounts_service.update_user(
             session, people.admin.actor, people.colleague.user_id, changes=UserUpdate(is_active=False)

@@ -97,9 +97,7 @@ def list_users(
 
 
 @router.post("/users", status_code=201, response_model=UserRead)
-def create_user(
-    body: UserCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
-) -> Response:
+def create_user(body: UserCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep) -> Response:
     return idempotency.respond(201, lambda: _user_read(service.create_user(session, actor, data=body)))
 
 
@@ -130,12 +128,8 @@ def list_teams(session: DbSession, actor: CurrentActor) -> list[TeamRead]:
 
 
 @router.post("/teams", status_code=201, response_model=TeamRead, tags=["teams"])
-def create_team(
-    body: TeamCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
-) -> Response:
-    return idempotency.respond(
-        201, lambda: TeamRead.model_validate(service.create_team(session, actor, data=body))
-    )
+def create_team(body: TeamCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep) -> Response:
+    return idempotency.respond(201, lambda: TeamRead.model_validate(service.create_team(session, actor, data=body)))
 
 
 @router.get("/teams/{team_id}", response_model=TeamRead, tags=["teams"])

@@ -33,9 +33,7 @@ class TeamMembership(Base):
     __tablename__ = "team_memberships"
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    team_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class User(Base):

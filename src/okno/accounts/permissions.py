@@ -84,9 +84,7 @@ def visible_tickets(actor: Actor) -> ColumnElement[bool]:
         return sa.false()
     own = sa.or_(
         Ticket.customer_id == actor.customer_id,
-        Ticket.id.in_(
-            sa.select(TicketParticipant.ticket_id).where(TicketParticipant.customer_id == actor.customer_id)
-        ),
+        Ticket.id.in_(sa.select(TicketParticipant.ticket_id).where(TicketParticipant.customer_id == actor.customer_id)),
     )
     if actor.shared_organization_id is None:
         return own
@@ -106,10 +104,7 @@ def may_see_ticket(actor: Actor, facts: TicketFacts) -> bool:
     return (
         facts.customer_id == actor.customer_id
         or actor.customer_id in facts.participant_ids
-        or (
-            actor.shared_organization_id is not None
-            and facts.customer_organization_id == actor.shared_organization_id
-        )
+        or (actor.shared_organization_id is not None and facts.customer_organization_id == actor.shared_organization_id)
     )
 
 

@@ -17,9 +17,7 @@ def team_exists(session: Session, team_id: int) -> bool:
 def is_member(session: Session, user_id: int, team_id: int) -> bool:
     return (
         session.scalar(
-            sa.select(sa.literal(1)).where(
-                TeamMembership.user_id == user_id, TeamMembership.team_id == team_id
-            )
+            sa.select(sa.literal(1)).where(TeamMembership.user_id == user_id, TeamMembership.team_id == team_id)
         )
         is not None
     )

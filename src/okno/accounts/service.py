@@ -11,23 +11,17 @@ from okno.accounts.models import STAFF_ROLES, ApiToken, LoginFailure, Role, Team
 from okno.accounts.permissions import Actor, forbid_fields, require_admin, require_staff
 from okno.accounts.schemas import SELF_EDITABLE, TeamCreate, TeamUpdate, UserCreate, UserUpdate
 from okno.accounts.security import hash_api_token, hash_password, new_api_token, verify_password
-from okno.customers.models import Customer, Organization
+from okno.customers import queries as customers_queries
 from okno.db import utcnow
 from okno.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
 from okno.tickets import changes as tickets_changes
 
 
 def actor_for(session: Session, user: User) -> Actor:
-    team_ids = frozenset(
-        session.scalars(sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id))
-    )
+    team_ids = frozenset(session.scalars(sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)))
     shared_org = None
     if user.role == Role.customer and user.customer_id is not None:
-        shared_org = session.scalar(
-            sa.select(Organization.id)
-            .join(Customer, Customer.organization_id == Organization.id)
-            .where(Customer.id == user.customer_id, Organization.shared_tickets.is_(True))
-        )
+        shared_org = customers_queries.shared_organization_of(session, user.customer_id)
     return Actor(
         role=Role(user.role),
         user_id=user.id,
@@ -81,7 +75,7 @@ def _check_customer_link(session: Session, role: Role, customer_id: int | None) 
         raise Invalid("a customer account must name its customer", field="customer_id")
     if role != Role.customer and customer_id is not None:
         raise Invalid("only customer accounts link to a customer", field="customer_id")
-    if customer_id is not None and session.get(Customer, customer_id) is None:
+    if customer_id is not None and not customers_queries.customer_exists(session, customer_id):
         raise Invalid("no such customer", field="customer_id")
 
 
@@ -160,21 +154,15 @@ def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
     user.is_active = False
     user.deactivated_at = now
     session.execute(
-        sa.update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
     )
     if user.role in STAFF_ROLES:
-        tickets_changes.release_assignments(
-            session, actor, assignee_id=user.id, reason="assignee_deactivated"
-        )
+        tickets_changes.release_assignments(session, actor, assignee_id=user.id, reason="assignee_deactivated")
     session.flush()
     return user
 
 
-def list_users(
-    session: Session, actor: Actor, *, role: Role | None = None, active: bool | None = None
-) -> list[User]:
+def list_users(session: Session, actor: Actor, *, role: Role | None = None, active: bool | None = None) -> list[User]:
     require_staff(actor)
     query = sa.select(User).options(selectinload(User.teams)).order_by(User.id)
     if role is not None:
@@ -184,9 +172,7 @@ def list_users(
     return list(session.scalars(query))
 
 
-def login(
-    session: Session, *, email: str, password: str, client: str, max_failures: int, window_s: int
-) -> User:
+def login(session: Session, *, email: str, password: str, client: str, max_failures: int, window_s: int) -> User:
     """Checks the password; refuses while this address or client has too many recent failures.
 
     Raises Unauthorized on a bad password; the caller records the failure in its own
@@ -198,15 +184,9 @@ def login(
             sa.select(sa.func.count()).where(LoginFailure.key == key, LoginFailure.occurred_at >= since)
         )
         if (recent or 0) >= limit:
-            raise RateLimited(
-                "Too many failed sign-ins; try again later.", details={"retry_after_s": window_s}
-            )
+            raise RateLimited("Too many failed sign-ins; try again later.", details={"retry_after_s": window_s})
     user = find_user_by_email(session, email)
-    if (
-        not verify_password(user.password_hash if user else None, password)
-        or user is None
-        or not user.is_active
-    ):
+    if not verify_password(user.password_hash if user else None, password) or user is None or not user.is_active:
         raise Unauthorized("Wrong email or password.")
     return user
 

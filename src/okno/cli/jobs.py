@@ -23,9 +23,7 @@ def list_jobs(status: str | None, limit: int) -> None:
         with runtime.db.read() as session:
             counts: dict[str, int] = {
                 str(status): int(count)
-                for status, count in session.execute(
-                    sa.select(Job.status, sa.func.count()).group_by(Job.status)
-                )
+                for status, count in session.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status))
             }
             click.echo("  ".join(f"{s.value}: {counts.get(s.value, 0)}" for s in JobStatus))
             query = sa.select(Job).order_by(Job.id.desc()).limit(limit)

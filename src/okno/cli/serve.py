@@ -13,20 +13,15 @@ from okno.cli.common import configure_logging, load_settings, runtime_for
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
-)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Web processes.")
-@click.option(
-    "--no-worker", is_flag=True, help="Do not run jobs in this process (run `okno worker` instead)."
-)
+@click.option("--no-worker", is_flag=True, help="Do not run jobs in this process (run `okno worker` instead).")
 def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the web app and the API (and, unless --no-worker, run background jobs)."""
     settings = load_settings(embedded_worker=False if no_worker else None)
     if workers > 1 and settings.realtime_backend == "memory":
         raise click.ClickException(
-            "several processes on SQLite need the cross-process realtime bus: set OKNO_REDIS_URL "
-            "(or use PostgreSQL)"
+            "several processes on SQLite need the cross-process realtime bus: set OKNO_REDIS_URL (or use PostgreSQL)"
         )
     runtime_for(settings).close()  # refuse to start on a missing or old schema
     configure_logging(settings.log_level)

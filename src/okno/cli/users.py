@@ -31,9 +31,7 @@ def createuser(email: str, name: str, role: str, password: str | None, languages
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        data = UserCreate(
-            email=email, name=name, role=Role(role), password=password, languages=list(languages)
-        )
+        data = UserCreate(email=email, name=name, role=Role(role), password=password, languages=list(languages))
     except ValidationError as exc:
         raise click.ClickException(_validation_message(exc)) from exc
     runtime = runtime_for(load_settings())

@@ -33,9 +33,7 @@ def list_customers(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
 ) -> CustomerPage:
-    rows = service.list_customers(
-        session, actor, q=q, after_id=int(cursor) if cursor else None, limit=limit + 1
-    )
+    rows = service.list_customers(session, actor, q=q, after_id=int(cursor) if cursor else None, limit=limit + 1)
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return CustomerPage(items=[service.to_read(c) for c in rows[:limit]], next_cursor=next_cursor)
 
@@ -44,9 +42,7 @@ def list_customers(
 def create_customer(
     body: CustomerCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
 ) -> Response:
-    return idempotency.respond(
-        201, lambda: service.to_read(service.create_customer(session, actor, data=body))
-    )
+    return idempotency.respond(201, lambda: service.to_read(service.create_customer(session, actor, data=body)))
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
@@ -55,9 +51,7 @@ def get_customer(customer_id: int, session: DbSession, actor: CurrentActor) -> C
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)
-def update_customer(
-    customer_id: int, body: CustomerUpdate, session: DbSession, actor: CurrentActor
-) -> CustomerRead:
+def update_customer(customer_id: int, body: CustomerUpdate, session: DbSession, actor: CurrentActor) -> CustomerRead:
     return service.to_read(service.update_customer(session, actor, customer_id, changes=body))
 
 
@@ -98,12 +92,16 @@ def get_organization(organization_id: int, session: DbSession, actor: CurrentAct
 def update_organization(
     organization_id: int, body: OrganizationUpdate, session: DbSession, actor: CurrentActor
 ) -> OrganizationRead:
-    return OrganizationRead.model_validate(
-        service.update_organization(session, actor, organization_id, changes=body)
-    )
+    return OrganizationRead.model_validate(service.update_organization(session, actor, organization_id, changes=body))
 
 
 @router.delete("/organizations/{organization_id}", status_code=204, tags=["organizations"])
 def delete_organization(organization_id: int, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_organization(session, actor, organization_id)
+    return Response(status_code=204)
+
+
+@router.delete("/customers/{customer_id}", status_code=204, summary="Delete a customer with no history")
+def delete_customer(customer_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    service.delete_customer(session, actor, customer_id)
     return Response(status_code=204)

@@ -67,9 +67,7 @@ def _loaded() -> tuple[Any, ...]:
 def get_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
     if not actor.is_staff and actor.customer_id != customer_id:
         raise NotFound("Customer not found.")
-    customer = session.scalars(
-        sa.select(Customer).where(Customer.id == customer_id).options(*_loaded())
-    ).first()
+    customer = session.scalars(sa.select(Customer).where(Customer.id == customer_id).options(*_loaded())).first()
     if customer is None:
         raise NotFound("Customer not found.")
     return customer
@@ -105,9 +103,7 @@ def _add_identities(session: Session, customer: Customer, identities: list[Ident
             raise Conflict(
                 f"The {identity.kind.value} {value} already belongs to another customer.",
                 code="identity_taken",
-                details=[
-                    {"field": "identities", "reason": "belongs to another customer", "customer_id": owner}
-                ],
+                details=[{"field": "identities", "reason": "belongs to another customer", "customer_id": owner}],
             )
         if owner is None:
             customer.identities.append(
@@ -190,9 +186,7 @@ def list_customers(
         query = query.where(
             sa.or_(
                 sa.func.lower(Customer.name).like(pattern),
-                Customer.id.in_(
-                    sa.select(CustomerIdentity.customer_id).where(CustomerIdentity.value.like(pattern))
-                ),
+                Customer.id.in_(sa.select(CustomerIdentity.customer_id).where(CustomerIdentity.value.like(pattern))),
             )
         )
     return list(session.scalars(query))
@@ -202,9 +196,7 @@ def add_note(session: Session, actor: Actor, customer_id: int, *, body: str) -> 
     require_agent(actor)
     get_customer(session, actor, customer_id)
     now = utcnow(session)
-    note = CustomerNote(
-        customer_id=customer_id, author_id=actor.user_id, body=body, created_at=now, updated_at=now
-    )
+    note = CustomerNote(customer_id=customer_id, author_id=actor.user_id, body=body, created_at=now, updated_at=now)
     session.add(note)
     session.flush()
     return note
@@ -281,3 +273,18 @@ def delete_organization(session: Session, actor: Actor, organization_id: int) ->
         raise Conflict("The organization still has customers; move them first.", code="in_use")
     session.delete(org)
     session.flush()
+
+
+def delete_customer(session: Session, actor: Actor, customer_id: int) -> None:
+    """Removes a customer nothing refers to (a mistaken entry); one with history is kept.
+
+    The foreign keys decide: tickets, messages, participations or a sign-in account refuse it.
+    """
+    require_agent(actor)
+    customer = get_customer(session, actor, customer_id)
+    try:
+        with session.begin_nested():
+            session.delete(customer)
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise Conflict("The customer has tickets or a sign-in account; their history is kept.", code="in_use") from None

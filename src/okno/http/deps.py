@@ -21,9 +21,7 @@ from okno.errors import Unauthorized
 from okno.runtime import Runtime
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-_bearer = HTTPBearer(
-    auto_error=False, description="An API token from `okno token create` or POST /api/v1/auth/tokens"
-)
+_bearer = HTTPBearer(auto_error=False, description="An API token from `okno token create` or POST /api/v1/auth/tokens")
 
 
 def get_runtime(request: Request) -> Runtime:

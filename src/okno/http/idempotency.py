@@ -32,9 +32,7 @@ IdempotencyKeyHeader = Annotated[
 
 
 class Idempotency:
-    def __init__(
-        self, request: Request, session: Session, principal: str, key: str | None, body: bytes
-    ) -> None:
+    def __init__(self, request: Request, session: Session, principal: str, key: str | None, body: bytes) -> None:
         self.request = request
         self.session = session
         self.principal = principal
@@ -50,9 +48,7 @@ class Idempotency:
             )
         )
 
-    def respond(
-        self, status_code: int, produce: Callable[[], BaseModel | dict[str, Any] | None]
-    ) -> JSONResponse:
+    def respond(self, status_code: int, produce: Callable[[], BaseModel | dict[str, Any] | None]) -> JSONResponse:
         """Runs ``produce`` once per key and answers with its JSON (or the stored first answer)."""
         if self.key is None:
             return JSONResponse(jsonable_encoder(produce()), status_code=status_code)
@@ -64,9 +60,7 @@ class Idempotency:
                     code="idempotency_key_reused",
                     details={"field": "Idempotency-Key"},
                 )
-            return JSONResponse(
-                stored.response_body, status_code=stored.status_code, headers={REPLAY_HEADER: "true"}
-            )
+            return JSONResponse(stored.response_body, status_code=stored.status_code, headers={REPLAY_HEADER: "true"})
         record = IdempotencyRecord(
             principal=self.principal,
             key=self.key,
@@ -90,9 +84,7 @@ class Idempotency:
                     "A request with this Idempotency-Key is still being processed; retry shortly.",
                     code="idempotency_in_progress",
                 ) from None
-            return JSONResponse(
-                winner.response_body, status_code=winner.status_code, headers={REPLAY_HEADER: "true"}
-            )
+            return JSONResponse(winner.response_body, status_code=winner.status_code, headers={REPLAY_HEADER: "true"})
         body = jsonable_encoder(produce())
         record.status_code = status_code
         record.response_body = body

@@ -21,9 +21,7 @@ class BodyTooLarge(StarletteHTTPException):
 class BodyLimitMiddleware:
     """413 for bodies over the limit: by Content-Length up front, else counted as they stream in."""
 
-    def __init__(
-        self, app: ASGIApp, *, default_limit: int, upload_limit: int, upload_paths: tuple[str, ...]
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, default_limit: int, upload_limit: int, upload_paths: tuple[str, ...]) -> None:
         self.app = app
         self.default_limit = default_limit
         self.upload_limit = upload_limit

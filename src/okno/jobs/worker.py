@@ -42,9 +42,7 @@ class RunReport:
 
 
 class Worker:
-    def __init__(
-        self, db: Database, *, context: registry.JobContext, name: str | None = None, batch: int = 10
-    ) -> None:
+    def __init__(self, db: Database, *, context: registry.JobContext, name: str | None = None, batch: int = 10) -> None:
         self.db = db
         self.context = context
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"

@@ -36,9 +36,7 @@ def _read_one(session: DbSession, ticket_id: int, actor: CurrentActor) -> Ticket
 
 
 @router.post("/tickets", status_code=201, response_model=TicketRead, summary="Open a ticket")
-def create_ticket(
-    body: TicketCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
-) -> Response:
+def create_ticket(body: TicketCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep) -> Response:
     def produce() -> TicketRead:
         ticket = service.create_ticket(session, actor, data=body)
         return _read_one(session, ticket.id, actor)
@@ -58,14 +56,10 @@ def list_tickets(
     customer_id: int | None = None,
     channel: Channel | None = None,
     updated_since: datetime | None = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Words in the subject or messages, or #number.")
-    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words in the subject or messages, or #number.")] = None,
     sort: Annotated[
         str,
-        Query(
-            description="One of last_activity_at, created_at, updated_at, priority, number; - for descending."
-        ),
+        Query(description="One of last_activity_at, created_at, updated_at, priority, number; - for descending."),
     ] = queries.DEFAULT_SORT,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: str | None = None,
@@ -90,9 +84,7 @@ def get_ticket(ticket_id: int, session: DbSession, actor: CurrentActor) -> Ticke
     return _read_one(session, ticket_id, actor)
 
 
-@router.patch(
-    "/tickets/{ticket_id}", response_model=TicketRead, summary="Change status, priority, owner, tags, fields"
-)
+@router.patch("/tickets/{ticket_id}", response_model=TicketRead, summary="Change status, priority, owner, tags, fields")
 def update_ticket(ticket_id: int, body: TicketUpdate, session: DbSession, actor: CurrentActor) -> TicketRead:
     changes.update_ticket(session, actor, ticket_id, changes=body)
     return _read_one(session, ticket_id, actor)
@@ -131,9 +123,7 @@ def add_message(
 ) -> Response:
     def produce() -> MessageRead:
         posted = service.add_message(session, actor, ticket_id, data=body)
-        message = queries.list_messages(
-            session, actor, posted.ticket, after_id=posted.message.id - 1, limit=1
-        )[0]
+        message = queries.list_messages(session, actor, posted.ticket, after_id=posted.message.id - 1, limit=1)[0]
         return queries.message_read(message)
 
     return idempotency.respond(201, produce)
@@ -149,8 +139,7 @@ def list_messages(
 ) -> list[MessageRead]:
     ticket = access.get_ticket(session, actor, ticket_id)
     return [
-        queries.message_read(m)
-        for m in queries.list_messages(session, actor, ticket, after_id=after_id, limit=limit)
+        queries.message_read(m) for m in queries.list_messages(session, actor, ticket, after_id=after_id, limit=limit)
     ]
 
 
@@ -167,9 +156,7 @@ def list_events(
     return [EventRead.model_validate(e) for e in rows]
 
 
-@router.post(
-    "/attachments", status_code=201, response_model=AttachmentRead, summary="Upload a file to attach"
-)
+@router.post("/attachments", status_code=201, response_model=AttachmentRead, summary="Upload a file to attach")
 def upload_attachment(
     file: UploadFile,
     session: DbSession,
@@ -216,12 +203,13 @@ def list_tags(session: DbSession, actor: CurrentActor) -> list[TagRead]:
 
 
 @router.post("/tags", status_code=201, response_model=TagRead, tags=["tags"])
-def create_tag(
-    body: TagCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
-) -> Response:
-    return idempotency.respond(
-        201, lambda: TagRead.model_validate(fields.create_tag(session, actor, name=body.name))
-    )
+def create_tag(body: TagCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep) -> Response:
+    return idempotency.respond(201, lambda: TagRead.model_validate(fields.create_tag(session, actor, name=body.name)))
+
+
+@router.patch("/tags/{tag_id}", response_model=TagRead, tags=["tags"], summary="Rename a tag")
+def rename_tag(tag_id: int, body: TagCreate, session: DbSession, actor: CurrentActor) -> TagRead:
+    return TagRead.model_validate(fields.rename_tag(session, actor, tag_id, name=body.name))
 
 
 @router.delete("/tags/{tag_id}", status_code=204, tags=["tags"])

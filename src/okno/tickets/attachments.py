@@ -83,9 +83,7 @@ def link(session: Session, actor: Actor, message: Message, attachment_ids: list[
         else Attachment.uploaded_by_user_id == actor.user_id
     )
     found = list(
-        session.scalars(
-            sa.select(Attachment).where(Attachment.id.in_(wanted), Attachment.message_id.is_(None), owner)
-        )
+        session.scalars(sa.select(Attachment).where(Attachment.id.in_(wanted), Attachment.message_id.is_(None), owner))
     )
     if missing := sorted(set(wanted) - {a.id for a in found}):
         raise Invalid(f"unknown or already used attachment ids: {missing}", field="attachment_ids")
@@ -94,9 +92,7 @@ def link(session: Session, actor: Actor, message: Message, attachment_ids: list[
     return len(found)
 
 
-def for_download(
-    session: Session, actor: Actor, storage: Storage, attachment_id: str
-) -> tuple[Attachment, Path]:
+def for_download(session: Session, actor: Actor, storage: Storage, attachment_id: str) -> tuple[Attachment, Path]:
     """The attachment and its file, if the caller may see the message it belongs to (else 404)."""
     row = session.execute(
         sa.select(Attachment, Message.kind)
@@ -126,9 +122,7 @@ def sweep_orphans(session: Session, storage: Storage, *, older_than_hours: float
     """Removes uploads never linked to a message, and files whose row never committed."""
     cutoff = utcnow(session) - timedelta(hours=older_than_hours)
     orphans = list(
-        session.scalars(
-            sa.select(Attachment).where(Attachment.message_id.is_(None), Attachment.created_at < cutoff)
-        )
+        session.scalars(sa.select(Attachment).where(Attachment.message_id.is_(None), Attachment.created_at < cutoff))
     )
     for attachment in orphans:
         session.delete(attachment)
@@ -143,9 +137,7 @@ def sweep_orphans(session: Session, storage: Storage, *, older_than_hours: float
     on_commit(session, delete_files)
     # Files with no row at all: an upload whose transaction never committed.
     stale_keys = list(storage.keys_older_than(cutoff))
-    known = set(
-        session.scalars(sa.select(Attachment.storage_key).where(Attachment.storage_key.in_(stale_keys)))
-    )
+    known = set(session.scalars(sa.select(Attachment.storage_key).where(Attachment.storage_key.in_(stale_keys))))
     unreferenced = [key for key in stale_keys if key not in known and key not in keys]
     for key in unreferenced:
         storage.delete(key)

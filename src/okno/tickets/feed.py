@@ -15,7 +15,7 @@ from okno.accounts.permissions import (
     may_see_event,
     visible_tickets,
 )
-from okno.customers.models import Customer
+from okno.customers import queries as customers_queries
 from okno.db import utcnow
 from okno.realtime import Envelope
 from okno.tickets.events import PENDING_EVENTS_KEY
@@ -25,20 +25,23 @@ CATCH_UP_LIMIT = 1000
 
 
 def _facts(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
-    rows = session.execute(
-        sa.select(Ticket.id, Ticket.team_id, Ticket.assignee_id, Ticket.customer_id, Customer.organization_id)
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .where(Ticket.id.in_(ticket_ids))
+    rows = list(
+        session.execute(
+            sa.select(Ticket.id, Ticket.team_id, Ticket.assignee_id, Ticket.customer_id).where(
+                Ticket.id.in_(ticket_ids)
+            )
+        )
     )
+    organizations = customers_queries.organizations_of(session, {row[3] for row in rows})
     facts: dict[int, dict[str, Any]] = {
         ticket_id: {
             "team_id": team,
             "assignee_id": assignee,
             "customer_id": customer,
-            "customer_organization_id": org,
+            "customer_organization_id": organizations.get(customer),
             "participant_ids": [],
         }
-        for ticket_id, team, assignee, customer, org in rows
+        for ticket_id, team, assignee, customer in rows
     }
     participants: dict[int, list[int]] = {ticket_id: [] for ticket_id in facts}
     for ticket_id, customer_id in session.execute(
@@ -73,9 +76,7 @@ class TicketFeed:
         facts = _facts(session, {e.ticket_id for e in pending})
         return [_envelope(e, facts[e.ticket_id]) for e in sorted(pending, key=lambda e: e.id)]
 
-    def catch_up(
-        self, session: Session, viewer: Any, *, after_id: int, settle_seconds: int
-    ) -> list[Envelope]:
+    def catch_up(self, session: Session, viewer: Any, *, after_id: int, settle_seconds: int) -> list[Envelope]:
         actor: Actor = viewer
         since = utcnow(session) - timedelta(seconds=settle_seconds)
         query = (

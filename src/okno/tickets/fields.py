@@ -68,16 +68,11 @@ def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
     return value
 
 
-def validate_custom_fields(
-    session: Session, values: dict[str, Any]
-) -> dict[str, tuple[CustomFieldDefinition, Any]]:
+def validate_custom_fields(session: Session, values: dict[str, Any]) -> dict[str, tuple[CustomFieldDefinition, Any]]:
     if not values:
         return {}
     definitions = {
-        d.key: d
-        for d in session.scalars(
-            sa.select(CustomFieldDefinition).where(CustomFieldDefinition.key.in_(values))
-        )
+        d.key: d for d in session.scalars(sa.select(CustomFieldDefinition).where(CustomFieldDefinition.key.in_(values)))
     }
     result = {}
     for key, value in values.items():
@@ -138,3 +133,16 @@ def create_custom_field(session: Session, actor: Actor, *, data: CustomFieldCrea
     session.add(row)
     session.flush()
     return row
+
+
+def rename_tag(session: Session, actor: Actor, tag_id: int, *, name: str) -> Tag:
+    """Renames a tag everywhere; past events keep the name the tag had then."""
+    require_admin(actor)
+    tag = session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound("Tag not found.")
+    if name != tag.name and session.scalar(sa.select(Tag.id).where(Tag.name == name)) is not None:
+        raise Conflict("A tag with this name exists.", code="name_taken")
+    tag.name = name
+    session.flush()
+    return tag

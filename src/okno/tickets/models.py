@@ -64,9 +64,7 @@ class TicketTag(Base):
     __tablename__ = "ticket_tags"
 
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
-    tag_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    tag_id: Mapped[int] = mapped_column(sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Ticket(Base):

@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from okno.accounts.permissions import CUSTOMER_VISIBLE_EVENTS, Actor, visible_tickets
-from okno.customers.models import Customer as CustomerRow
-from okno.customers.models import CustomerIdentity, IdentityKind
+from okno.customers import queries as customers_queries
 from okno.errors import Invalid
 from okno.tickets.models import (
     PRIORITY_RANK,
@@ -35,9 +34,7 @@ from okno.tickets.models import (
 )
 from okno.tickets.schemas import AttachmentRead, Author, MessageRead, TicketRead
 
-_priority_rank = sa.case(
-    *((Ticket.priority == name.value, rank) for name, rank in PRIORITY_RANK.items()), else_=1
-)
+_priority_rank = sa.case(*((Ticket.priority == name.value, rank) for name, rank in PRIORITY_RANK.items()), else_=1)
 # The allow-list of sort keys: column (or expression) and how a cursor value is parsed back.
 SORTS: dict[str, Any] = {
     "last_activity_at": Ticket.last_activity_at,
@@ -114,9 +111,7 @@ def _filtered(actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
         )
     if filters.q:
         pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        in_messages = sa.select(Message.ticket_id).where(
-            sa.func.lower(Message.body_text).like(pattern, escape="\\")
-        )
+        in_messages = sa.select(Message.ticket_id).where(sa.func.lower(Message.body_text).like(pattern, escape="\\"))
         if not actor.is_staff:
             in_messages = in_messages.where(Message.kind != MessageKind.note)
         number = int(filters.q.lstrip("#")) if filters.q.lstrip("#").isdigit() else None
@@ -167,20 +162,7 @@ def _read_options() -> tuple[Any, ...]:
 
 def to_reads(session: Session, tickets: Sequence[Ticket]) -> list[TicketRead]:
     """Ticket schemas for a page of tickets, with their customers, in a fixed number of queries."""
-    customer_ids = {t.customer_id for t in tickets}
-    names = {
-        customer_id: name
-        for customer_id, name in session.execute(
-            sa.select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_(customer_ids))
-        )
-    }
-    emails: dict[int, str] = {}
-    for customer_id, value in session.execute(
-        sa.select(CustomerIdentity.customer_id, CustomerIdentity.value)
-        .where(CustomerIdentity.customer_id.in_(customer_ids), CustomerIdentity.kind == IdentityKind.email)
-        .order_by(CustomerIdentity.id.desc())
-    ):
-        emails[customer_id] = value
+    people = customers_queries.summaries(session, {t.customer_id for t in tickets})
     return [
         TicketRead.model_validate(
             {
@@ -209,8 +191,8 @@ def to_reads(session: Session, tickets: Sequence[Ticket]) -> list[TicketRead]:
                 },
                 "customer": {
                     "id": t.customer_id,
-                    "name": names.get(t.customer_id, ""),
-                    "email": emails.get(t.customer_id),
+                    "name": people.get(t.customer_id, ("", None))[0],
+                    "email": people.get(t.customer_id, ("", None))[1],
                 },
                 "tags": [tag.name for tag in t.tags],
                 "participant_ids": [p.customer_id for p in t.participants],
@@ -256,9 +238,7 @@ def message_read(message: Message) -> MessageRead:
     )
 
 
-def list_messages(
-    session: Session, actor: Actor, ticket: Ticket, *, after_id: int | None, limit: int
-) -> list[Message]:
+def list_messages(session: Session, actor: Actor, ticket: Ticket, *, after_id: int | None, limit: int) -> list[Message]:
     query = (
         sa.select(Message)
         .where(Message.ticket_id == ticket.id)

@@ -82,9 +82,7 @@ def _resolve_customer(session: Session, actor: Actor, data: TicketCreate) -> Cus
         except NotFound:
             raise Invalid("no such customer", field="customer_id") from None
     assert data.customer is not None
-    return customers_service.find_or_create_by_email(
-        session, email=str(data.customer.email), name=data.customer.name
-    )
+    return customers_service.find_or_create_by_email(session, email=str(data.customer.email), name=data.customer.name)
 
 
 def _add_participants(session: Session, ticket: Ticket, emails: list[str]) -> None:
@@ -162,9 +160,7 @@ class Posted:
 def add_message(session: Session, actor: Actor, ticket_id: int, *, data: MessageCreate) -> Posted:
     if actor.is_customer:
         if data.kind == MessageKind.note:
-            raise Forbidden(
-                "Customers cannot write internal notes.", details=[{"field": "kind", "reason": "note"}]
-            )
+            raise Forbidden("Customers cannot write internal notes.", details=[{"field": "kind", "reason": "note"}])
         forbid_fields(actor, set(data.model_fields_set), {"body", "body_html", "attachment_ids", "kind"})
         ticket = get_ticket(session, actor, ticket_id, for_update=True)
         return receive_customer_message(session, actor, ticket, message=data, channel=Channel.api)
@@ -189,9 +185,7 @@ def add_message(session: Session, actor: Actor, ticket_id: int, *, data: Message
     ticket = writable(session, actor, ticket_id)
     target = lifecycle.after_agent_reply(TicketStatus(ticket.status), data.status)
     check_transition(ticket, target)
-    reply, attached = _new_message(
-        session, actor, ticket, kind=MessageKind.reply, message=data, channel=ticket.channel
-    )
+    reply, attached = _new_message(session, actor, ticket, kind=MessageKind.reply, message=data, channel=ticket.channel)
     events.record(
         session,
         ticket_id=ticket.id,

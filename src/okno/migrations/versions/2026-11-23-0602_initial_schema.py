@@ -194,9 +194,7 @@ def upgrade() -> None:
         sa.Column("created_at", okno.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", okno.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deactivated_at", okno.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_users_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_users_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -282,15 +280,9 @@ def upgrade() -> None:
         sa.Column("solved_at", okno.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", okno.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["assignee_id"], ["users.id"], name=op.f("fk_tickets_assignee_id_users")),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_tickets_customer_id_customers")
-        ),
-        sa.ForeignKeyConstraint(
-            ["follow_up_of_id"], ["tickets.id"], name=op.f("fk_tickets_follow_up_of_id_tickets")
-        ),
-        sa.ForeignKeyConstraint(
-            ["merged_into_id"], ["tickets.id"], name=op.f("fk_tickets_merged_into_id_tickets")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_tickets_customer_id_customers")),
+        sa.ForeignKeyConstraint(["follow_up_of_id"], ["tickets.id"], name=op.f("fk_tickets_follow_up_of_id_tickets")),
+        sa.ForeignKeyConstraint(["merged_into_id"], ["tickets.id"], name=op.f("fk_tickets_merged_into_id_tickets")),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_tickets_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tickets")),
         sa.UniqueConstraint("number", name=op.f("uq_tickets_number")),
@@ -301,9 +293,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_tickets_created", ["created_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_follow_up_of_id"), ["follow_up_of_id"], unique=False)
-        batch_op.create_index(
-            "ix_tickets_status_activity", ["status", "last_activity_at", "id"], unique=False
-        )
+        batch_op.create_index("ix_tickets_status_activity", ["status", "last_activity_at", "id"], unique=False)
         batch_op.create_index("ix_tickets_team_activity", ["team_id", "last_activity_at", "id"], unique=False)
         batch_op.create_index("ix_tickets_updated", ["updated_at", "id"], unique=False)
 
@@ -323,9 +313,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["author_customer_id"], ["customers.id"], name=op.f("fk_messages_author_customer_id_customers")
         ),
-        sa.ForeignKeyConstraint(
-            ["author_user_id"], ["users.id"], name=op.f("fk_messages_author_user_id_users")
-        ),
+        sa.ForeignKeyConstraint(["author_user_id"], ["users.id"], name=op.f("fk_messages_author_user_id_users")),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_messages_ticket_id_tickets")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
     )
@@ -347,9 +335,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["ticket_id"], ["tickets.id"], name=op.f("fk_ticket_events_ticket_id_tickets")
-        ),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_ticket_events_ticket_id_tickets")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_events")),
     )
     with op.batch_alter_table("ticket_events", schema=None) as batch_op:
@@ -372,9 +358,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_participants")),
-        sa.UniqueConstraint(
-            "ticket_id", "customer_id", name=op.f("uq_ticket_participants_ticket_id_customer_id")
-        ),
+        sa.UniqueConstraint("ticket_id", "customer_id", name=op.f("uq_ticket_participants_ticket_id_customer_id")),
     )
     with op.batch_alter_table("ticket_participants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ticket_participants_customer_id"), ["customer_id"], unique=False)
@@ -383,9 +367,7 @@ def upgrade() -> None:
         "ticket_tags",
         sa.Column("ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("tag_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tag_id"], ["tags.id"], name=op.f("fk_ticket_tags_tag_id_tags"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["tag_id"], ["tags.id"], name=op.f("fk_ticket_tags_tag_id_tags"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["ticket_id"], ["tickets.id"], name=op.f("fk_ticket_tags_ticket_id_tickets"), ondelete="CASCADE"
         ),
@@ -405,13 +387,9 @@ def upgrade() -> None:
         sa.Column("storage_key", sa.String(length=255), nullable=False),
         sa.Column("inline_image_type", sa.String(length=40), nullable=True),
         sa.Column("uploaded_by_user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column(
-            "uploaded_by_customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("uploaded_by_customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", okno.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["message_id"], ["messages.id"], name=op.f("fk_attachments_message_id_messages")
-        ),
+        sa.ForeignKeyConstraint(["message_id"], ["messages.id"], name=op.f("fk_attachments_message_id_messages")),
         sa.ForeignKeyConstraint(
             ["uploaded_by_customer_id"],
             ["customers.id"],
