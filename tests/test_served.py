@@ -105,6 +105,7 @@ def test_killed_server_loses_and_duplicates_nothing(served_template: databases.T
     with serving(env) as (base, _process):
         asyncio.run(burst(base, list(range(total))))  # every client retries everything
         listed: list[int] = []
+        numbers: list[int] = []
         cursor = None
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
             while True:
@@ -112,10 +113,12 @@ def test_killed_server_loses_and_duplicates_nothing(served_template: databases.T
                     "/api/v1/tickets", params={"limit": 100, **({"cursor": cursor} if cursor else {})}
                 ).json()
                 listed += [t["id"] for t in page["items"]]
+                numbers += [t["number"] for t in page["items"]]
                 cursor = page["next_cursor"]
                 if not cursor:
                     break
     assert len(acknowledged) == total
+    assert len(set(numbers)) == len(numbers)  # concurrent creations never share a number
     assert all(acknowledged[n] == ticket_id for n, ticket_id in first_round.items())  # acknowledged = kept
     assert sorted(listed) == sorted(acknowledged.values())  # nothing lost, nothing twice
     assert run(env, "jobs", "list").returncode == 0
