@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -112,6 +113,15 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(sa.exc.IntegrityError)
+    async def _integrity_error(request: Request, exc: sa.exc.IntegrityError) -> JSONResponse:
+        # Constraints are checked before writing, so this is a concurrent request that won a race.
+        log.warning("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            error_body("concurrent_conflict", "A concurrent change conflicted with this request; retry it."),
+            status_code=409,
         )
 
     @app.exception_handler(Exception)

@@ -1,14 +1,71 @@
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import socket
 import threading
+import time
 from types import FrameType
 
 import click
 import uvicorn
 
 from okno.cli.common import configure_logging, load_settings, runtime_for
+
+APP = "okno.app:create_app_from_environment"
+
+
+def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_process(host: str, port: int, log_level: str) -> None:
+    """One web process with its own listening socket; the kernel spreads connections over them."""
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, proxy_headers=True)
+    uvicorn.Server(config).run(sockets=[_bind(host, port, reuse_port=True)])
+
+
+def _supervise(host: str, port: int, workers: int, log_level: str) -> None:
+    """Runs the web processes, restarts one that dies, and stops them all on SIGINT/SIGTERM.
+
+    Each process binds the port itself with SO_REUSEPORT: with one shared socket, Linux hands
+    most connections to whichever process waited last, leaving the others idle.
+    """
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def start() -> multiprocessing.process.BaseProcess:
+        process = context.Process(target=_serve_process, args=(host, port, log_level), daemon=False)
+        process.start()
+        return process
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    processes = [start() for _ in range(workers)]
+    while not stopping.wait(0.5):
+        for index, process in enumerate(processes):
+            if not process.is_alive():
+                click.echo(f"web process {process.pid} exited ({process.exitcode}); starting another", err=True)
+                processes[index] = start()
+    for process in processes:
+        if process.pid is not None and process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes:
+        process.join(timeout=max(deadline - time.monotonic(), 0.1))
+        if process.is_alive():
+            process.kill()
 
 
 @click.command()
@@ -28,15 +85,11 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     if no_worker:
         os.environ["OKNO_EMBEDDED_WORKER"] = "false"
     click.echo(f"Okno listening on http://{host}:{port} (API docs at /api/docs)")
-    uvicorn.run(
-        "okno.app:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-    )
+    log_level = settings.log_level.lower()
+    if workers == 1:
+        uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, proxy_headers=True)
+    else:
+        _supervise(host, port, workers, log_level)
 
 
 @click.command()

@@ -128,7 +128,7 @@ def create_customer(session: Session, actor: Actor, *, data: CustomerCreate) -> 
         organization_id = _organization_for_email(session, str(data.email))
     customer = Customer(
         name=data.name or (str(data.email).split("@")[0] if data.email else ""),
-        organization_id=organization_id,
+        organization=session.get(Organization, organization_id) if organization_id is not None else None,
         plan=data.plan,
         attributes=data.attributes,
         created_at=now,
@@ -139,7 +139,7 @@ def create_customer(session: Session, actor: Actor, *, data: CustomerCreate) -> 
     session.flush()
     _add_identities(session, customer, identities)
     session.flush()
-    return get_customer(session, actor, customer.id)
+    return customer
 
 
 def find_or_create_by_email(session: Session, *, email: str, name: str = "") -> Customer:
@@ -149,9 +149,16 @@ def find_or_create_by_email(session: Session, *, email: str, name: str = "") -> 
         if name and not existing.name:
             existing.name = name
         return existing
-    # A concurrent first contact from the same address may win the unique identity; the loser
-    # retries its whole unit of work and then finds the customer above.
-    return create_customer(session, Actor.system(), data=CustomerCreate(name=name, email=email))
+    # Two first contacts from one address at once: one wins the unique identity, the other
+    # rolls back to its savepoint and takes the winner's customer.
+    try:
+        with session.begin_nested():
+            return create_customer(session, Actor.system(), data=CustomerCreate(name=name, email=email))
+    except (Conflict, sa.exc.IntegrityError):
+        winner = find_by_identity(session, IdentityKind.email, email)
+        if winner is None:
+            raise
+        return winner
 
 
 def update_customer(session: Session, actor: Actor, customer_id: int, *, changes: CustomerUpdate) -> Customer:

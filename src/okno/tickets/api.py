@@ -38,8 +38,7 @@ def _read_one(session: DbSession, ticket_id: int, actor: CurrentActor) -> Ticket
 @router.post("/tickets", status_code=201, response_model=TicketRead, summary="Open a ticket")
 def create_ticket(body: TicketCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep) -> Response:
     def produce() -> TicketRead:
-        ticket = service.create_ticket(session, actor, data=body)
-        return _read_one(session, ticket.id, actor)
+        return queries.to_reads(session, [service.create_ticket(session, actor, data=body)])[0]
 
     return idempotency.respond(201, produce)
 
@@ -86,8 +85,7 @@ def get_ticket(ticket_id: int, session: DbSession, actor: CurrentActor) -> Ticke
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketRead, summary="Change status, priority, owner, tags, fields")
 def update_ticket(ticket_id: int, body: TicketUpdate, session: DbSession, actor: CurrentActor) -> TicketRead:
-    changes.update_ticket(session, actor, ticket_id, changes=body)
-    return _read_one(session, ticket_id, actor)
+    return queries.to_reads(session, [changes.update_ticket(session, actor, ticket_id, changes=body)])[0]
 
 
 @router.post(
@@ -107,7 +105,7 @@ def merge_ticket(
             target_id=body.target_ticket_id,
             confirm_different_customers=body.confirm_different_customers,
         )
-        return _read_one(session, target.id, actor)
+        return queries.to_reads(session, [target])[0]
 
     return idempotency.respond(200, produce)
 

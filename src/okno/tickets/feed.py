@@ -25,6 +25,24 @@ CATCH_UP_LIMIT = 1000
 
 
 def _facts(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Visibility facts of tickets as this unit of work leaves them (from the session when it has them)."""
+    in_session = [t for t in session.identity_map.values() if isinstance(t, Ticket) and t.id in ticket_ids]
+    if len(in_session) == len(ticket_ids) and all("participants" in t.__dict__ for t in in_session):
+        organizations = customers_queries.organizations_of(session, {t.customer_id for t in in_session})
+        return {
+            t.id: {
+                "team_id": t.team_id,
+                "assignee_id": t.assignee_id,
+                "customer_id": t.customer_id,
+                "customer_organization_id": organizations.get(t.customer_id),
+                "participant_ids": [p.customer_id for p in t.participants],
+            }
+            for t in in_session
+        }
+    return _facts_from_database(session, ticket_ids)
+
+
+def _facts_from_database(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
     rows = list(
         session.execute(
             sa.select(Ticket.id, Ticket.team_id, Ticket.assignee_id, Ticket.customer_id).where(

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor, require_admin, require_staff
@@ -22,13 +23,16 @@ def tags_by_name(session: Session, names: list[str]) -> list[Tag]:
     if not names:
         return []
     existing = {t.name: t for t in session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
-    now = utcnow(session)
-    for name in names:
-        if name not in existing:
-            tag = Tag(name=name, created_at=now)
-            session.add(tag)
-            existing[name] = tag
-    session.flush()
+    missing = [name for name in names if name not in existing]
+    if missing:
+        # Two requests may be first to use a tag at once: insert-or-ignore, then read back.
+        now = utcnow(session)
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Tag)
+        session.execute(
+            insert.on_conflict_do_nothing(index_elements=[Tag.name]), [{"name": n, "created_at": now} for n in missing]
+        )
+        existing.update({t.name: t for t in session.scalars(sa.select(Tag).where(Tag.name.in_(missing)))})
     return [existing[name] for name in sorted(names)]
 
 
