@@ -56,3 +56,22 @@ def test_init_users_tokens_and_jobs(sqlite_template: databases.Template, tmp_pat
     assert run(env, "jobs", "run").returncode == 0
     assert run(env, "jobs", "retry").returncode != 0  # needs an id or --all-dead
     assert run(env, "jobs", "retry", "--all-dead").returncode == 0
+
+
+def test_demo_fills_a_database_and_resumes_without_duplicates(tmp_path: Path) -> None:
+    env = okno_env("", tmp_path)
+    database = str(tmp_path / "demo.db")
+    first = run(env, "demo", "--no-serve", "--tickets", "60", "--database", database)
+    assert first.returncode == 0, first.stderr
+    assert "Okno demo is ready" in first.stdout and "okno-demo-2026" in first.stdout and "okno_" in first.stdout
+    again = run(env, "demo", "--no-serve", "--tickets", "60", "--database", database)
+    assert "nothing new to create" in again.stdout
+    more = run(env, "demo", "--no-serve", "--tickets", "80", "--database", database)
+    assert "80/80" in more.stdout
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (80,)
+        statuses = {row[0] for row in conn.execute("SELECT DISTINCT status FROM tickets")}
+        languages = {row[0] for row in conn.execute("SELECT DISTINCT language FROM tickets")}
+    assert statuses == {"new", "open", "pending", "on_hold", "solved", "closed"} and languages == {"en", "ru"}

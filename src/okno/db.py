@@ -39,6 +39,11 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Rows that can be deleted while the event log still names their ids: on SQLite their ids must
+# never be handed out again (plain INTEGER PRIMARY KEY reuses the highest id after a delete).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 # 64-bit ids on PostgreSQL; on SQLite only a plain INTEGER primary key is the rowid alias.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSONData = sa.JSON().with_variant(JSONB(), "postgresql")

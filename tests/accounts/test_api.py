@@ -86,3 +86,11 @@ def test_deactivated_user_keeps_history_and_loses_access(client: TestClient, db:
     assert ticket["assignee_id"] is None and ticket["team_id"] == people.team_a
     team_in_use = client.delete(f"/api/v1/teams/{people.team_a}", headers=people.admin.headers)
     assert team_in_use.status_code == 409
+
+
+def test_ids_of_deleted_rows_are_never_reused(client: TestClient, people: Personas) -> None:
+    """Events keep the ids of teams and customers; a new row must never inherit an old one's history."""
+    first = client.post("/api/v1/teams", json={"name": "Temporary"}, headers=people.admin.headers).json()["id"]
+    assert client.delete(f"/api/v1/teams/{first}", headers=people.admin.headers).status_code == 204
+    second = client.post("/api/v1/teams", json={"name": "Permanent"}, headers=people.admin.headers).json()["id"]
+    assert second > first

@@ -6,7 +6,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from okno.db import Base, BigId, JSONData, UTCDateTime
+from okno.db import NEVER_REUSE_IDS, Base, BigId, JSONData, UTCDateTime
 
 
 class Role(StrEnum):
@@ -22,6 +22,7 @@ STAFF_ROLES = frozenset({Role.admin, Role.supervisor, Role.agent, Role.light_age
 
 class Team(Base):
     __tablename__ = "teams"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
@@ -40,6 +41,7 @@ class User(Base):
     """Staff and customer accounts. A customer account points at its customer record."""
 
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)

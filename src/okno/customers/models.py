@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from okno.db import Base, BigId, JSONData, UTCDateTime
+from okno.db import NEVER_REUSE_IDS, Base, BigId, JSONData, UTCDateTime
 
 
 class Plan(StrEnum):
@@ -25,6 +25,7 @@ class IdentityKind(StrEnum):
 
 class Organization(Base):
     __tablename__ = "organizations"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -39,6 +40,7 @@ class Organization(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")

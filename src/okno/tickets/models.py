@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from okno.db import Base, BigId, JSONData, UTCDateTime
+from okno.db import NEVER_REUSE_IDS, Base, BigId, JSONData, UTCDateTime
 
 
 class TicketStatus(StrEnum):
@@ -54,6 +54,7 @@ class ActorType(StrEnum):
 
 class Tag(Base):
     __tablename__ = "tags"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -187,6 +188,7 @@ class FieldType(StrEnum):
 
 class CustomFieldDefinition(Base):
     __tablename__ = "custom_field_definitions"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(64), unique=True)

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("created_at", okno.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_custom_field_definitions")),
         sa.UniqueConstraint("key", name=op.f("uq_custom_field_definitions_key")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "idempotency_records",
@@ -111,6 +112,7 @@ def upgrade() -> None:
         sa.Column("updated_at", okno.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organizations")),
         sa.UniqueConstraint("name", name=op.f("uq_organizations_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "tags",
@@ -119,6 +121,7 @@ def upgrade() -> None:
         sa.Column("created_at", okno.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("name", name=op.f("uq_tags_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "teams",
@@ -128,6 +131,7 @@ def upgrade() -> None:
         sa.Column("created_at", okno.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
         sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "customers",
@@ -146,6 +150,7 @@ def upgrade() -> None:
             ["organization_id"], ["organizations.id"], name=op.f("fk_customers_organization_id_organizations")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_customers_organization_id"), ["organization_id"], unique=False)
@@ -197,6 +202,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_users_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_customer_id"), ["customer_id"], unique=False)

@@ -1,0 +1,1 @@
+"""``okno demo``: a help desk full of realistic conversations, for trying Okno out."""
