@@ -24,14 +24,17 @@ _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _bearer = HTTPBearer(auto_error=False, description="An API token from `okno token create` or POST /api/v1/auth/tokens")
 
 
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
-    runtime = get_runtime(request)
-    writes = request.method in _WRITE_METHODS
+@contextlib.asynccontextmanager
+async def unit_of_work(runtime: Runtime, *, writes: bool) -> AsyncIterator[Session]:
+    """A transaction for async code: entered, used and committed in worker threads."""
     # SQLite takes one writer at a time. Writers wait for their turn here, on the event loop,
     # not inside BEGIN IMMEDIATE in a worker thread: threads all blocked on the lock would
     # leave none for the request that holds it to finish and commit.
@@ -48,13 +51,22 @@ async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(scope.__exit__, None, None, None)
 
 
-def _actor(
-    session: Annotated[Session, Depends(_unit_of_work, scope="function")],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
+async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
+    async with unit_of_work(get_runtime(request), writes=request.method in _WRITE_METHODS) as session:
+        yield session
+
+
+def actor_from(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("Send an API token: `Authorization: Bearer <token>`.")
     return accounts_service.actor_for_token(session, credentials.credentials)
+
+
+def _actor(
+    session: Annotated[Session, Depends(_unit_of_work, scope="function")],
+    credentials: BearerCredentials,
+) -> Actor:
+    return actor_from(session, credentials)
 
 
 DbSession = Annotated[Session, Depends(_unit_of_work, scope="function")]

@@ -97,14 +97,7 @@ async def _idempotency(
     actor: CurrentActor,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Idempotency:
-    content_type = request.headers.get("content-type", "")
-    # An upload's body is streamed to storage, not held in memory: its size stands for it.
-    fingerprint = (
-        request.headers.get("content-length", "").encode()
-        if content_type.startswith("multipart/")
-        else await request.body()
-    )
-    return Idempotency(request, session, actor.principal, checked_key(idempotency_key), fingerprint)
+    return Idempotency(request, session, actor.principal, checked_key(idempotency_key), await request.body())
 
 
 def checked_key(key: str | None) -> str | None:

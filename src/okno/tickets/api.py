@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from okno.http.deps import CurrentActor, DbSession, RuntimeDep
-from okno.http.idempotency import IdempotencyDep
+from okno.http.deps import BearerCredentials, CurrentActor, DbSession, RuntimeDep, actor_from, unit_of_work
+from okno.http.idempotency import Idempotency, IdempotencyDep, IdempotencyKeyHeader, checked_key
 from okno.tickets import access, attachments, changes, fields, queries, service
 from okno.tickets.models import Channel, TicketStatus
 from okno.tickets.schemas import (
@@ -154,27 +155,42 @@ def list_events(
     return [EventRead.model_validate(e) for e in rows]
 
 
-@router.post("/attachments", status_code=201, response_model=AttachmentRead, summary="Upload a file to attach")
-def upload_attachment(
+@router.post(
+    "/attachments",
+    status_code=201,
+    response_model=AttachmentRead,
+    summary="Upload a file to attach",
+    description="Send the file as multipart/form-data (`file`); attach it with `attachment_ids` on a message.",
+)
+async def upload_attachment(
     file: UploadFile,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     runtime: RuntimeDep,
-    idempotency: IdempotencyDep,
+    credentials: BearerCredentials,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    def produce() -> AttachmentRead:
-        row = attachments.upload(
-            session,
-            actor,
-            runtime.storage,
-            filename=file.filename or "attachment",
-            content_type=file.content_type or "application/octet-stream",
-            stream=file.file,
-            max_bytes=runtime.settings.max_attachment_bytes,
-        )
-        return queries.attachment_read(row)
+    async with unit_of_work(runtime, writes=False) as session:
+        actor = await run_in_threadpool(actor_from, session, credentials)
+    # The bytes are copied and synced before the write transaction starts: on SQLite, holding
+    # the write lock through a 25 MiB copy would stall every other writer.
+    limit = runtime.settings.max_attachment_bytes
+    stored = await run_in_threadpool(lambda: runtime.storage.put(file.file, max_bytes=limit))
+    # An upload is not held in memory to be hashed: its size stands for its body.
+    fingerprint = request.headers.get("content-length", "").encode()
+    async with unit_of_work(runtime, writes=True) as session:
+        idempotency = Idempotency(request, session, actor.principal, checked_key(idempotency_key), fingerprint)
 
-    return idempotency.respond(201, produce)
+        def produce() -> AttachmentRead:
+            row = attachments.record_upload(
+                session,
+                actor,
+                stored,
+                filename=file.filename or "attachment",
+                content_type=file.content_type or "application/octet-stream",
+            )
+            return queries.attachment_read(row)
+
+        return await run_in_threadpool(idempotency.respond, 201, produce)
 
 
 @router.get("/attachments/{attachment_id}", summary="Download an attachment", response_class=FileResponse)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from okno.accounts.permissions import Actor, visible_tickets
 from okno.db import on_commit, utcnow
 from okno.errors import Invalid, NotFound
-from okno.storage import Storage
+from okno.storage import Storage, StoredFile
 from okno.tickets.models import Attachment, Message, MessageKind, Ticket
 
 _RASTER_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
@@ -44,17 +43,10 @@ def safe_filename(name: str) -> str:
     return cleaned[:255] or "attachment"
 
 
-def upload(
-    session: Session,
-    actor: Actor,
-    storage: Storage,
-    *,
-    filename: str,
-    content_type: str,
-    stream: BinaryIO,
-    max_bytes: int,
+def record_upload(
+    session: Session, actor: Actor, stored: StoredFile, *, filename: str, content_type: str
 ) -> Attachment:
-    stored = storage.put(stream, max_bytes=max_bytes)
+    """The row for a file already durable in storage (written before this transaction began)."""
     attachment = Attachment(
         id="att_" + secrets.token_urlsafe(24),
         filename=safe_filename(filename),
