@@ -7,6 +7,7 @@ the transaction; nothing here commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -47,9 +48,11 @@ def _new_message(
     channel: Channel,
     customer_id: int | None = None,
     external_id: str | None = None,
+    at: datetime | None = None,
 ) -> tuple[Message, int]:
+    """A message on the ticket; ``at`` is given for a ticket's first message, made with the ticket."""
     text, safe_html = content.bodies(message.body, message.body_html)
-    now = utcnow(session)
+    now = at or utcnow(session)
     row = Message(
         ticket_id=ticket.id,
         kind=kind,
@@ -130,6 +133,7 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
         message=data.message,
         channel=data.channel,
         customer_id=customer.id,
+        at=ticket.created_at,
     )
     events.record(
         session,
@@ -280,6 +284,7 @@ def _follow_up(
         channel=channel,
         customer_id=previous.customer_id if not actor.is_customer else None,
         external_id=external_id,
+        at=ticket.created_at,
     )
     events.record(
         session,
