@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from okno import __version__
 from okno.accounts import api as accounts_api
+from okno.accounts import views as accounts_views
 from okno.config import Settings
 from okno.customers import api as customers_api
 from okno.errors import install_error_handlers
@@ -19,6 +21,8 @@ from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
 from okno.runtime import Runtime
 from okno.tickets import api as tickets_api
+from okno.tickets import views as tickets_views
+from okno.web.errors import install_page_handlers
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
         app.include_router(router)
+    for router in (accounts_views.router, tickets_views.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
+    install_page_handlers(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     def healthz() -> JSONResponse:
@@ -81,10 +89,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             log.exception("health check: database unreachable")
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__, "database": runtime.db.dialect_name})
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
 
     return app
 

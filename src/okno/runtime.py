@@ -13,6 +13,7 @@ from okno.jobs.worker import Worker
 from okno.realtime import Bus, PostgresTransport, RedisTransport, Transport
 from okno.storage import FileStorage
 from okno.tickets.feed import TicketFeed
+from okno.tickets.inbox import CountCache
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Runtime:
     bus: Bus
     storage: FileStorage
     worker: Worker
+    inbox_counts: CountCache = field(default_factory=CountCache)
     # Serialises write requests of this process on SQLite (see okno.http.deps).
     write_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     # Requests in flight at most as many as there are connections, less two for the worker and streams.

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from okno.accounts import web_sessions
 from okno.accounts.models import LoginFailure
 from okno.db import utcnow
 from okno.jobs.registry import JobContext, job, periodic
@@ -20,3 +21,11 @@ def prune_login_failures(session: Session, payload: dict[str, Any], context: Job
 
 
 periodic("accounts.prune_login_failures", every_seconds=3600)
+
+
+@job("accounts.sweep_web_sessions")
+def sweep_web_sessions(session: Session, payload: dict[str, Any], context: JobContext) -> None:
+    web_sessions.sweep_expired(session)
+
+
+periodic("accounts.sweep_web_sessions", every_seconds=3600)

@@ -27,3 +27,15 @@ def is_assignable(session: Session, user_id: int) -> bool:
     """Active staff who may own tickets (light agents and customers may not)."""
     user = session.get(User, user_id)
     return user is not None and user.is_active and user.role in ASSIGNABLE_ROLES
+
+
+def user_names(session: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return {
+        user_id: name for user_id, name in session.execute(sa.select(User.id, User.name).where(User.id.in_(user_ids)))
+    }
+
+
+def team_names(session: Session) -> dict[int, str]:
+    return {team_id: name for team_id, name in session.execute(sa.select(Team.id, Team.name).order_by(Team.name))}

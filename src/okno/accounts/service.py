@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from okno.accounts.models import STAFF_ROLES, ApiToken, LoginFailure, Role, Team, TeamMembership, User
+from okno.accounts.models import STAFF_ROLES, ApiToken, LoginFailure, Role, Team, TeamMembership, User, WebSession
 from okno.accounts.permissions import Actor, forbid_fields, require_admin, require_staff
 from okno.accounts.schemas import SELF_EDITABLE, TeamCreate, TeamUpdate, UserCreate, UserUpdate
 from okno.accounts.security import hash_api_token, hash_password, new_api_token, verify_password
@@ -156,6 +156,7 @@ def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
     session.execute(
         sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
     )
+    session.execute(sa.delete(WebSession).where(WebSession.user_id == user.id))
     if user.role in STAFF_ROLES:
         tickets_changes.release_assignments(session, actor, assignee_id=user.id, reason="assignee_deactivated")
     session.flush()

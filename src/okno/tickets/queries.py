@@ -44,6 +44,8 @@ SORTS: dict[str, Any] = {
     "priority": _priority_rank,
 }
 DEFAULT_SORT = "-last_activity_at"
+# Timelines show these as the messages themselves, not as separate event lines.
+EVENTS_SHOWN_AS_MESSAGES = frozenset({"message_received", "reply_sent", "note_added"})
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raise Invalid("the cursor is malformed or belongs to another sort order", field="cursor") from None
 
 
-def _filtered(actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
+def filtered(actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
     query = sa.select(Ticket).where(visible_tickets(actor), Ticket.merged_into_id.is_(None))
     if filters.status:
         query = query.where(Ticket.status.in_([s.value for s in filters.status]))
@@ -136,7 +138,7 @@ def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     key, descending = parse_sort(sort)
     column = SORTS[key]
-    query = _filtered(actor, filters)
+    query = filtered(actor, filters)
     if cursor:
         value, last_id = _decode_cursor(cursor, sort)
         after = (

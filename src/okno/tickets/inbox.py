@@ -1,0 +1,82 @@
+"""The workspace's inbox views: which tickets each holds and how many (counted up to a cap)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.accounts.permissions import Actor
+from okno.tickets import queries
+from okno.tickets.models import TicketStatus as S
+
+COUNT_CAP = 10_000
+COUNT_TTL_SECONDS = 5.0
+WORKING = [S.new, S.open, S.pending, S.on_hold]
+
+
+def N_(message: str) -> str:
+    """Marks a string for translation where it is shown, not here (the catalog extractor finds it)."""
+    return message
+
+
+@dataclass(frozen=True)
+class InboxView:
+    key: str
+    title: str  # English source text; translated where shown
+    filters: Callable[[Actor, datetime], queries.TicketFilters]
+
+
+VIEWS = [
+    InboxView("mine", N_("My open"), lambda a, now: queries.TicketFilters(status=WORKING, assignee_id=a.user_id)),
+    InboxView(
+        "unassigned", N_("Unassigned"), lambda a, now: queries.TicketFilters(status=[S.new, S.open], unassigned=True)
+    ),
+    InboxView(
+        "my_teams",
+        N_("My teams"),
+        lambda a, now: queries.TicketFilters(status=WORKING, team_id=sorted(a.team_ids) or [-1]),
+    ),
+    InboxView("all_open", N_("All open"), lambda a, now: queries.TicketFilters(status=[S.new, S.open])),
+    InboxView("pending", N_("Pending"), lambda a, now: queries.TicketFilters(status=[S.pending])),
+    InboxView(
+        "solved",
+        N_("Solved recently"),
+        lambda a, now: queries.TicketFilters(status=[S.solved], updated_since=now - timedelta(days=7)),
+    ),
+]
+BY_KEY = {view.key: view for view in VIEWS}
+
+
+class CountCache:
+    """View counts per viewer, recomputed at most every few seconds: counting is the costly part."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int | None, str], tuple[float, int]] = {}
+
+    def get(self, session: Session, actor: Actor, now: datetime) -> dict[str, int]:
+        counts = {}
+        for view in VIEWS:
+            key = (actor.user_id, view.key)
+            with self._lock:
+                cached = self._entries.get(key)
+            if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_SECONDS:
+                counts[view.key] = cached[1]
+                continue
+            value = count_capped(session, actor, view.filters(actor, now))
+            with self._lock:
+                self._entries[key] = (time.monotonic(), value)
+            counts[view.key] = value
+        return counts
+
+
+def count_capped(session: Session, actor: Actor, filters: queries.TicketFilters) -> int:
+    """The number of tickets, but at most COUNT_CAP + 1: exact counts of huge views are not worth their cost."""
+    capped = queries.filtered(actor, filters).with_only_columns(sa.literal(1)).limit(COUNT_CAP + 1).subquery()
+    return int(session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)

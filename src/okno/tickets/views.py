@@ -1,0 +1,127 @@
+"""The agent workspace's ticket pages: the inbox and the ticket with its conversation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from okno.accounts import queries as accounts_queries
+from okno.accounts.permissions import Actor
+from okno.customers import service as customers_service
+from okno.db import utcnow
+from okno.errors import Conflict, OknoError
+from okno.http.deps import unit_of_work
+from okno.tickets import access, inbox, queries, service
+from okno.tickets.models import MessageKind, TicketStatus
+from okno.tickets.schemas import MessageCreate
+from okno.web.pages import StaffPage, check_csrf
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+def _inbox(
+    session: Session, actor: Actor, counts: inbox.CountCache, view_key: str, cursor: str | None
+) -> dict[str, Any]:
+    view = inbox.BY_KEY.get(view_key, inbox.VIEWS[0])
+    now = utcnow(session)
+    rows, next_cursor = queries.list_tickets(session, actor, view.filters(actor, now), limit=PAGE_SIZE, cursor=cursor)
+    tickets = queries.to_reads(session, rows)
+    return {
+        "views": inbox.VIEWS,
+        "view": view,
+        "counts": counts.get(session, actor, now),
+        "tickets": tickets,
+        "next_cursor": next_cursor,
+        "user_names": accounts_queries.user_names(session, {t.assignee_id for t in tickets if t.assignee_id}),
+        "team_names": accounts_queries.team_names(session),
+        "now": now,
+        "cap": inbox.COUNT_CAP,
+    }
+
+
+@router.get("/inbox")
+async def inbox_page(page: StaffPage, view: str = "mine", cursor: str | None = None) -> Response:
+    assert page.signed_in is not None
+    async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
+        runtime = page.request.app.state.runtime
+        context = await run_in_threadpool(_inbox, session, page.signed_in.actor, runtime.inbox_counts, view, cursor)
+    return page.render("tickets/inbox.html", section="inbox", **context)
+
+
+def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
+    ticket = access.get_ticket(session, actor, ticket_id)
+    read = queries.to_reads(session, [ticket])[0]
+    messages = queries.list_messages(session, actor, ticket, after_id=None, limit=500)
+    events = queries.list_events(session, actor, ticket, after_id=None, limit=1000)
+    timeline: list[tuple[Any, str, Any]] = [(m.created_at, "message", queries.message_read(m)) for m in messages]
+    timeline += [(e.occurred_at, "event", e) for e in events if e.kind not in queries.EVENTS_SHOWN_AS_MESSAGES]
+    timeline.sort(key=lambda item: item[0])
+    people = {m.author_user_id for m in messages if m.author_user_id} | {read.assignee_id or 0}
+    people |= {e.actor_id for e in events if e.actor_type == "user" and e.actor_id}
+    for e in events:
+        if e.kind == "assigned":
+            people |= {e.data.get("old") or 0, e.data.get("new") or 0}
+    customer = customers_service.get_customer(session, actor, ticket.customer_id)
+    return {
+        "ticket": read,
+        "timeline": timeline,
+        "customer": customers_service.to_read(customer),
+        "user_names": accounts_queries.user_names(session, people - {0}),
+        "team_names": accounts_queries.team_names(session),
+        "statuses": [s.value for s in TicketStatus if s != TicketStatus.new],
+        "now": utcnow(session),
+    }
+
+
+@router.get("/tickets/{ticket_id}")
+async def ticket_page(page: StaffPage, ticket_id: int, error: str | None = None) -> Response:
+    assert page.signed_in is not None
+    async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
+        context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
+    return page.render("tickets/ticket.html", section="inbox", error=error, **context)
+
+
+@router.post("/tickets/{ticket_id}/messages")
+async def post_message(
+    page: StaffPage,
+    ticket_id: int,
+    body: Annotated[str, Form(max_length=200_000)] = "",
+    kind: Annotated[str, Form()] = "reply",
+    status: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(page, csrf_token)
+    assert page.signed_in is not None
+    try:
+        data = MessageCreate.model_validate(
+            {"body": body, "kind": kind, **({"status": status} if status and kind == MessageKind.reply else {})}
+        )
+        async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
+            posted = await run_in_threadpool(service.add_message, session, page.signed_in.actor, ticket_id, data=data)
+    except ValidationError:
+        return await _show_error(page, ticket_id, page.gettext("Write a message first."))
+    except Conflict as conflict:
+        return await _show_error(page, ticket_id, conflict.message)
+    except OknoError as refused:
+        if refused.status_code == 404:
+            raise
+        return await _show_error(page, ticket_id, refused.message)
+    return RedirectResponse(f"/tickets/{posted.ticket.id}#message-{posted.message.id}", status_code=303)
+
+
+async def _show_error(page: StaffPage, ticket_id: int, message: str) -> Response:
+    assert page.signed_in is not None
+    async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
+        context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
+    return page.render("tickets/ticket.html", 422, section="inbox", error=message, **context)

@@ -1,0 +1,83 @@
+"""Translations (Babel catalogs) and locale-aware formatting for the web pages.
+
+Catalogs are read from the ``.po`` files at start-up and compiled in memory, so there is no
+build step to forget. English is the source language.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_datetime, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("en", "ru")
+DEFAULT_LOCALE = "en"
+CATALOGS = Path(__file__).parent / "translations"
+
+
+@functools.cache
+def translations(locale: str) -> NullTranslations:
+    po = CATALOGS / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(fp=compiled)
+
+
+class Gettext:
+    """gettext and ngettext for one locale, with named placeholders: _("Hi %(name)s", name=...)."""
+
+    def __init__(self, locale: str) -> None:
+        self.catalog = translations(locale)
+
+    def gettext(self, message: str, **values: object) -> str:
+        text = str(self.catalog.gettext(message))
+        return text % values if values else text
+
+    def pgettext(self, context: str, message: str, **values: object) -> str:
+        """For words that translate differently by context (a status "Pending" vs the view "Pending")."""
+        text = str(self.catalog.pgettext(context, message))
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
+        text = str(self.catalog.ngettext(singular, plural, n))
+        return text % {"num": n, **values}
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best of our locales for a browser's Accept-Language header."""
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LOCALES:
+            return code
+    return DEFAULT_LOCALE
+
+
+class Formatter:
+    """Dates, durations and numbers in one user's locale and time zone."""
+
+    def __init__(self, locale: str, time_zone: str) -> None:
+        self.locale = Locale.parse(locale)
+        self.zone = ZoneInfo(time_zone)
+
+    def instant(self, value: datetime, format: str = "short") -> str:
+        return str(format_datetime(value.astimezone(self.zone), format=format, locale=self.locale))
+
+    def ago(self, value: datetime, now: datetime) -> str:
+        return str(format_timedelta(value - now, add_direction=True, locale=self.locale))
+
+    def number(self, value: int | float) -> str:
+        return str(format_decimal(value, locale=self.locale))

@@ -1,0 +1,162 @@
+"""The workspace pages over HTTP: sign-in, CSRF, the inbox, the ticket page, Russian."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from okno.accounts import service as accounts_service
+from okno.accounts.permissions import Actor
+from okno.accounts.schemas import UserUpdate
+from okno.db import Database
+from tests.factories.personas import Personas
+from tests.factories.tickets import make_ticket
+
+PASSWORD = "agent-password-1"
+HTML = {"accept": "text/html"}
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def set_password(db: Database, user_id: int, **changes: object) -> None:
+    with db.write() as session:
+        accounts_service.update_user(
+            session,
+            Actor.system("tests"),
+            user_id,
+            changes=UserUpdate(password=PASSWORD, **changes),  # type: ignore[arg-type]
+        )
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD, *, next: str = "/inbox") -> None:
+    form = client.get(f"/sign-in?next={next}", headers=HTML)
+    response = client.post(
+        "/sign-in",
+        data={"email": email, "password": password, "csrf_token": csrf(form.text), "next": next},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == next
+    cookie = response.headers["set-cookie"]
+    assert "okno_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+
+
+def test_pages_need_a_session_and_sign_in_works(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    first = client.get("/tickets/1", headers=HTML, follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/sign-in?next=/tickets/1"
+    wrong = client.get("/sign-in", headers=HTML)
+    refused = client.post(
+        "/sign-in", data={"email": people.agent.email, "password": "nope", "csrf_token": csrf(wrong.text)}
+    )
+    assert refused.status_code == 401 and "Wrong email or password." in refused.text
+    forged = client.post("/sign-in", data={"email": people.agent.email, "password": PASSWORD, "csrf_token": "forged"})
+    assert forged.status_code == 403
+    sign_in(client, people.agent.email, next="/inbox?view=my_teams")
+    inbox = client.get("/inbox", headers=HTML)
+    assert inbox.status_code == 200 and "My open" in inbox.text and people.agent.email not in inbox.text
+    assert client.get("/sign-in?next=//evil.example.com", follow_redirects=False).headers["location"] == "/inbox"
+
+
+def test_inbox_lists_views_with_counts_and_opens_tickets(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    mine = make_ticket(
+        db, people.agent.actor, subject="Refund for order 77", team_id=people.team_a, assignee_id=people.agent.user_id
+    )
+    make_ticket(db, people.agent.actor, subject="Unowned question")
+    sign_in(client, people.agent.email)
+    page = client.get("/inbox?view=mine", headers=HTML).text
+    assert "Refund for order 77" in page and "Unowned question" not in page
+    assert re.search(r'data-view-count="mine">1<', page) and re.search(r'data-view-count="unassigned">1<', page)
+    unassigned = client.get("/inbox?view=unassigned", headers=HTML).text
+    assert "Unowned question" in unassigned
+    ticket = client.get(f"/tickets/{mine}", headers=HTML)
+    assert ticket.status_code == 200 and "Refund for order 77" in ticket.text and "It has not arrived." in ticket.text
+
+
+def test_reply_and_note_from_the_ticket_page(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    ticket_id = make_ticket(db, people.agent.actor)
+    sign_in(client, people.agent.email)
+    page = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    token = csrf(page)
+    no_token = client.post(f"/tickets/{ticket_id}/messages", data={"body": "Hi"}, headers=HTML)
+    assert no_token.status_code == 403
+    sent = client.post(
+        f"/tickets/{ticket_id}/messages",
+        data={"body": "Sent again <b>today</b>", "status": "pending", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and sent.headers["location"].startswith(f"/tickets/{ticket_id}#message-")
+    client.post(f"/tickets/{ticket_id}/messages", data={"body": "VIP", "kind": "note", "csrf_token": token})
+    after = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    assert "Sent again &lt;b&gt;today&lt;/b&gt;" in after and "Internal note" in after
+    assert 'class="badge status-pending"' in after
+    empty = client.post(f"/tickets/{ticket_id}/messages", data={"body": " ", "csrf_token": token})
+    assert empty.status_code == 422 and "Write a message first." in empty.text
+
+
+def test_customer_content_is_inert(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    html = (
+        '<p hx-get="/sign-out" hx-trigger="load" onclick="steal()" style="display:none" data-x="1">'
+        "Hi<script>alert(1)</script></p>"
+    )
+    ticket_id = make_ticket(db, people.customer.actor, message={"body_html": html})
+    sign_in(client, people.agent.email)
+    page = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    body = page.split('class="message-body" hx-disable>')[1].split("</div>")[0]
+    assert body == "<p>Hi</p>"
+
+
+def test_russian_interface_and_account_settings(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id, locale="ru", time_zone="Europe/Moscow")
+    for _n in range(5):
+        make_ticket(db, people.agent.actor, assignee_id=people.agent.user_id, team_id=people.team_a)
+    sign_in(client, people.agent.email)
+    page = client.get("/inbox?view=mine", headers=HTML).text
+    assert '<html lang="ru">' in page and "Мои открытые" in page and "5 обращений" in page
+    account = client.get("/account", headers=HTML).text
+    saved = client.post(
+        "/account", data={"name": "Агент", "locale": "en", "time_zone": "Mars/Base", "csrf_token": csrf(account)}
+    )
+    assert saved.status_code == 422 and 'aria-invalid="true"' in saved.text
+    client.post(
+        "/account", data={"name": "Agent", "locale": "en", "time_zone": "Europe/London", "csrf_token": csrf(account)}
+    )
+    assert "My open" in client.get("/inbox", headers=HTML).text
+
+
+def test_password_change_ends_other_sessions_and_sign_out(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    other = TestClient(client.app)
+    sign_in(other, people.agent.email)
+    sign_in(client, people.agent.email)
+    token = csrf(client.get("/account", headers=HTML).text)
+    wrong = client.post(
+        "/account/password", data={"current_password": "x", "new_password": "brand-new-pass-1", "csrf_token": token}
+    )
+    assert wrong.status_code == 422
+    changed = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "brand-new-pass-1", "csrf_token": token},
+    )
+    assert changed.status_code == 200 and "other sessions were signed out" in changed.text
+    assert other.get("/inbox", headers=HTML, follow_redirects=False).status_code == 303
+    assert client.get("/inbox", headers=HTML).status_code == 200
+    client.post("/sign-out", data={"csrf_token": token})
+    assert client.get("/inbox", headers=HTML, follow_redirects=False).status_code == 303
+
+
+def test_error_pages_are_pages(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    sign_in(client, people.agent.email)
+    missing = client.get("/tickets/987654", headers=HTML)
+    assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.text and "Traceback" not in missing.text
+    api = client.get("/api/v1/tickets/987654", headers={"Authorization": f"Bearer {people.agent.token}"})
+    assert api.json()["error"]["code"] == "not_found"
