@@ -68,7 +68,9 @@ def plans(count: int) -> list[data.Plan]:
     for index in range(count):
         rng = random.Random(SEED * 1000 + index)
         conversation = data.CONVERSATIONS[index % len(data.CONVERSATIONS)]
-        email, _name = people[rng.randrange(len(people))]
+        # Even-numbered demo customers have Russian names: they write the Russian conversations.
+        speakers = people[0 if conversation.language == "ru" else 1 :: 2]
+        email, _name = speakers[rng.randrange(len(speakers))]
         final = _pick(rng, STATUSES)
         # Older tickets are more likely finished: spread creation over 30 days, newest last.
         hours_ago = (count - index) * (30 * 24 / max(count, 1)) + rng.uniform(0, 3)
@@ -139,12 +141,19 @@ class _Staff:
             session.scalars(sa.select(User).where(User.role.in_(["admin", "supervisor", "agent", "light_agent"])))
         )
         self.actors = {u.email: accounts_service.actor_for(session, u) for u in users}
+        self.languages = {u.email: set(u.languages) for u in users}
         self.teams = {t.name: t.id for t in accounts_service.list_teams(session, Actor.system("demo"))}
-        self.light = [a for a in self.actors.values() if a.role == Role.light_agent]
 
-    def agents_of(self, team: str) -> list[Actor]:
+    def agents_of(self, team: str, language: str) -> list[Actor]:
+        """The team's agents who speak the language (all of the team's agents if none does)."""
         team_id = self.teams[team]
-        return [a for a in self.actors.values() if team_id in a.team_ids and a.role in {Role.agent, Role.supervisor}]
+        members = {
+            email: a
+            for email, a in self.actors.items()
+            if team_id in a.team_ids and a.role in {Role.agent, Role.supervisor}
+        }
+        speakers = [a for email, a in members.items() if language in self.languages[email]]
+        return speakers or list(members.values())
 
 
 def _make_ticket(
@@ -164,7 +173,7 @@ def _make_ticket(
 
     clock.set(now - timedelta(hours=plan.created_hours_ago))
     intake = Actor.system(plan.channel)
-    agents = staff.agents_of(convo.team)
+    agents = staff.agents_of(convo.team, convo.language)
     agent = agents[rng.randrange(len(agents))]
     opener = intake if plan.channel != "phone" else agent
     custom: dict[str, object] = {"order_number": order} if "{order}" in convo.ask else {}

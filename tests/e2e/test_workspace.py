@@ -1,0 +1,68 @@
+"""An agent's first minutes in a real browser."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import PASSWORD, Desk
+
+
+def sign_in(page: Page, desk: Desk, email: str) -> None:
+    page.goto(desk.base + "/inbox")
+    expect(page).to_have_url(desk.base + "/sign-in?next=/inbox")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My open")).to_be_visible()
+
+
+def test_agent_signs_in_answers_and_solves(browser: Browser, desk: Desk) -> None:
+    agent = desk.agent("vera@example.com", "Vera")
+    ticket = desk.ticket(assignee_id=agent["id"])
+    page = browser.new_page()
+    sign_in(page, desk, "vera@example.com")
+    expect(page.locator('[data-view-count="mine"]')).to_have_text("1")
+    page.get_by_role("link", name="Order 1042 has not arrived").click()
+    expect(page.get_by_role("heading", name="Order 1042 has not arrived")).to_be_visible()
+    page.get_by_label("Message", exact=True).fill("Sorry, Anna! A courier brings it today.")
+    page.get_by_label("and set status").select_option("solved")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".message-reply")).to_contain_text("A courier brings it today.")
+    expect(page.locator(".ticket-header .badge")).to_have_text("Solved")
+    events = desk.api.get(f"/api/v1/tickets/{ticket['id']}/events").json()
+    assert [e["kind"] for e in events][-2:] == ["reply_sent", "status_changed"]
+    page.close()
+
+
+def test_customer_markup_does_nothing(browser: Browser, desk: Desk) -> None:
+    desk.agent("lev@example.com", "Lev")
+    hostile = (
+        '<p>Hello</p><script>document.title="owned"</script>'
+        '<img src="x" onerror="document.title=\'owned\'">'
+        '<button hx-post="/sign-out" hx-trigger="load">x</button>'
+    )
+    ticket = desk.ticket(message={"body_html": hostile})
+    page = browser.new_page()
+    sign_in(page, desk, "lev@example.com")
+    page.goto(f"{desk.base}/tickets/{ticket['id']}")
+    expect(page.locator(".message-inbound")).to_contain_text("Hello")
+    assert page.title() != "owned"
+    assert page.locator(".message-body script, .message-body [onerror], .message-body [hx-post]").count() == 0
+    page.reload()
+    expect(page.get_by_role("heading", name="Order 1042 has not arrived")).to_be_visible()  # still signed in
+    page.close()
+
+
+def test_russian_workspace(browser: Browser, desk: Desk) -> None:
+    desk.agent("olga@example.com", "Ольга", locale="ru")
+    desk.ticket()
+    page = browser.new_page()
+    page.goto(desk.base + "/sign-in")
+    page.get_by_label("Email").fill("olga@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Мои открытые")).to_be_visible()
+    page.get_by_role("link", name="Без исполнителя").click()
+    expect(page.get_by_text("1 обращение")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    page.close()
