@@ -18,7 +18,9 @@ CHROMIUM = os.environ.get("OKNO_TEST_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "e2e-password-1"
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API holds an event loop open until it stops, which would break
+# later tests that run their own (asyncio.run).
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not shutil.which(CHROMIUM):
         pytest.fail(f"Chromium is missing at {CHROMIUM}; scripts/test installs Debian's chromium package")
@@ -26,7 +28,7 @@ def playwright() -> Iterator[Playwright]:
         yield runner
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
