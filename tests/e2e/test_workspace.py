@@ -66,3 +66,27 @@ def test_russian_workspace(browser: Browser, desk: Desk) -> None:
     expect(page.get_by_text("1 обращение")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     page.close()
+
+
+def test_second_agent_sees_a_reply_arrive_live(browser: Browser, desk: Desk) -> None:
+    first = desk.agent("ann@example.com", "Ann")
+    desk.agent("bob@example.com", "Bob")
+    ticket = desk.ticket(assignee_id=first["id"])
+    watcher = browser.new_context().new_page()
+    sign_in(watcher, desk, "bob@example.com")
+    watcher.goto(f"{desk.base}/tickets/{ticket['id']}")
+    expect(watcher.locator("html")).to_have_attribute("data-live", "on")
+    watcher.get_by_label("Message", exact=True).fill("a draft Bob is writing")
+
+    author = browser.new_context().new_page()
+    sign_in(author, desk, "ann@example.com")
+    author.goto(f"{desk.base}/tickets/{ticket['id']}")
+    author.get_by_label("Message", exact=True).fill("Ann here: the parcel is on its way.")
+    author.get_by_role("button", name="Send").click()
+
+    expect(watcher.locator(".message-reply")).to_contain_text("the parcel is on its way", timeout=5000)
+    expect(watcher.get_by_label("Message", exact=True)).to_have_value("a draft Bob is writing")
+    watcher.reload()
+    expect(watcher.get_by_label("Message", exact=True)).to_have_value("a draft Bob is writing")  # drafts survive
+    watcher.context.close()
+    author.context.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from okno.accounts import service as accounts_service
 from okno.accounts.permissions import Actor
@@ -160,3 +162,19 @@ def test_error_pages_are_pages(client: TestClient, db: Database, people: Persona
     assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.text and "Traceback" not in missing.text
     api = client.get("/api/v1/tickets/987654", headers={"Authorization": f"Bearer {people.agent.token}"})
     assert api.json()["error"]["code"] == "not_found"
+
+
+def test_live_socket_checks_origin_and_session(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/live", headers={"origin": "http://testserver"}):
+        pass  # no session
+    sign_in(client, people.agent.email)
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/live", headers={"origin": "https://evil.example.com"}),
+    ):
+        pass  # another site holding the agent's cookie
+    with client.websocket_connect("/live", headers={"origin": "http://testserver"}) as socket:
+        make_ticket(db, people.agent.actor, subject="Live one")
+        event = socket.receive_json()
+        assert event["kind"] == "created" and "facts" not in event

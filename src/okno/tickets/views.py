@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -125,3 +125,21 @@ async def _show_error(page: StaffPage, ticket_id: int, message: str) -> Response
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
     return page.render("tickets/ticket.html", 422, section="inbox", error=message, **context)
+
+
+@router.get("/tickets/{ticket_id}/timeline")
+async def timeline_fragment(page: StaffPage, ticket_id: int) -> Response:
+    """The conversation alone, for live pages to refresh in place (the reply draft stays untouched)."""
+    assert page.signed_in is not None
+    async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
+        context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
+    return page.render("tickets/_timeline.html", **context)
+
+
+@router.get("/inbox/counts")
+async def inbox_counts(page: StaffPage) -> Response:
+    assert page.signed_in is not None
+    runtime = page.request.app.state.runtime
+    async with unit_of_work(runtime, writes=False) as session:
+        counts = await run_in_threadpool(runtime.inbox_counts.get, session, page.signed_in.actor, utcnow(session))
+    return JSONResponse({"counts": counts, "cap": inbox.COUNT_CAP})

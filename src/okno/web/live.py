@@ -1,0 +1,64 @@
+"""``/live``: the realtime bus for the workspace pages, over a WebSocket.
+
+Authenticated by the session cookie, so the handshake's Origin must be this site's own:
+otherwise any page on the web could open it with the agent's cookie (cross-site WebSocket
+hijacking). Each event passes the same permission filter as every list and page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from okno.accounts import web_sessions
+from okno.errors import error_body
+from okno.realtime import Stream
+from okno.runtime import Runtime
+from okno.web.pages import SESSION_COOKIE
+
+router = APIRouter()
+
+
+def same_origin(websocket: WebSocket, runtime: Runtime) -> bool:
+    origin = websocket.headers.get("origin")
+    if not origin:
+        return False
+    allowed = {websocket.headers.get("host", ""), urlsplit(runtime.settings.base_url).netloc}
+    return urlsplit(origin).netloc in allowed
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket, after_id: int | None = None) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    if not same_origin(websocket, runtime):
+        await websocket.send_denial_response(JSONResponse(error_body("forbidden", "Cross-site connection."), 403))
+        return
+
+    def resolve() -> web_sessions.SignedIn | None:
+        with runtime.db.read() as session:
+            return web_sessions.resolve(session, websocket.cookies.get(SESSION_COOKIE))
+
+    signed_in = await run_in_threadpool(resolve)
+    if signed_in is None:
+        await websocket.send_denial_response(JSONResponse(error_body("unauthorized", "Sign in first."), 401))
+        return
+    await websocket.accept()
+
+    async def pump() -> None:
+        async for envelope in Stream(runtime.bus, runtime.db.read, signed_in.actor, after_id=after_id):
+            await websocket.send_json(envelope.public())
+
+    async def watch_close() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(watch_close())]
+    _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
