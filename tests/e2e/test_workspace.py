@@ -90,3 +90,30 @@ def test_second_agent_sees_a_reply_arrive_live(browser: Browser, desk: Desk) -> 
     expect(watcher.get_by_label("Message", exact=True)).to_have_value("a draft Bob is writing")  # drafts survive
     watcher.context.close()
     author.context.close()
+
+
+def test_inbox_to_solved_with_the_keyboard_alone(browser: Browser, desk: Desk) -> None:
+    desk.agent("kira@example.com", "Kira")
+    desk.ticket(subject="Older question")
+    ticket = desk.ticket(subject="Newest question")
+    page = browser.new_page()
+    sign_in(page, desk, "kira@example.com")
+    page.keyboard.press("?")
+    expect(page.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.goto(desk.base + "/inbox?view=unassigned")
+    page.keyboard.press("j")
+    expect(page.locator("tr.selected")).to_contain_text("Newest question")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Newest question")).to_be_visible()
+    page.keyboard.press("a")
+    expect(page.get_by_label("Assignee")).to_have_value(str(desk.api.get("/api/v1/users?role=agent").json()[0]["id"]))
+    page.keyboard.press("r")
+    page.keyboard.type("Found it: it ships tomorrow.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".message-reply")).to_contain_text("ships tomorrow")
+    page.keyboard.press("s")
+    expect(page.locator(".ticket-header .badge")).to_have_text("Solved")
+    final = desk.api.get(f"/api/v1/tickets/{ticket['id']}").json()
+    assert final["status"] == "solved" and final["assignee_id"] is not None
+    page.close()

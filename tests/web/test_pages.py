@@ -178,3 +178,31 @@ def test_live_socket_checks_origin_and_session(client: TestClient, db: Database,
         make_ticket(db, people.agent.actor, subject="Live one")
         event = socket.receive_json()
         assert event["kind"] == "created" and "facts" not in event
+
+
+def test_properties_change_in_place_and_search(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    ticket_id = make_ticket(db, people.agent.actor, subject="Lost parcel to Kazan")
+    make_ticket(db, people.agent.actor, subject="Invoice question")
+    sign_in(client, people.agent.email)
+    token = csrf(client.get(f"/tickets/{ticket_id}", headers=HTML).text)
+    mine = client.post(
+        f"/tickets/{ticket_id}/properties", data={"assignee": "me", "csrf_token": token}, follow_redirects=False
+    )
+    assert mine.status_code == 303
+    changed = client.post(
+        f"/tickets/{ticket_id}/properties",
+        data={"priority": "urgent", "team": str(people.team_a), "status": "pending", "csrf_token": token},
+    )
+    assert changed.status_code == 200
+    api = client.get(f"/api/v1/tickets/{ticket_id}", headers={"Authorization": f"Bearer {people.agent.token}"}).json()
+    assert (api["assignee_id"], api["priority"], api["team_id"], api["status"]) == (
+        people.agent.user_id,
+        "urgent",
+        people.team_a,
+        "pending",
+    )
+    bad = client.post(f"/tickets/{ticket_id}/properties", data={"status": "new", "csrf_token": token})
+    assert bad.status_code == 422 and "pending ticket cannot become new" in bad.text
+    found = client.get("/inbox", params={"q": "kazan"}, headers=HTML).text
+    assert "Lost parcel to Kazan" in found and "Invoice question" not in found

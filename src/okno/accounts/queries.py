@@ -39,3 +39,16 @@ def user_names(session: Session, user_ids: set[int]) -> dict[int, str]:
 
 def team_names(session: Session) -> dict[int, str]:
     return {team_id: name for team_id, name in session.execute(sa.select(Team.id, Team.name).order_by(Team.name))}
+
+
+def assignable_users(session: Session) -> list[tuple[int, str, frozenset[int]]]:
+    """Active agents who may own tickets, with their team ids, by name."""
+    rows = session.execute(
+        sa.select(User.id, User.name)
+        .where(User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
+        .order_by(User.name)
+    ).all()
+    memberships: dict[int, set[int]] = {}
+    for user_id, team_id in session.execute(sa.select(TeamMembership.user_id, TeamMembership.team_id)):
+        memberships.setdefault(user_id, set()).add(team_id)
+    return [(user_id, name, frozenset(memberships.get(user_id, set()))) for user_id, name in rows]

@@ -17,8 +17,9 @@ from okno.db import utcnow
 from okno.errors import Conflict, OknoError
 from okno.http.deps import unit_of_work
 from okno.tickets import access, inbox, queries, service
-from okno.tickets.models import MessageKind, TicketStatus
-from okno.tickets.schemas import MessageCreate
+from okno.tickets import changes as ticket_changes
+from okno.tickets.models import MessageKind, Priority, TicketStatus
+from okno.tickets.schemas import MessageCreate, TicketUpdate
 from okno.web.pages import StaffPage, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -31,11 +32,15 @@ async def home() -> Response:
 
 
 def _inbox(
-    session: Session, actor: Actor, counts: inbox.CountCache, view_key: str, cursor: str | None
+    session: Session, actor: Actor, counts: inbox.CountCache, view_key: str, cursor: str | None, q: str | None
 ) -> dict[str, Any]:
     view = inbox.BY_KEY.get(view_key, inbox.VIEWS[0])
     now = utcnow(session)
-    rows, next_cursor = queries.list_tickets(session, actor, view.filters(actor, now), limit=PAGE_SIZE, cursor=cursor)
+    filters = view.filters(actor, now)
+    if q:
+        # A search looks through every ticket the agent may see, not only this view's.
+        filters = queries.TicketFilters(q=q)
+    rows, next_cursor = queries.list_tickets(session, actor, filters, limit=PAGE_SIZE, cursor=cursor)
     tickets = queries.to_reads(session, rows)
     return {
         "views": inbox.VIEWS,
@@ -47,15 +52,18 @@ def _inbox(
         "team_names": accounts_queries.team_names(session),
         "now": now,
         "cap": inbox.COUNT_CAP,
+        "q": q or "",
     }
 
 
 @router.get("/inbox")
-async def inbox_page(page: StaffPage, view: str = "mine", cursor: str | None = None) -> Response:
+async def inbox_page(page: StaffPage, view: str = "mine", cursor: str | None = None, q: str | None = None) -> Response:
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         runtime = page.request.app.state.runtime
-        context = await run_in_threadpool(_inbox, session, page.signed_in.actor, runtime.inbox_counts, view, cursor)
+        context = await run_in_threadpool(
+            _inbox, session, page.signed_in.actor, runtime.inbox_counts, view, cursor, (q or "").strip()[:200] or None
+        )
     return page.render("tickets/inbox.html", section="inbox", **context)
 
 
@@ -80,6 +88,8 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "user_names": accounts_queries.user_names(session, people - {0}),
         "team_names": accounts_queries.team_names(session),
         "statuses": [s.value for s in TicketStatus if s != TicketStatus.new],
+        "priorities": [p.value for p in Priority],
+        "agents": accounts_queries.assignable_users(session),
         "now": utcnow(session),
     }
 
@@ -143,3 +153,39 @@ async def inbox_counts(page: StaffPage) -> Response:
     async with unit_of_work(runtime, writes=False) as session:
         counts = await run_in_threadpool(runtime.inbox_counts.get, session, page.signed_in.actor, utcnow(session))
     return JSONResponse({"counts": counts, "cap": inbox.COUNT_CAP})
+
+
+@router.post("/tickets/{ticket_id}/properties")
+async def update_properties(
+    page: StaffPage,
+    ticket_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+    status: Annotated[str | None, Form()] = None,
+    priority: Annotated[str | None, Form()] = None,
+    assignee: Annotated[str | None, Form(description="a user id, 'me', or empty for nobody")] = None,
+    team: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Status, priority, owner and team changed in place (also the a and s keyboard shortcuts)."""
+    check_csrf(page, csrf_token)
+    assert page.signed_in is not None
+    actor = page.signed_in.actor
+    changes: dict[str, Any] = {}
+    if status:
+        changes["status"] = status
+    if priority:
+        changes["priority"] = priority
+    if assignee is not None:
+        changes["assignee_id"] = actor.user_id if assignee == "me" else (int(assignee) if assignee.isdigit() else None)
+    if team is not None:
+        changes["team_id"] = int(team) if team.isdigit() else None
+    try:
+        update = TicketUpdate.model_validate(changes)
+        async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
+            await run_in_threadpool(ticket_changes.update_ticket, session, actor, ticket_id, changes=update)
+    except ValidationError:
+        return await _show_error(page, ticket_id, page.gettext("That value is not allowed here."))
+    except OknoError as refused:
+        if refused.status_code == 404:
+            raise
+        return await _show_error(page, ticket_id, refused.message)
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)

@@ -61,3 +61,64 @@
   }
   connect(1000);
 })();
+
+// Keyboard-first: j/k move in lists, Enter opens, r reply, n note, a assign to me, s solve, / search, ? help.
+(function () {
+  "use strict";
+  var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-href]"));
+  var selected = -1;
+
+  function select(index) {
+    if (!rows.length) return;
+    selected = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach(function (row, i) { row.classList.toggle("selected", i === selected); });
+    rows[selected].scrollIntoView({ block: "nearest" });
+    rows[selected].setAttribute("aria-selected", "true");
+  }
+
+  function focusComposer(kind) {
+    var radio = document.getElementById(kind === "note" ? "kind-note" : "kind-reply");
+    var body = document.getElementById("body");
+    if (radio) radio.checked = true;
+    if (body) body.focus();
+  }
+
+  function submit(id) {
+    var form = document.getElementById(id);
+    if (form) form.submit();
+  }
+
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (field) {
+    field.addEventListener("change", function () { field.form.submit(); });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+    if (target.id === "body" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      target.form.requestSubmit();
+      return;
+    }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) {
+      if (event.key === "Escape" && target.blur) target.blur();
+      return;
+    }
+    var actions = {
+      "j": function () { select(selected + 1); },
+      "k": function () { select(selected - 1); },
+      "Enter": function () { if (selected >= 0) location.href = rows[selected].dataset.href; },
+      "r": function () { focusComposer("reply"); },
+      "n": function () { focusComposer("note"); },
+      "a": function () { submit("assign-to-me"); },
+      "s": function () { submit("solve"); },
+      "/": function () { var box = document.getElementById("search"); if (box) box.focus(); },
+      "?": function () { var help = document.getElementById("shortcuts"); if (help) help.showModal(); }
+    };
+    var action = actions[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+})();
