@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Failed logins per address within the window before refusing."
     )
     login_window_seconds: int = Field(default=900, ge=1, description="Window for counting failed logins.")
+    presence_timeout_seconds: int = Field(
+        default=90, ge=15, description="An agent whose pages sent no heartbeat for this long is offline."
+    )
+    away_after_idle_seconds: int = Field(
+        default=600, ge=60, description="An online agent with no keyboard or mouse activity this long becomes away."
+    )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="How long a SQLite writer waits.")
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
     log_level: str = Field(default="info", description="Log level for `okno serve` and `okno worker`.")

@@ -206,3 +206,18 @@ def test_properties_change_in_place_and_search(client: TestClient, db: Database,
     assert bad.status_code == 422 and "pending ticket cannot become new" in bad.text
     found = client.get("/inbox", params={"q": "kazan"}, headers=HTML).text
     assert "Lost parcel to Kazan" in found and "Invoice question" not in found
+
+
+def test_heartbeats_need_the_csrf_header_and_show_colleagues(
+    client: TestClient, db: Database, people: Personas
+) -> None:
+    set_password(db, people.agent.user_id)
+    sign_in(client, people.agent.email)
+    token = csrf(client.get("/inbox", headers=HTML).text)
+    assert client.post("/presence/heartbeat", data={"idle": "false"}).status_code == 403
+    beat = client.post("/presence/heartbeat", data={"idle": "false"}, headers={"X-CSRF-Token": token})
+    assert beat.json() == {"status": "online"}
+    page = client.get("/inbox", headers=HTML).text
+    assert 'data-presence="online"' in page and '<option value="online" selected>' in page
+    client.post("/presence", data={"status": "away", "csrf_token": token})
+    assert '<option value="away" selected>' in client.get("/inbox", headers=HTML).text

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from okno.accounts import service
+from okno.accounts import presence, service
 from okno.accounts.models import Role, User
 from okno.accounts.schemas import (
+    PresenceRead,
+    PresenceSet,
     TeamCreate,
     TeamRead,
     TeamUpdate,
@@ -145,4 +147,16 @@ def update_team(team_id: int, body: TeamUpdate, session: DbSession, actor: Curre
 @router.delete("/teams/{team_id}", status_code=204, tags=["teams"])
 def delete_team(team_id: int, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_team(session, actor, team_id)
+    return Response(status_code=204)
+
+
+@router.get("/presence", response_model=list[PresenceRead], tags=["presence"], summary="Who is online")
+def list_presence(session: DbSession, actor: CurrentActor, runtime: RuntimeDep) -> list[PresenceRead]:
+    people = presence.team_presence(session, actor, timeout_seconds=runtime.settings.presence_timeout_seconds)
+    return [PresenceRead.model_validate(p, from_attributes=True) for p in people]
+
+
+@router.put("/presence/me", status_code=204, tags=["presence"], summary="Set your own presence")
+def set_presence(body: PresenceSet, session: DbSession, actor: CurrentActor) -> Response:
+    presence.set_status(session, actor, body.status)
     return Response(status_code=204)

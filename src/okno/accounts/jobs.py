@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.accounts import web_sessions
+from okno.accounts import presence, web_sessions
 from okno.accounts.models import LoginFailure
 from okno.db import utcnow
 from okno.jobs.registry import JobContext, job, periodic
@@ -29,3 +29,11 @@ def sweep_web_sessions(session: Session, payload: dict[str, Any], context: JobCo
 
 
 periodic("accounts.sweep_web_sessions", every_seconds=3600)
+
+
+@job("accounts.expire_presence")
+def expire_presence(session: Session, payload: dict[str, Any], context: JobContext) -> None:
+    presence.expire_silent(session, timeout_seconds=context.settings.presence_timeout_seconds)
+
+
+periodic("accounts.expire_presence", every_seconds=60)

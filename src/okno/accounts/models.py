@@ -100,3 +100,39 @@ class WebSession(Base):
     user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PresenceStatus(StrEnum):
+    online = "online"
+    away = "away"
+    offline = "offline"
+
+
+class AgentPresence(Base):
+    """What an agent chose (online, away, offline) and when a page of theirs last showed signs of life.
+
+    The effective presence is offline once no heartbeat came for a while, whatever was chosen:
+    a closed laptop must not stay "online" for routing.
+    """
+
+    __tablename__ = "agent_presence"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    chosen: Mapped[PresenceStatus] = mapped_column(sa.String(20))
+    # Set when Okno made the agent away for inactivity, so activity makes them online again.
+    auto_away: Mapped[bool] = mapped_column(default=False)
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PresenceChange(Base):
+    """Every change of an agent's chosen presence, for staffing and analytics."""
+
+    __tablename__ = "presence_changes"
+    __table_args__ = (sa.Index("ix_presence_changes_user_time", "user_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[PresenceStatus] = mapped_column(sa.String(20))
+    reason: Mapped[str] = mapped_column(sa.String(20))  # chosen, inactivity, heartbeat_lost
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 
 from pydantic import EmailStr, Field, field_validator
 
-from okno.accounts.models import Role
+from okno.accounts.models import PresenceStatus, Role
 from okno.schemas import InputModel, OutputModel
 
 LOCALES = ("en", "ru")
@@ -101,3 +101,14 @@ class TokenIssued(OutputModel):
     token: str = Field(description="Shown once; only its hash is stored.")
     token_id: int
     user_id: int
+
+
+class PresenceSet(InputModel):
+    status: PresenceStatus
+
+
+class PresenceRead(OutputModel):
+    user_id: int
+    name: str
+    status: PresenceStatus
+    since: datetime | None

@@ -6,13 +6,13 @@ from typing import Annotated
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from okno.accounts import presence, web_sessions
 from okno.accounts import service as accounts_service
-from okno.accounts import web_sessions
-from okno.accounts.models import Role
+from okno.accounts.models import PresenceStatus, Role
 from okno.accounts.schemas import UserUpdate
 from okno.errors import Invalid, RateLimited, Unauthorized
 from okno.http.deps import unit_of_work
@@ -187,3 +187,27 @@ async def change_password(
     return page.render(
         "accounts/account.html", locales=LOCALES, time_zones=TIME_ZONES, errors={}, saved=False, password_changed=True
     )
+
+
+@router.post("/presence")
+async def choose_presence(
+    page: StaffPage,
+    status: Annotated[PresenceStatus, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    check_csrf(page, csrf_token)
+    assert page.signed_in is not None
+    async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
+        await run_in_threadpool(presence.set_status, session, page.signed_in.actor, status)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/presence/heartbeat")
+async def heartbeat(page: StaffPage, idle: Annotated[bool, Form()] = False) -> Response:
+    """Sent by open pages every half minute, with the CSRF token in the X-CSRF-Token header."""
+    check_csrf(page, None)
+    assert page.signed_in is not None
+    async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
+        status = await run_in_threadpool(presence.heartbeat, session, page.signed_in.actor, idle=idle)
+    return JSONResponse({"status": status.value})

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
 from okno.customers import service as customers_service
@@ -32,7 +33,13 @@ async def home() -> Response:
 
 
 def _inbox(
-    session: Session, actor: Actor, counts: inbox.CountCache, view_key: str, cursor: str | None, q: str | None
+    session: Session,
+    actor: Actor,
+    counts: inbox.CountCache,
+    view_key: str,
+    cursor: str | None,
+    q: str | None,
+    presence_timeout: int,
 ) -> dict[str, Any]:
     view = inbox.BY_KEY.get(view_key, inbox.VIEWS[0])
     now = utcnow(session)
@@ -53,6 +60,7 @@ def _inbox(
         "now": now,
         "cap": inbox.COUNT_CAP,
         "q": q or "",
+        "colleagues": presence.team_presence(session, actor, timeout_seconds=presence_timeout),
     }
 
 
@@ -62,7 +70,14 @@ async def inbox_page(page: StaffPage, view: str = "mine", cursor: str | None = N
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         runtime = page.request.app.state.runtime
         context = await run_in_threadpool(
-            _inbox, session, page.signed_in.actor, runtime.inbox_counts, view, cursor, (q or "").strip()[:200] or None
+            _inbox,
+            session,
+            page.signed_in.actor,
+            runtime.inbox_counts,
+            view,
+            cursor,
+            (q or "").strip()[:200] or None,
+            runtime.settings.presence_timeout_seconds,
         )
     return page.render("tickets/inbox.html", section="inbox", **context)
 

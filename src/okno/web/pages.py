@@ -12,7 +12,8 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from okno.accounts import web_sessions
+from okno.accounts import presence, web_sessions
+from okno.accounts.models import PresenceStatus
 from okno.accounts.web_sessions import SignedIn
 from okno.errors import Forbidden
 from okno.http.deps import get_runtime
@@ -45,6 +46,7 @@ class Page:
     signed_in: SignedIn | None
     locale: str
     formatter: Formatter
+    presence: str = "offline"
 
     def gettext(self, message: str, **values: object) -> str:
         return Gettext(self.locale).gettext(message, **values)
@@ -58,6 +60,8 @@ class Page:
             csrf_token=self.signed_in.csrf_token if self.signed_in else self.request.state.pre_session_csrf,
             locale=self.locale,
             fmt=self.formatter,
+            presence=self.presence,
+            away_after_seconds=self.request.app.state.runtime.settings.away_after_idle_seconds,
             gettext=words.gettext,
             ngettext=words.ngettext,
             pgettext=words.pgettext,
@@ -80,18 +84,22 @@ class Page:
         return response
 
 
-def _signed_in(request: Request) -> SignedIn | None:
+def _signed_in(request: Request) -> tuple[SignedIn | None, str]:
     runtime = get_runtime(request)
     with runtime.db.read() as session:
-        return web_sessions.resolve(session, request.cookies.get(SESSION_COOKIE))
+        signed_in = web_sessions.resolve(session, request.cookies.get(SESSION_COOKIE))
+        if signed_in is None:
+            return None, PresenceStatus.offline.value
+        timeout = runtime.settings.presence_timeout_seconds
+        return signed_in, presence.status_of(session, signed_in.user.id, timeout_seconds=timeout).value
 
 
 async def _page(request: Request) -> Page:
-    signed_in = await run_in_threadpool(_signed_in, request)
+    signed_in, status = await run_in_threadpool(_signed_in, request)
     request.state.pre_session_csrf = request.cookies.get(PRE_SESSION_CSRF_COOKIE) or secrets.token_urlsafe(32)
     if signed_in is not None:
         user = signed_in.user
-        return Page(request, signed_in, user.locale, Formatter(user.locale, user.time_zone))
+        return Page(request, signed_in, user.locale, Formatter(user.locale, user.time_zone), status)
     locale = negotiate(request.headers.get("accept-language"))
     return Page(request, None, locale, Formatter(locale, "UTC"))
 

@@ -122,3 +122,31 @@
     }
   });
 })();
+
+// Presence: a heartbeat every half minute while a page is open, saying whether anyone is at the keyboard.
+(function () {
+  "use strict";
+  var token = document.querySelector('meta[name="csrf-token"]');
+  var awayAfter = document.querySelector('meta[name="away-after"]');
+  if (!token) return;
+  var idleAfterMs = Number(awayAfter ? awayAfter.content : 600) * 1000;
+  var lastActivity = Date.now();
+  ["keydown", "mousemove", "mousedown", "touchstart", "scroll"].forEach(function (name) {
+    window.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true });
+  });
+
+  function beat() {
+    var body = new URLSearchParams({ idle: String(Date.now() - lastActivity > idleAfterMs) });
+    fetch("/presence/heartbeat", {
+      method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRF-Token": token.content }
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+      if (!data) return;
+      var select = document.getElementById("presence");
+      var dot = document.querySelector(".presence-form .dot");
+      if (select) select.value = data.status;
+      if (dot) dot.className = "dot dot-" + data.status;
+    });
+  }
+  beat();
+  setInterval(beat, 30000);
+})();
