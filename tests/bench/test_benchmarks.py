@@ -1,0 +1,29 @@
+"""The benchmarks run in their --quick mode, so they cannot rot; their figures are not asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_api_load_quick() -> None:
+    env = dict(os.environ)
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "api_load.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("create_per_s", "p99_ms", "list_p95_ms"):
+        assert figures[key] > 0
+    kinds = ["sqlite"] + (["postgres"] if os.environ.get("OKNO_TEST_POSTGRES_URL") else [])
+    for kind in kinds:
+        assert figures[kind]["errors"] == 0 and figures[kind]["outbox_backlog"] >= 0
