@@ -40,9 +40,14 @@ async def stream(websocket: WebSocket, after_id: int | None = None) -> None:
         await websocket.send_denial_response(JSONResponse(error_body(exc.code, exc.message), status_code=401))
         return
     await websocket.accept()
+    await forward(websocket, Stream(runtime.bus, runtime.db.read, actor, after_id=after_id))
+
+
+async def forward(websocket: WebSocket, stream: Stream) -> None:
+    """Sends the stream's events until the client goes away; a client too far behind is told to resume."""
 
     async def pump() -> None:
-        async for envelope in Stream(runtime.bus, runtime.db.read, actor, after_id=after_id):
+        async for envelope in stream:
             await websocket.send_json(envelope.public())
 
     async def watch_close() -> None:
@@ -55,5 +60,5 @@ async def stream(websocket: WebSocket, after_id: int | None = None) -> None:
     for task in pending:
         task.cancel()
     for task in done:
-        if (error := task.exception()) is not None and isinstance(error, OverflowError):
+        if not task.cancelled() and isinstance(task.exception(), OverflowError):
             await websocket.close(code=4409, reason="too far behind; reconnect with after_id")

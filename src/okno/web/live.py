@@ -7,16 +7,15 @@ hijacking). Each event passes the same permission filter as every list and page.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import web_sessions
 from okno.errors import error_body
+from okno.http.stream import forward
 from okno.realtime import Stream
 from okno.runtime import Runtime
 from okno.web.pages import SESSION_COOKIE
@@ -48,17 +47,4 @@ async def live(websocket: WebSocket, after_id: int | None = None) -> None:
         await websocket.send_denial_response(JSONResponse(error_body("unauthorized", "Sign in first."), 401))
         return
     await websocket.accept()
-
-    async def pump() -> None:
-        async for envelope in Stream(runtime.bus, runtime.db.read, signed_in.actor, after_id=after_id):
-            await websocket.send_json(envelope.public())
-
-    async def watch_close() -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                await websocket.receive_text()
-
-    tasks = [asyncio.create_task(pump()), asyncio.create_task(watch_close())]
-    _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
+    await forward(websocket, Stream(runtime.bus, runtime.db.read, signed_in.actor, after_id=after_id))
