@@ -97,15 +97,19 @@ async def open_loop(base: str, token: str, seconds: float, ticket_ids: list[int]
             scheduled = start + i / OPEN_LOOP_RATE
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             roll = rng.random()
-            if roll < 0.4:
-                response = await http.post("/api/v1/tickets", json=new_ticket(10**6 + i))
-            elif roll < 0.7:
-                ticket_id = rng.choice(ticket_ids)
-                response = await http.post(
-                    f"/api/v1/tickets/{ticket_id}/messages", json={"body": "We are checking.", "kind": "reply"}
-                )
-            else:
-                response = await http.get("/api/v1/tickets", params={"limit": 25})
+            try:
+                if roll < 0.4:
+                    response = await http.post("/api/v1/tickets", json=new_ticket(10**6 + i))
+                elif roll < 0.7:
+                    ticket_id = rng.choice(ticket_ids)
+                    response = await http.post(
+                        f"/api/v1/tickets/{ticket_id}/messages", json={"body": "We are checking.", "kind": "reply"}
+                    )
+                else:
+                    response = await http.get("/api/v1/tickets", params={"limit": 25})
+            except httpx.TransportError:
+                errors += 1
+                return
             latencies.append((time.perf_counter() - scheduled) * 1000)
             if response.status_code >= 300:
                 errors += 1

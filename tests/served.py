@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,11 +56,13 @@ def admin_token(env: dict[str, str]) -> str:
 @contextmanager
 def serving(env: dict[str, str], *extra_args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
+    # A file, not a pipe: nobody reads a pipe while the server runs, and a full one would block it.
+    log = tempfile.NamedTemporaryFile(prefix="okno-serve-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [OKNO, "serve", "--port", str(port), *extra_args],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,9 +74,7 @@ def serving(env: dict[str, str], *extra_args: str) -> Iterator[tuple[str, subpro
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"okno serve did not start: {process.stderr.read().decode() if process.stderr else ''}"
-                )
+                raise RuntimeError(f"okno serve did not start: {Path(log.name).read_text()[-4000:]}")
             time.sleep(0.1)
         yield base, process
     finally:
@@ -84,3 +85,5 @@ def serving(env: dict[str, str], *extra_args: str) -> Iterator[tuple[str, subpro
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
