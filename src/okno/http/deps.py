@@ -42,7 +42,8 @@ async def unit_of_work(runtime: Runtime, *, writes: bool) -> AsyncIterator[Sessi
     gate = runtime.write_gate if writes and runtime.db.is_sqlite else contextlib.nullcontext()
     async with gate, runtime.connection_gate:
         scope = runtime.db.write() if writes else runtime.db.read()
-        session = await run_in_threadpool(scope.__enter__)
+        # Entering does no I/O (the session connects on first use), so it needs no worker thread.
+        session = scope.__enter__()
         try:
             yield session
         except BaseException as error:
