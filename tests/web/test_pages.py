@@ -221,3 +221,15 @@ def test_heartbeats_need_the_csrf_header_and_show_colleagues(
     assert 'data-presence="online"' in page and '<option value="online" selected>' in page
     client.post("/presence", data={"status": "away", "csrf_token": token})
     assert '<option value="away" selected>' in client.get("/inbox", headers=HTML).text
+
+
+def test_remote_images_wait_until_asked(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    html = '<p>Look</p><img src="https://tracker.example.com/pixel.gif?u=anna"><img src="cid:logo">'
+    ticket_id = make_ticket(db, people.customer.actor, message={"body_html": html})
+    sign_in(client, people.agent.email)
+    page = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    assert 'src="https://tracker.example.com' not in page
+    assert (
+        'data-remote-src="https://tracker.example.com/pixel.gif?u=anna"' in page and "1 remote image is hidden." in page
+    )

@@ -61,3 +61,22 @@ def bodies(text: str | None, raw_html: str | None) -> tuple[str, str]:
         return (text or html_to_text(safe)), safe
     text = text or ""
     return text, text_to_html(text)
+
+
+_REMOTE_IMAGE = re.compile(r'<img([^>]*?) src="(https?://[^"]*)"', re.IGNORECASE)
+
+
+def block_remote_images(safe_html: str) -> tuple[str, int]:
+    """Sanitised HTML with remote images parked until the reader asks for them.
+
+    A remote image tells its sender when, and from where, the message was read (tracking
+    pixels). The address moves to ``data-remote-src``; the page loads it on request.
+    """
+    blocked = 0
+
+    def park(match: re.Match[str]) -> str:
+        nonlocal blocked
+        blocked += 1
+        return f'<img{match.group(1)} data-remote-src="{match.group(2)}"'
+
+    return _REMOTE_IMAGE.sub(park, safe_html), blocked

@@ -17,6 +17,7 @@ from okno.accounts.models import PresenceStatus
 from okno.accounts.web_sessions import SignedIn
 from okno.errors import Forbidden
 from okno.http.deps import get_runtime
+from okno.tickets.content import block_remote_images
 from okno.web.i18n import Formatter, Gettext, negotiate
 
 SESSION_COOKIE = "okno_session"
@@ -29,6 +30,7 @@ environment = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
     undefined=jinja2.StrictUndefined,
 )
+environment.globals["block_remote_images"] = block_remote_images
 
 
 class SignInRequired(Exception):

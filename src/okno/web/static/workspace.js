@@ -150,3 +150,16 @@
   beat();
   setInterval(beat, 30000);
 })();
+
+// Remote images in customer messages load only when the agent asks (they can track who read what, and when).
+document.addEventListener("click", function (event) {
+  "use strict";
+  var button = event.target.closest && event.target.closest("[data-load-images]");
+  if (!button) return;
+  var message = button.closest(".message");
+  message.querySelectorAll("img[data-remote-src]").forEach(function (img) {
+    img.src = img.getAttribute("data-remote-src");
+    img.removeAttribute("data-remote-src");
+  });
+  button.parentNode.remove();
+});
