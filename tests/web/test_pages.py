@@ -229,7 +229,7 @@ def test_remote_images_wait_until_asked(client: TestClient, db: Database, people
     ticket_id = make_ticket(db, people.customer.actor, message={"body_html": html})
     sign_in(client, people.agent.email)
     page = client.get(f"/tickets/{ticket_id}", headers=HTML).text
-    assert 'src="https://tracker.example.com' not in page
+    assert ' src="https://tracker.example.com' not in page
     assert (
         'data-remote-src="https://tracker.example.com/pixel.gif?u=anna"' in page and "1 remote image is hidden." in page
     )
