@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
+from okno.accounts.permissions import Actor
+from okno.customers import service
+from okno.db import Database
+from okno.errors import Forbidden
 from tests.factories.personas import Personas
 
 
@@ -71,3 +76,8 @@ def test_ticket_by_email_reuses_the_customer(client: TestClient, people: Persona
     assert first["customer"]["id"] == second["customer"]["id"]
     mine = client.get("/api/v1/tickets", params={"customer_id": first["customer"]["id"]}, headers=people.agent.headers)
     assert len(mine.json()["items"]) == 2
+
+
+def test_customer_notes_need_a_person(db: Database, people: Personas) -> None:
+    with db.write() as session, pytest.raises(Forbidden):
+        service.add_note(session, Actor.system("import"), people.customer.customer_id or 0, body="x")

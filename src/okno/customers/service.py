@@ -18,7 +18,7 @@ from okno.customers.schemas import (
 )
 from okno.customers.schemas import OrganizationUpdate as OrganizationChanges
 from okno.db import utcnow
-from okno.errors import Conflict, Invalid, NotFound
+from okno.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 def normalise_identity(kind: IdentityKind, value: str) -> str:
@@ -201,6 +201,8 @@ def list_customers(
 
 def add_note(session: Session, actor: Actor, customer_id: int, *, body: str) -> CustomerNote:
     require_agent(actor)
+    if actor.user_id is None:
+        raise Forbidden("Customer notes are written by people; sign in as an agent.")
     get_customer(session, actor, customer_id)
     now = utcnow(session)
     note = CustomerNote(customer_id=customer_id, author_id=actor.user_id, body=body, created_at=now, updated_at=now)
