@@ -209,3 +209,17 @@ def test_reply_and_note_through_the_api(client: TestClient, people: Personas) ->
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=people.agent.headers).json()["status"] == "pending"
     empty = client.post(url, json={"body": "  "}, headers=people.agent.headers)
     assert empty.status_code == 422
+
+
+def test_a_reply_written_over_a_colleagues_is_held_back(client: TestClient, people: Personas) -> None:
+    ticket = client.post("/api/v1/tickets", json=NEW_TICKET, headers=people.agent.headers).json()
+    url = f"/api/v1/tickets/{ticket['id']}/messages"
+    seen = client.get(url, headers=people.agent.headers).json()[-1]["id"]
+    client.post(url, json={"body": "Colleague answers first"}, headers=people.colleague.headers)
+    late = client.post(url, json={"body": "Me too", "seen_message_id": seen}, headers=people.agent.headers)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "replied_meanwhile"
+    newest = client.get(url, headers=people.agent.headers).json()[-1]["id"]
+    again = client.post(url, json={"body": "Adding a detail", "seen_message_id": newest}, headers=people.agent.headers)
+    assert again.status_code == 201
+    note = client.post(url, json={"body": "fyi", "kind": "note", "seen_message_id": seen}, headers=people.agent.headers)
+    assert note.status_code == 201  # notes never reach the customer: no double answer to prevent

@@ -233,3 +233,27 @@ def test_remote_images_wait_until_asked(client: TestClient, db: Database, people
     assert (
         'data-remote-src="https://tracker.example.com/pixel.gif?u=anna"' in page and "1 remote image is hidden." in page
     )
+
+
+def test_page_warns_when_a_colleague_replied_meanwhile(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    ticket_id = make_ticket(db, people.agent.actor)
+    sign_in(client, people.agent.email)
+    page = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    seen = re.search(r'name="seen_message_id" value="(\d+)"', page)
+    assert seen
+    client.post(
+        f"/api/v1/tickets/{ticket_id}/messages",
+        json={"body": "Colleague was faster"},
+        headers={"Authorization": f"Bearer {people.colleague.token}"},
+    )
+    form = {"body": "My slower answer", "seen_message_id": seen.group(1), "csrf_token": csrf(page)}
+    held = client.post(f"/tickets/{ticket_id}/messages", data=form)
+    assert held.status_code == 422 and "A colleague replied while you were writing" in held.text
+    assert ">My slower answer</textarea>" in held.text  # the draft is kept
+    newer = re.search(r'name="seen_message_id" value="(\d+)"', held.text)
+    assert newer and int(newer.group(1)) > int(seen.group(1))
+    sent = client.post(
+        f"/tickets/{ticket_id}/messages", data={**form, "seen_message_id": newer.group(1)}, follow_redirects=False
+    )
+    assert sent.status_code == 303

@@ -75,6 +75,11 @@ class TicketUpdate(InputModel):
 class MessageCreate(MessageIn):
     kind: MessageKind = MessageKind.reply
     status: TicketStatus | None = Field(default=None, description="Send and set the ticket's status at once.")
+    seen_message_id: int | None = Field(
+        default=None,
+        description="The newest message the writer had seen. A public reply is refused (409 replied_meanwhile) "
+        "when a colleague has replied since, so the customer does not get two answers.",
+    )
 
     @field_validator("kind")
     @classmethod

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor, forbid_fields, require_agent
 from okno.customers import service as customers_service
 from okno.db import next_sequence_value, utcnow
-from okno.errors import Forbidden, Invalid, NotFound
+from okno.errors import Conflict, Forbidden, Invalid, NotFound
 from okno.tickets import attachments, content, events, fields, lifecycle
 from okno.tickets.access import get_ticket, writable
 from okno.tickets.events import EventKind
@@ -187,6 +188,8 @@ def add_message(session: Session, actor: Actor, ticket_id: int, *, data: Message
         return Posted(ticket, note)
     require_agent(actor)
     ticket = writable(session, actor, ticket_id)
+    if data.seen_message_id is not None:
+        _refuse_if_replied_meanwhile(session, actor, ticket, data.seen_message_id)
     target = lifecycle.after_agent_reply(TicketStatus(ticket.status), data.status)
     check_transition(ticket, target)
     reply, attached = _new_message(session, actor, ticket, kind=MessageKind.reply, message=data, channel=ticket.channel)
@@ -199,6 +202,26 @@ def add_message(session: Session, actor: Actor, ticket_id: int, *, data: Message
     )
     set_status(session, actor, ticket, target)
     return Posted(ticket, reply)
+
+
+def _refuse_if_replied_meanwhile(session: Session, actor: Actor, ticket: Ticket, seen_message_id: int) -> None:
+    newer = session.execute(
+        sa.select(Message.id, Message.author_user_id)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.kind == MessageKind.reply,
+            Message.id > seen_message_id,
+            Message.author_user_id.is_distinct_from(actor.user_id),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+    if newer is not None:
+        raise Conflict(
+            "A colleague replied while you were writing; read their answer before sending yours.",
+            code="replied_meanwhile",
+            details={"message_id": newer[0], "author_user_id": newer[1]},
+        )
 
 
 def receive_customer_message(

@@ -106,6 +106,7 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "priorities": [p.value for p in Priority],
         "agents": accounts_queries.assignable_users(session),
         "now": utcnow(session),
+        "seen_message_id": max((m.id for m in messages), default=0),
     }
 
 
@@ -114,7 +115,7 @@ async def ticket_page(page: StaffPage, ticket_id: int, error: str | None = None)
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
-    return page.render("tickets/ticket.html", section="inbox", error=error, **context)
+    return page.render("tickets/ticket.html", section="inbox", error=error, draft="", draft_kind="reply", **context)
 
 
 @router.post("/tickets/{ticket_id}/messages")
@@ -124,19 +125,30 @@ async def post_message(
     body: Annotated[str, Form(max_length=200_000)] = "",
     kind: Annotated[str, Form()] = "reply",
     status: Annotated[str, Form()] = "",
+    seen_message_id: Annotated[int | None, Form()] = None,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(page, csrf_token)
     assert page.signed_in is not None
     try:
         data = MessageCreate.model_validate(
-            {"body": body, "kind": kind, **({"status": status} if status and kind == MessageKind.reply else {})}
+            {
+                "body": body,
+                "kind": kind,
+                "seen_message_id": seen_message_id,
+                **({"status": status} if status and kind == MessageKind.reply else {}),
+            }
         )
         async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
             posted = await run_in_threadpool(service.add_message, session, page.signed_in.actor, ticket_id, data=data)
     except ValidationError:
         return await _show_error(page, ticket_id, page.gettext("Write a message first."))
     except Conflict as conflict:
+        if conflict.code == "replied_meanwhile":
+            warning = page.gettext(
+                "A colleague replied while you were writing. Read their answer; send again to post yours."
+            )
+            return await _show_error(page, ticket_id, warning, draft=body, draft_kind=kind)
         return await _show_error(page, ticket_id, conflict.message)
     except OknoError as refused:
         if refused.status_code == 404:
@@ -145,11 +157,15 @@ async def post_message(
     return RedirectResponse(f"/tickets/{posted.ticket.id}#message-{posted.message.id}", status_code=303)
 
 
-async def _show_error(page: StaffPage, ticket_id: int, message: str) -> Response:
+async def _show_error(
+    page: StaffPage, ticket_id: int, message: str, *, draft: str = "", draft_kind: str = "reply"
+) -> Response:
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
-    return page.render("tickets/ticket.html", 422, section="inbox", error=message, **context)
+    return page.render(
+        "tickets/ticket.html", 422, section="inbox", error=message, draft=draft, draft_kind=draft_kind, **context
+    )
 
 
 @router.get("/tickets/{ticket_id}/timeline")
