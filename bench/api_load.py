@@ -1,14 +1,15 @@
 """API load benchmark: a real `okno serve` on 127.0.0.1, on SQLite and (when configured) PostgreSQL.
 
-Phases, per database, on a fresh database each:
-  1. throughput: ticket creations in a closed loop at concurrency 16        -> create_per_s
-  2. latency: an open loop of creations, replies and list calls at 200/s    -> p50/p95/p99_ms
-  3. list at scale: the "My teams" view by last activity, first page and a
-     page deep in, after bulk-loading N tickets straight into the database   -> list_p95_ms
-  4. the outbox backlog left at the end                                     -> outbox_backlog
+Per database, on a fresh database each (`okno init`, an admin, a token, then `okno serve`):
+  1. throughput: ticket creations in a closed loop at concurrency 16           -> create_per_s
+  2. latency: an open loop at 200 requests/s, 40% creations, 30% replies,
+     30% list calls; latency counts from each request's scheduled start        -> p50/p95/p99_ms
+  3. list at scale: N tickets bulk-loaded straight into the tables, then the
+     "My teams" view of an agent on 2 teams, first page and ~20 pages in       -> list_p95_ms
+  4. the outbox backlog (queued + running jobs) at the end                     -> outbox_backlog
 
-The load generator runs on the same machine as the server (and the database), so on a small
-machine it takes a share of the CPU the server would otherwise have: figures are conservative.
+The load generator shares the machine (and its CPUs) with the server and the database:
+on a small machine the figures are conservative.
 
     python bench/api_load.py [--quick] [--json] [--postgres-url URL] [--bulk-tickets N]
 """
@@ -17,286 +18,432 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
 import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
-import sqlalchemy as sa
+from psycopg import sql
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.served import admin_token, okno_env, run, serving  # noqa: E402
-
+OKNO = str(Path(sys.executable).with_name("okno")) if Path(sys.executable).with_name("okno").exists() else "okno"
 CONCURRENCY = 16
-OPEN_LOOP_RATE = 200
-GOALS = {"create_per_s": 400, "p99_ms": 60, "list_p95_ms": 50}
+OPEN_LOOP_RATE = 200.0
+TEAMS = 4
+SPREAD_S = 90 * 86400  # last_activity_at spread over 90 days
+ADMIN = {"email": "bench-admin@example.com", "password": "benchpass123"}
+AGENT = {"email": "bench-agent@example.com", "password": "bench-agent-pass1"}
+
+
+class Errors:
+    """Non-2xx responses and transport failures, counted per phase, with a few samples to print."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.samples: list[str] = []
+
+    def add(self, phase: str, detail: str) -> None:
+        self.counts[phase] += 1
+        if len(self.samples) < 20:
+            self.samples.append(f"{phase}: {detail[:300]}")
+
+    def check(self, phase: str, response: httpx.Response) -> bool:
+        if response.is_success:
+            return True
+        request = response.request
+        self.add(phase, f"{request.method} {request.url.path} -> {response.status_code} {response.text}")
+        return False
 
 
 def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile, in the units given; 0 for no values."""
+    if not values:
+        return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+    return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))]
 
 
-def new_ticket(n: int) -> dict[str, Any]:
+def ticket_body(n: int) -> dict[str, Any]:
     return {
         "subject": f"Order {n} has not arrived",
-        "customer": {"email": f"bench{n}@example.com", "name": f"Customer {n}"},
-        "message": {"body": "Hello, my parcel is late. Could you check?"},
+        "customer": {"email": f"c{n}@example.com", "name": f"Customer {n}"},
+        "message": {"body": f"Hello, my order {n} is late. Could you check where it is?"},
         "tags": ["bench"],
     }
 
 
-async def closed_loop(base: str, token: str, seconds: float) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    done, errors, counter = 0, 0, iter(range(10**9))
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
-        deadline = time.perf_counter() + seconds
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-        async def worker() -> None:
-            nonlocal done, errors
-            while time.perf_counter() < deadline:
-                response = await http.post("/api/v1/tickets", json=new_ticket(next(counter)))
+
+def okno(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([OKNO, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"okno {' '.join(args[:2])} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextmanager
+def fresh_database(kind: str, postgres_url: str, directory: Path) -> Iterator[str]:
+    """A SQLAlchemy URL of an empty database, dropped afterwards (SQLite: a file in the temp dir)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'bench.db'}"
+        return
+    name = f"okno_bench_{os.getpid()}"
+    with psycopg.connect(libpq_url(postgres_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(libpq_url(postgres_url), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def serving(env: dict[str, str], workers: int, log_path: Path) -> Iterator[str]:
+    """`okno serve` in its own process group; yields its base URL once /healthz answers 200."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [OKNO, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            env={**env, "OKNO_LOG_LEVEL": "warning"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"okno serve did not start: {log_path.read_text()[-3000:]}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)  # the group: the web processes of --workers too
+                    process.wait()
+
+
+async def closed_loop(
+    base: str, token: str, seconds: float, warmup: float, errors: Errors
+) -> tuple[float, list[int], int]:
+    """Creations at concurrency 16 on one pooled client; returns (creations/s, ticket ids, next number)."""
+    numbers = itertools.count(1)
+    ids: list[int] = []
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
+
+        async def worker(until: float) -> int:
+            done = 0
+            while time.perf_counter() < until:
+                try:
+                    response = await client.post("/api/v1/tickets", json=ticket_body(next(numbers)))
+                except httpx.HTTPError as exc:
+                    errors.add("create", repr(exc))
+                    continue
                 if response.status_code == 201:
                     done += 1
+                    ids.append(response.json()["id"])
                 else:
-                    errors += 1
+                    errors.check("create", response)
+            return done
 
+        until = time.perf_counter() + warmup
+        await asyncio.gather(*(worker(until) for _ in range(CONCURRENCY)))
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        done = sum(await asyncio.gather(*(worker(started + seconds) for _ in range(CONCURRENCY))))
         elapsed = time.perf_counter() - started
-    return {"create_per_s": round(done / elapsed, 1), "create_errors": errors}
+    return done / elapsed, ids, next(numbers)
 
 
-async def open_loop(base: str, token: str, seconds: float, ticket_ids: list[int]) -> dict[str, Any]:
-    """Requests start on schedule whatever the server does; latency counts from the scheduled start."""
-    headers = {"Authorization": f"Bearer {token}"}
+async def open_loop(
+    base: str, token: str, seconds: float, ticket_ids: list[int], first_number: int, errors: Errors
+) -> dict[str, float]:
+    """Requests start at t0 + i/rate whatever the server does; latency counts from that scheduled start."""
     rng = random.Random(7)
-    latencies: list[float] = []
-    errors = 0
     total = int(seconds * OPEN_LOOP_RATE)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, timeout=30, limits=httpx.Limits(max_connections=200)
-    ) as http:
-        start = time.perf_counter()
+    plan = [(rng.random(), rng.choice(ticket_ids) if ticket_ids else 0) for _ in range(total)]
+    latencies: list[float] = []
+    late_starts: list[float] = []
+    last_done = 0.0
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
+        t0 = time.perf_counter() + 0.2
 
-        async def one(i: int) -> None:
-            nonlocal errors
-            scheduled = start + i / OPEN_LOOP_RATE
+        async def one(i: int, roll: float, ticket_id: int) -> None:
+            nonlocal last_done
+            scheduled = t0 + i / OPEN_LOOP_RATE
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            roll = rng.random()
+            late_starts.append((time.perf_counter() - scheduled) * 1000)
             try:
-                if roll < 0.4:
-                    response = await http.post("/api/v1/tickets", json=new_ticket(10**6 + i))
+                if roll < 0.4 or not ticket_id:
+                    response = await client.post("/api/v1/tickets", json=ticket_body(first_number + i))
                 elif roll < 0.7:
-                    ticket_id = rng.choice(ticket_ids)
-                    response = await http.post(
-                        f"/api/v1/tickets/{ticket_id}/messages", json={"body": "We are checking.", "kind": "reply"}
-                    )
+                    body = {"body": "Thanks for waiting: we are on it.", "kind": "reply"}
+                    response = await client.post(f"/api/v1/tickets/{ticket_id}/messages", json=body)
                 else:
-                    response = await http.get("/api/v1/tickets", params={"limit": 25})
-            except httpx.TransportError:
-                errors += 1
+                    response = await client.get("/api/v1/tickets", params={"limit": 25})
+            except httpx.HTTPError as exc:
+                errors.add("mix", repr(exc))
                 return
-            latencies.append((time.perf_counter() - scheduled) * 1000)
-            if response.status_code >= 300:
-                errors += 1
+            last_done = time.perf_counter()
+            latencies.append((last_done - scheduled) * 1000)
+            errors.check("mix", response)
 
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - start
+        await asyncio.gather(*(asyncio.create_task(one(i, roll, tid)) for i, (roll, tid) in enumerate(plan)))
     return {
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p95_ms": round(percentile(latencies, 0.95), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
-        "achieved_rate": round(total / elapsed, 1),
-        "mix_errors": errors,
+        "max_ms": round(max(latencies, default=0.0), 1),
+        "achieved_rate": round(len(latencies) / max(last_done - t0, 1e-9), 1),
+        "client_lag_p99_ms": round(percentile(late_starts, 0.99), 1),
     }
 
 
-def bulk_load(url: str, count: int, team_ids: list[int], customer_id: int) -> float:
-    """Inserts tickets straight into the tables (with their customer), fast; returns seconds taken."""
+def sqlite_stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLAlchemy stores DateTime on SQLite (UTC, naive)
+
+
+def bulk_load(kind: str, url: str, count: int, team_ids: list[int]) -> float:
+    """Inserts `count` tickets into the real tables, statuses new/open/pending, spread over 90 days."""
     started = time.perf_counter()
-    now = datetime.now(UTC)
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(
-                sa.text(
-                    """
-                INSERT INTO tickets (number, subject, status, priority, channel, team_id, customer_id,
-                    customer_plan, custom_fields, created_at, updated_at, last_activity_at)
-                SELECT 5000000 + g, 'Bulk ticket ' || g, (ARRAY['new','open','pending','solved','closed'])[1 + g % 5],
-                    'normal', 'email', (:teams)[1 + g % cardinality(:teams)], :customer, 'free', '{}'::jsonb,
-                    now() - (g % 7776000) * interval '1 second', now() - (g % 7776000) * interval '1 second',
-                    now() - ((g::bigint * 7919) % 7776000) * interval '1 second'
-                FROM generate_series(1, :count) AS g
-                """
-                ),
-                {"teams": team_ids, "customer": customer_id, "count": count},
-            )
-            conn.execute(sa.text("SELECT setval('ticket_number_seq', 5000000 + :count + 1)"), {"count": count})
-        else:
-            statuses = ["new", "open", "pending", "solved", "closed"]
-            for offset in range(0, count, 20_000):
-                rows = []
-                for g in range(offset + 1, min(offset + 20_000, count) + 1):
-                    at = (now - timedelta(seconds=g % 7_776_000)).replace(tzinfo=None).isoformat(" ")
-                    active = (now - timedelta(seconds=(g * 7919) % 7_776_000)).replace(tzinfo=None).isoformat(" ")
-                    rows.append(
-                        {
-                            "number": 5_000_000 + g,
-                            "subject": f"Bulk ticket {g}",
-                            "status": statuses[g % 5],
-                            "team": team_ids[g % len(team_ids)],
-                            "customer": customer_id,
-                            "at": at,
-                            "active": active,
-                        }
-                    )
+    if kind == "postgres":
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            customers = [row[0] for row in conn.execute("SELECT id FROM customers ORDER BY id LIMIT 2000")]
+            base = int(conn.execute("SELECT coalesce(max(number), 1000) FROM tickets").fetchall()[0][0])
+            chunk = 250_000
+            for lo in range(1, count + 1, chunk):
                 conn.execute(
-                    sa.text(
-                        "INSERT INTO tickets (number, subject, status, priority, channel, team_id, customer_id, "
-                        "customer_plan, custom_fields, created_at, updated_at, last_activity_at) VALUES "
-                        "(:number, :subject, :status, 'normal', 'email', :team, :customer, 'free', '{}', "
-                        ":at, :at, :active)"
-                    ),
-                    rows,
+                    """
+                    INSERT INTO tickets (number, subject, status, priority, channel, team_id, customer_id,
+                        customer_plan, custom_fields, created_at, updated_at, last_activity_at)
+                    SELECT %(base)s + g, 'Bulk ticket ' || g, (ARRAY['new','open','pending'])[1 + mod(g, 3)],
+                        'normal', 'email', (%(teams)s::bigint[])[1 + mod(g, %(n_teams)s)],
+                        (%(customers)s::bigint[])[1 + mod(g * 7, %(n_customers)s)], 'free', '{}'::jsonb,
+                        active - mod(g, 240) * interval '1 hour', active, active
+                    FROM (SELECT g, now() - random() * interval '90 days' AS active
+                          FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g) AS s
+                    """,
+                    {
+                        "base": base,
+                        "teams": team_ids,
+                        "n_teams": len(team_ids),
+                        "customers": customers,
+                        "n_customers": len(customers),
+                        "lo": lo,
+                        "hi": min(lo + chunk - 1, count),
+                    },
                 )
-            conn.execute(
-                sa.text("UPDATE okno_sequences SET value = :v WHERE name = 'ticket_number_seq'"),
-                {"v": 5_000_000 + count + 1},
+            conn.execute("SELECT setval('ticket_number_seq', (SELECT max(number) FROM tickets) + 1)")
+            conn.execute("ANALYZE")
+        return time.perf_counter() - started
+    db = sqlite3.connect(urlsplit(url).path[1:], timeout=60, isolation_level=None)  # sqlite:////abs -> /abs
+    try:
+        db.execute("PRAGMA synchronous=NORMAL")
+        customers = [row[0] for row in db.execute("SELECT id FROM customers ORDER BY id LIMIT 2000")]
+        base = int(db.execute("SELECT coalesce(max(number), 1000) FROM tickets").fetchone()[0])
+        rng, now, statuses, batch = random.Random(11), datetime.now(UTC), ("new", "open", "pending"), 50_000
+        for lo in range(1, count + 1, batch):
+            rows = []
+            for g in range(lo, min(lo + batch, count + 1)):
+                active = now - timedelta(seconds=rng.random() * SPREAD_S)
+                stamp = sqlite_stamp(active)
+                rows.append(
+                    (
+                        base + g,
+                        f"Bulk ticket {g}",
+                        statuses[g % 3],
+                        team_ids[g % len(team_ids)],
+                        customers[(g * 7) % len(customers)],
+                        sqlite_stamp(active - timedelta(hours=g % 240)),
+                        stamp,
+                        stamp,
+                    )
+                )
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "INSERT INTO tickets (number, subject, status, priority, channel, team_id, customer_id, "
+                "customer_plan, custom_fields, created_at, updated_at, last_activity_at) "
+                "VALUES (?, ?, ?, 'normal', 'email', ?, ?, 'free', '{}', ?, ?, ?)",
+                rows,
             )
-    with engine.connect() as conn:
-        conn.execute(sa.text("ANALYZE"))
-        conn.commit()
-    engine.dispose()
+            db.execute("COMMIT")
+        db.execute(
+            "UPDATE okno_sequences SET value = (SELECT max(number) FROM tickets) + 1 WHERE name = 'ticket_number_seq'"
+        )
+        db.execute("ANALYZE")
+    finally:
+        db.close()
     return time.perf_counter() - started
 
 
-def list_at_scale(base: str, token: str, team_ids: list[int], samples: int) -> dict[str, Any]:
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as admin:
-        agent = admin.post(
-            "/api/v1/users",
-            json={
-                "email": "bench-agent@example.com",
-                "name": "Bench Agent",
-                "password": "bench-agent-pw1",
-                "team_ids": team_ids[:2],
-                "limited_to_teams": True,
-            },
+def list_at_scale(base: str, token: str, team_ids: list[int], samples: int, errors: Errors) -> dict[str, float]:
+    """The "My teams" view of an agent on two teams: the first page, and a page ~20 pages deep."""
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as admin:
+        created = admin.post(
+            "/api/v1/users", json={**AGENT, "name": "Bench Agent", "role": "agent", "team_ids": team_ids[:2]}
         )
-        agent.raise_for_status()
-        issued = admin.post(
-            "/api/v1/auth/tokens", json={"email": "bench-agent@example.com", "password": "bench-agent-pw1"}
-        )
-        issued.raise_for_status()
-    params = {"team_id": team_ids[:2], "status": ["new", "open", "pending"], "sort": "-last_activity_at", "limit": 25}
-    figures: dict[str, Any] = {}
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {issued.json()['token']}"}, timeout=30) as http:
-        cursor = None
-        for _ in range(20):  # walk twenty pages in
-            page = http.get("/api/v1/tickets", params={**params, **({"cursor": cursor} if cursor else {})}).json()
-            cursor = page["next_cursor"]
-        for label, extra in (("first_page", {}), ("deep_page", {"cursor": cursor} if cursor else {})):
-            timings = []
+        issued = admin.post("/api/v1/auth/tokens", json=AGENT)
+        if not (errors.check("list", created) and errors.check("list", issued)):
+            return {"list_p95_ms": 0.0, "list_first_page_p95_ms": 0.0, "list_deep_page_p95_ms": 0.0}
+    view: list[tuple[str, str | int | float | bool | None]] = [
+        *(("team_id", team) for team in team_ids[:2]),
+        *(("status", status) for status in ("new", "open", "pending")),
+        ("sort", "-last_activity_at"),
+        ("limit", 25),
+    ]
+    figures: dict[str, float] = {}
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {issued.json()['token']}"}, timeout=60) as http:
+        cursor: str | None = None
+        for _ in range(20):
+            page = http.get("/api/v1/tickets", params=[*view, *([("cursor", cursor)] if cursor else [])])
+            if not errors.check("list", page) or not page.json()["next_cursor"]:
+                break
+            cursor = page.json()["next_cursor"]
+        for label, params in (("first", view), ("deep", [*view, *([("cursor", cursor)] if cursor else [])])):
+            timings: list[float] = []
             for _ in range(samples):
                 started = time.perf_counter()
-                response = http.get("/api/v1/tickets", params={**params, **extra})
+                response = http.get("/api/v1/tickets", params=params)
                 timings.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-            figures[f"list_{label}_p95_ms"] = round(percentile(timings, 0.95), 1)
+                if errors.check("list", response) and len(response.json()["items"]) != 25:
+                    errors.add("list", f"{label} page has {len(response.json()['items'])} items, not 25")
+            figures[f"list_{label}_page_p50_ms"] = round(percentile(timings, 0.50), 1)
+            figures[f"list_{label}_page_p95_ms"] = round(percentile(timings, 0.95), 1)
     figures["list_p95_ms"] = max(figures["list_first_page_p95_ms"], figures["list_deep_page_p95_ms"])
     return figures
 
 
-@contextmanager
-def fresh_database(kind: str, postgres_url: str, directory: Path):  # type: ignore[no-untyped-def]
-    if kind == "sqlite":
-        yield f"sqlite:///{directory / 'bench.db'}"
-        return
-    name = f"okno_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.engine.make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def outbox_backlog(env: dict[str, str]) -> int:
+    """queued + running jobs, from the first line of `okno jobs list` ("queued: 3  running: 0  done: ...")."""
+    counts = {name: int(n) for name, n in re.findall(r"(\w+): (\d+)", okno(env, "jobs", "list", "--limit", "1"))}
+    return counts.get("queued", 0) + counts.get("running", 0)
 
 
-def bench_one(kind: str, postgres_url: str, *, phase_seconds: float, bulk: int, samples: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(kind, postgres_url, Path(tmp)) as url:
-        env = okno_env(url, Path(tmp) / "data")
-        assert run(env, "init").returncode == 0
-        token = admin_token(env)
-        workers = ["--workers", "2"] if kind == "postgres" else []
-        with serving(env, *workers) as (base, _process):
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
-                team_ids = [http.post("/api/v1/teams", json={"name": f"Team {i}"}).json()["id"] for i in range(10)]
-                seed = [http.post("/api/v1/tickets", json=new_ticket(-i)).json() for i in range(1, 51)]
-            asyncio.run(closed_loop(base, token, 1.0))  # warm-up
-            result: dict[str, Any] = asyncio.run(closed_loop(base, token, phase_seconds))
-            print(f"[{kind}] creations, closed loop x{CONCURRENCY}: {result['create_per_s']}/s", flush=True)
-            result.update(asyncio.run(open_loop(base, token, phase_seconds, [t["id"] for t in seed])))
+def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: Errors) -> dict[str, Any]:
+    phase_s, warmup_s, samples = (3.0, 1.0, 50) if quick else (20.0, 3.0, 200)
+    workers = 2 if kind == "postgres" else 1  # several processes on SQLite need Redis
+    result: dict[str, Any] = {"workers": workers, "bulk_tickets": bulk}
+    with tempfile.TemporaryDirectory(prefix="okno-bench-") as tmp, fresh_database(kind, postgres_url, Path(tmp)) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")}
+        env.update(OKNO_DATABASE_URL=url, OKNO_DATA_DIR=str(Path(tmp) / "data"))
+        okno(env, "init")
+        admin = ["--email", ADMIN["email"], "--name", "Bench", "--role", "admin", "--password", ADMIN["password"]]
+        okno(env, "createuser", *admin)
+        token = okno(env, "token", "create", "--email", ADMIN["email"]).strip()
+        with serving(env, workers, Path(tmp) / "serve.log") as base:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+                teams = [http.post("/api/v1/teams", json={"name": f"Bench team {i}"}) for i in range(TEAMS)]
+                if not all(errors.check("setup", team) for team in teams):
+                    raise RuntimeError("could not create the teams")
+                team_ids = [team.json()["id"] for team in teams]
+
+            rate, ticket_ids, next_number = asyncio.run(closed_loop(base, token, phase_s, warmup_s, errors))
+            result["create_per_s"] = round(rate, 1)
+            print(f"[{kind}] creations, closed loop x{CONCURRENCY} for {phase_s:.0f} s: {rate:.1f}/s", flush=True)
+
+            result.update(asyncio.run(open_loop(base, token, phase_s, ticket_ids[-2000:], next_number, errors)))
             print(
-                f"[{kind}] open loop {OPEN_LOOP_RATE}/s (achieved {result['achieved_rate']}/s): "
-                f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms",
+                f"[{kind}] open loop at {OPEN_LOOP_RATE:.0f}/s for {phase_s:.0f} s "
+                f"(achieved {result['achieved_rate']}/s, client lag p99 {result['client_lag_p99_ms']} ms): "
+                + ", ".join(f"{q} {result[f'{q}_ms']} ms" for q in ("p50", "p95", "p99", "max")),
                 flush=True,
             )
-            result["bulk_load_s"] = round(bulk_load(url, bulk, team_ids, seed[0]["customer"]["id"]), 1)
-            result["bulk_tickets"] = bulk
-            result.update(list_at_scale(base, token, team_ids, samples))
+            result["outbox_backlog_after_load"] = outbox_backlog(env)
+
+            result["bulk_load_s"] = round(bulk_load(kind, url, bulk, team_ids), 1) if bulk else 0.0
+            print(f"[{kind}] bulk-loaded {bulk:,} tickets in {result['bulk_load_s']} s (then ANALYZE)", flush=True)
+            result.update(list_at_scale(base, token, team_ids, samples, errors))
             print(
-                f"[{kind}] My teams at {bulk:,} tickets: first page p95 {result['list_first_page_p95_ms']} ms, "
-                f"deep page p95 {result['list_deep_page_p95_ms']} ms",
+                f"[{kind}] My teams (2 of {TEAMS} teams), {samples} sequential requests each: first page "
+                f"p50 {result['list_first_page_p50_ms']} / p95 {result['list_first_page_p95_ms']} ms; ~20 pages in "
+                f"p50 {result['list_deep_page_p50_ms']} / p95 {result['list_deep_page_p95_ms']} ms",
                 flush=True,
             )
-        jobs = run(env, "jobs", "list", "--limit", "1").stdout.splitlines()[0]
-        counts = dict(part.split(": ") for part in jobs.split("  "))
-        result["outbox_backlog"] = int(counts.get("queued", 0)) + int(counts.get("running", 0))
-        result["errors"] = result["create_errors"] + result["mix_errors"]
-        print(f"[{kind}] outbox backlog at the end: {result['outbox_backlog']}", flush=True)
-        return result
+            result["outbox_backlog"] = outbox_backlog(env)
+            print(
+                f"[{kind}] outbox backlog (queued+running): {result['outbox_backlog_after_load']} right after the "
+                f"open loop, {result['outbox_backlog']} at the end",
+                flush=True,
+            )
+    result["errors_by_phase"] = {phase: errors.counts[phase] for phase in ("setup", "create", "mix", "list")}
+    result["errors"] = sum(result["errors_by_phase"].values())
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short phases and a small bulk load (for the test suite)")
-    parser.add_argument("--json", action="store_true", help="end with one line of JSON with every figure")
+    parser.add_argument("--quick", action="store_true", help="short phases and a small bulk load (test suite)")
+    parser.add_argument("--json", action="store_true", help="end the output with one line of JSON with the figures")
     parser.add_argument(
         "--postgres-url",
-        default=os.environ.get("OKNO_BENCH_POSTGRES_URL") or os.environ.get("OKNO_TEST_POSTGRES_URL", ""),
+        default=os.environ.get("OKNO_BENCH_POSTGRES_URL") or os.environ.get("OKNO_TEST_POSTGRES_URL") or "",
+        help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test (a database okno_bench_<pid> is made)",
     )
-    parser.add_argument("--bulk-tickets", type=int, help="tickets to bulk-load for the list phase")
+    parser.add_argument(
+        "--bulk-tickets", type=int, help="tickets to bulk-load (default: quick 20k; full: PG 1M, SQLite 100k)"
+    )
     args = parser.parse_args()
-    phase_seconds = 2.0 if args.quick else 20.0
-    samples = 30 if args.quick else 200
-    figures: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
-        "goals": GOALS,
-    }
-    kinds = ["sqlite"] + (["postgres"] if args.postgres_url else [])
+    if shutil.which(OKNO) is None:
+        print(f"cannot find the okno command ({OKNO})", file=sys.stderr)
+        return 2
+    figures: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+    print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}", flush=True)
+    kinds = ["sqlite", *(["postgres"] if args.postgres_url else [])]
+    failed = False
     for kind in kinds:
-        bulk = args.bulk_tickets or (20_000 if args.quick else (1_000_000 if kind == "postgres" else 100_000))
-        figures[kind] = bench_one(kind, args.postgres_url, phase_seconds=phase_seconds, bulk=bulk, samples=samples)
+        default_bulk = 20_000 if args.quick else (1_000_000 if kind == "postgres" else 100_000)
+        bulk = default_bulk if args.bulk_tickets is None else args.bulk_tickets
+        errors = Errors()
+        figures[kind] = bench_one(kind, args.postgres_url, quick=args.quick, bulk=bulk, errors=errors)
+        if errors.samples:
+            failed = True
+            print(f"[{kind}] {figures[kind]['errors']} error(s); the first ones:", file=sys.stderr)
+            for sample in errors.samples:
+                print(f"  {sample}", file=sys.stderr)
     headline = figures.get("postgres", figures["sqlite"])
     figures.update({key: headline[key] for key in ("create_per_s", "p99_ms", "list_p95_ms")})
     if args.json:
-        print(json.dumps(figures))
-    return 1 if any(figures[kind]["errors"] for kind in kinds) else 0
+        print(json.dumps(figures), flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
