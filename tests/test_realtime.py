@@ -11,7 +11,16 @@ import pytest
 
 from okno.clock import FrozenClock
 from okno.db import Database, make_engine
-from okno.realtime import Bus, Envelope, PostgresTransport, RedisTransport, Stream, Subscriber, Transport
+from okno.realtime import (
+    Bus,
+    Envelope,
+    PostgresTransport,
+    RedisTransport,
+    Stream,
+    Subscriber,
+    Transport,
+    make_signal,
+)
 from okno.runtime import Runtime
 from okno.tickets.feed import TicketFeed
 from tests import databases
@@ -102,7 +111,16 @@ def _two_processes(transport_factory: type[Transport] | None, url: str, arg: str
             got = drain(watcher)
             time.sleep(0.05)
         assert [(e.ticket_id, e.kind) for e in got] == [(ticket_id, "created")]
+        # Signals (never stored) take the same way, outside any transaction.
+        sender.send_signal(make_signal("presence_changed", actor_id=1, occurred_at="-", data={"status": "away"}))
+        deadline = time.monotonic() + 5
+        got = []
+        while time.monotonic() < deadline and not got:
+            got = drain(watcher)
+            time.sleep(0.05)
+        assert [(e.id, e.kind, e.data) for e in got] == [(0, "presence_changed", {"status": "away"})]
     finally:
+        sender.stop()
         receiver.stop()
         engine.dispose()
 

@@ -10,6 +10,11 @@ saw: the missed events are read back from the event log, so nothing is lost.
 Event ids are allocated before commit, so two transactions can commit out of id order.
 Resuming therefore also re-reads a short settle window and callers de-duplicate by id
 (``Stream`` does), see docs/subsystems/realtime.md.
+
+Besides logged events the bus carries **signals**: passing facts that are never stored
+(who is viewing a ticket, who is typing, an agent's presence). A signal has id 0, is never
+replayed to a subscriber that reconnects, and is shown to the same people as its ticket's
+events (or, with the ``staff`` audience, to every staff member).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "okno_events"
 ENVELOPES_KEY = "okno.envelopes"
+SIGNALS_KEY = "okno.signals"
+SIGNAL_ID = 0
+STAFF_AUDIENCE = {"audience": "staff"}
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 MAX_NOTIFY_BYTES = 7000
 SETTLE_SECONDS = 10
@@ -50,6 +58,37 @@ class Envelope:
         body = asdict(self)
         body.pop("facts")
         return body
+
+    @property
+    def is_signal(self) -> bool:
+        return self.id == SIGNAL_ID
+
+
+def make_signal(
+    kind: str,
+    *,
+    actor_id: int | None,
+    occurred_at: str,
+    data: dict[str, Any],
+    ticket_id: int = 0,
+    facts: dict[str, Any] | None = None,
+) -> Envelope:
+    """A passing fact for live pages, never stored; ``facts`` decide who sees it (staff by default)."""
+    return Envelope(
+        id=SIGNAL_ID,
+        ticket_id=ticket_id,
+        kind=kind,
+        actor_type="user",
+        actor_id=actor_id,
+        occurred_at=occurred_at,
+        data=data,
+        facts=dict(facts if facts is not None else STAFF_AUDIENCE),
+    )
+
+
+def signal_after_commit(session: Session, envelope: Envelope) -> None:
+    """Sends a signal with the unit of work's commit (and never if it rolls back)."""
+    session.info.setdefault(SIGNALS_KEY, []).append(envelope)
 
 
 class Feed(Protocol):
@@ -96,6 +135,10 @@ class Transport(Protocol):
 
     def after_commit(self, envelopes: list[Envelope]) -> None: ...
 
+    def send_now(self, envelopes: list[Envelope]) -> None:
+        """Outside any transaction: for signals, which nothing has to commit first."""
+        ...
+
     def start(self, dispatch: Callable[[list[Envelope]], None]) -> None: ...
 
     def stop(self) -> None: ...
@@ -134,7 +177,7 @@ class Bus:
 
     # --- commit listener ---------------------------------------------------------------------
     def before_commit(self, session: Session) -> None:
-        envelopes = self.feed.envelopes(session)
+        envelopes = self.feed.envelopes(session) + session.info.pop(SIGNALS_KEY, [])
         if envelopes:
             session.info[ENVELOPES_KEY] = envelopes
             self.transport.in_transaction(session, envelopes)
@@ -154,6 +197,14 @@ class Bus:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
             self._subscribers.discard(subscriber)
+
+    def send_signal(self, envelope: Envelope) -> None:
+        """Publishes a signal to every process at once (called from a worker thread: it may block briefly)."""
+        try:
+            self.transport.send_now([envelope])
+        except Exception:
+            # A lost signal only delays an indicator until the next one; nothing is stored.
+            log.exception("could not send a %s signal", envelope.kind)
 
     def dispatch(self, envelopes: list[Envelope]) -> None:
         with self._lock:
@@ -186,6 +237,8 @@ class Stream:
         self._seen: OrderedDict[int, None] = OrderedDict()
 
     def _fresh(self, envelope: Envelope) -> bool:
+        if envelope.is_signal:
+            return True
         if envelope.id in self._seen:
             return False
         self._seen[envelope.id] = None
@@ -232,6 +285,9 @@ class MemoryTransport:
         if self._dispatch is not None:
             self._dispatch(envelopes)
 
+    def send_now(self, envelopes: list[Envelope]) -> None:
+        self.after_commit(envelopes)
+
     def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
         self._dispatch = dispatch
 
@@ -271,6 +327,8 @@ class PostgresTransport:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self._listener = _ListenerThread("postgres")
+        self._sender: Any = None
+        self._sender_lock = threading.Lock()
 
     def in_transaction(self, session: Session, envelopes: list[Envelope]) -> None:
         from sqlalchemy import text
@@ -280,6 +338,22 @@ class PostgresTransport:
 
     def after_commit(self, envelopes: list[Envelope]) -> None:
         return None  # the NOTIFY already went out with the commit
+
+    def send_now(self, envelopes: list[Envelope]) -> None:
+        import psycopg
+
+        with self._sender_lock:
+            for attempt in (1, 2):
+                if self._sender is None or self._sender.closed:
+                    self._sender = psycopg.connect(self.conninfo, autocommit=True)
+                try:
+                    for payload in encode(envelopes):
+                        self._sender.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+                    return
+                except psycopg.OperationalError:
+                    self._sender.close()  # a dropped connection: one fresh try
+                    if attempt == 2:
+                        raise
 
     def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
         import psycopg
@@ -295,6 +369,10 @@ class PostgresTransport:
 
     def stop(self) -> None:
         self._listener.stop()
+        with self._sender_lock:
+            if self._sender is not None:
+                self._sender.close()
+                self._sender = None
 
 
 class RedisTransport:
@@ -316,6 +394,10 @@ class RedisTransport:
         except Exception:
             # Committed data is safe; live viewers catch up from the log when they resume.
             log.exception("could not publish %s events to Redis", len(envelopes))
+
+    def send_now(self, envelopes: list[Envelope]) -> None:
+        for payload in encode(envelopes):
+            self.client.publish(CHANNEL, payload)
 
     def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
         def listen_once(stop: threading.Event) -> None:

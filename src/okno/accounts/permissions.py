@@ -114,6 +114,11 @@ def may_see_event(actor: Actor, kind: str, facts: TicketFacts) -> bool:
     return actor.is_staff or kind in CUSTOMER_VISIBLE_EVENTS
 
 
+def may_see_staff_signal(actor: Actor) -> bool:
+    """Passing facts about colleagues (presence) are for staff, never for customers."""
+    return actor.is_staff
+
+
 def require_staff(actor: Actor) -> None:
     if not actor.is_staff:
         raise Forbidden("Only staff may do this.")

@@ -2,7 +2,8 @@
 
 Pages send a heartbeat every half minute (and say whether the agent has been idle). An
 agent whose pages fall silent is offline after ``presence_timeout_seconds``; a periodic job
-writes that down so routing and analytics read a stored state. Every change is kept.
+writes that down so routing and analytics read a stored state. Every change is kept, and
+sent to colleagues' open pages as a signal once it commits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from okno.accounts.models import STAFF_ROLES, AgentPresence, PresenceChange, Pre
 from okno.accounts.permissions import Actor, require_staff
 from okno.db import utcnow
 from okno.errors import Forbidden
+from okno.realtime import make_signal, signal_after_commit
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,15 @@ def _change(session: Session, row: AgentPresence, status: PresenceStatus, reason
     row.changed_at = now
     row.auto_away = reason == "inactivity"
     session.add(PresenceChange(user_id=row.user_id, status=status, reason=reason, occurred_at=now))
+    signal_after_commit(
+        session,
+        make_signal(
+            "presence_changed",
+            actor_id=row.user_id,
+            occurred_at=now.isoformat(),
+            data={"user_id": row.user_id, "status": status.value},
+        ),
+    )
 
 
 def set_status(session: Session, actor: Actor, status: PresenceStatus) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
@@ -21,6 +23,7 @@ from okno.realtime import Stream
 from okno.runtime import Runtime
 
 router = APIRouter()
+MAX_CLIENT_MESSAGE_CHARS = 1000
 
 
 def _authenticate(runtime: Runtime, authorization: str | None) -> Actor:
@@ -43,8 +46,13 @@ async def stream(websocket: WebSocket, after_id: int | None = None) -> None:
     await forward(websocket, Stream(runtime.bus, runtime.db.read, actor, after_id=after_id))
 
 
-async def forward(websocket: WebSocket, stream: Stream) -> None:
-    """Sends the stream's events until the client goes away; a client too far behind is told to resume."""
+async def forward(
+    websocket: WebSocket, stream: Stream, on_message: Callable[[object], Awaitable[None]] | None = None
+) -> None:
+    """Sends the stream's events until the client goes away; a client too far behind is told to resume.
+
+    What the client sends (JSON) goes to ``on_message``; without one it is read and dropped.
+    """
 
     async def pump() -> None:
         async for envelope in stream:
@@ -53,7 +61,13 @@ async def forward(websocket: WebSocket, stream: Stream) -> None:
     async def watch_close() -> None:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
-                await websocket.receive_text()
+                text = await websocket.receive_text()
+                if on_message is not None and len(text) <= MAX_CLIENT_MESSAGE_CHARS:
+                    try:
+                        message = json.loads(text)
+                    except ValueError:
+                        continue
+                    await on_message(message)
 
     tasks = [asyncio.create_task(pump()), asyncio.create_task(watch_close())]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -13,6 +13,7 @@ from okno.accounts.permissions import (
     Actor,
     TicketFacts,
     may_see_event,
+    may_see_staff_signal,
     visible_tickets,
 )
 from okno.customers import queries as customers_queries
@@ -86,6 +87,11 @@ def _envelope(event: TicketEvent, facts: dict[str, Any]) -> Envelope:
     )
 
 
+def facts_of(session: Session, ticket_id: int) -> dict[str, Any]:
+    """Who may see a ticket's events, as committed now: for signals about that ticket."""
+    return _facts_from_database(session, {ticket_id})[ticket_id]
+
+
 class TicketFeed:
     def envelopes(self, session: Session) -> list[Envelope]:
         pending: list[TicketEvent] = session.info.pop(PENDING_EVENTS_KEY, [])
@@ -113,6 +119,8 @@ class TicketFeed:
 
     def visible(self, viewer: Any, envelope: Envelope) -> bool:
         facts = envelope.facts
+        if facts.get("audience") == "staff":
+            return may_see_staff_signal(viewer)
         return may_see_event(
             viewer,
             envelope.kind,

@@ -2,7 +2,9 @@
 
 Authenticated by the session cookie, so the handshake's Origin must be this site's own:
 otherwise any page on the web could open it with the agent's cookie (cross-site WebSocket
-hijacking). Each event passes the same permission filter as every list and page.
+hijacking). Each event passes the same permission filter as every list and page. The page
+says over the same connection which ticket it shows and when its agent types
+(``{"type": "viewing" | "typing" | "stopped_viewing", "ticket_id": N}``): the collision signals.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from okno.errors import error_body
 from okno.http.stream import forward
 from okno.realtime import Stream
 from okno.runtime import Runtime
+from okno.tickets.viewers import TicketViewers
 from okno.web.pages import SESSION_COOKIE
 
 router = APIRouter()
@@ -47,4 +50,13 @@ async def live(websocket: WebSocket, after_id: int | None = None) -> None:
         await websocket.send_denial_response(JSONResponse(error_body("unauthorized", "Sign in first."), 401))
         return
     await websocket.accept()
-    await forward(websocket, Stream(runtime.bus, runtime.db.read, signed_in.actor, after_id=after_id))
+    viewers = TicketViewers(runtime.bus, runtime.db.read, signed_in.actor, runtime.db.clock)
+
+    async def on_message(message: object) -> None:
+        await run_in_threadpool(viewers.receive, message)
+
+    try:
+        stream = Stream(runtime.bus, runtime.db.read, signed_in.actor, after_id=after_id)
+        await forward(websocket, stream, on_message)
+    finally:
+        await run_in_threadpool(viewers.close)

@@ -8,6 +8,8 @@
   var ticketId = timeline ? Number(timeline.dataset.ticketId) : null;
   var composer = document.getElementById("body");
   var countsTimer = null;
+  var socket = null;
+  var me = Number((document.querySelector('meta[name="user-id"]') || {}).content || 0);
 
   // A reply being written survives a reload (per ticket, in this browser only).
   if (composer && ticketId) {
@@ -40,7 +42,75 @@
     }, 500);
   }
 
+  // Collision warnings: who else has this ticket open, and who is writing on it right now.
+  var VIEWING_REPEAT_MS = 15000, VIEWER_FORGET_MS = 40000, TYPING_SHOW_MS = 6000, TYPING_EVERY_MS = 2500;
+  var indicator = document.getElementById("collision");
+  var others = {};  // user id -> {name, seenAt, typingAt, composing}
+  var lastTypingSent = 0;
+
+  function send(type, extra) {
+    if (!socket || socket.readyState !== WebSocket.OPEN || !ticketId) return;
+    var message = { type: type, ticket_id: ticketId };
+    Object.keys(extra || {}).forEach(function (k) { message[k] = extra[k]; });
+    socket.send(JSON.stringify(message));
+  }
+
+  function renderCollision() {
+    if (!indicator) return;
+    var now = Date.now(), viewers = [], typing = [];
+    Object.keys(others).forEach(function (id) {
+      var other = others[id];
+      if (now - other.seenAt > VIEWER_FORGET_MS) { delete others[id]; return; }
+      if (now - other.typingAt < TYPING_SHOW_MS) typing.push(other); else viewers.push(other.name);
+    });
+    var parts = typing.map(function (other) {
+      var text = other.composing === "note" ? indicator.dataset.typingNote : indicator.dataset.typingReply;
+      return text.replace("{name}", other.name);
+    });
+    if (viewers.length) parts.push(indicator.dataset.viewing.replace("{names}", viewers.join(", ")));
+    indicator.textContent = parts.join(" · ");
+    indicator.hidden = parts.length === 0;
+    indicator.classList.toggle("typing", typing.length > 0);
+  }
+
+  function onSignal(signal) {
+    if (signal.kind === "presence_changed") {
+      document.querySelectorAll('[data-user-id="' + signal.data.user_id + '"] .dot').forEach(function (dot) {
+        dot.className = "dot dot-" + signal.data.status;
+        dot.closest("[data-presence]").dataset.presence = signal.data.status;
+      });
+      return;
+    }
+    if (signal.ticket_id !== ticketId || signal.data.user_id === me) return;
+    var id = String(signal.data.user_id);
+    if (signal.kind === "stopped_viewing") {
+      delete others[id];
+    } else {
+      var known = others[id];
+      var other = known || { name: signal.data.name, typingAt: 0 };
+      other.seenAt = Date.now();
+      if (signal.kind === "typing") { other.typingAt = Date.now(); other.composing = signal.data.composing; }
+      others[id] = other;
+      if (!known) send("viewing");  // a newcomer learns at once that this page is open too
+    }
+    renderCollision();
+  }
+
+  if (indicator) {
+    setInterval(function () { send("viewing"); renderCollision(); }, VIEWING_REPEAT_MS);
+    window.addEventListener("pagehide", function () { send("stopped_viewing"); });
+  }
+  if (composer && ticketId) {
+    composer.addEventListener("input", function () {
+      if (Date.now() - lastTypingSent < TYPING_EVERY_MS) return;
+      lastTypingSent = Date.now();
+      var note = document.getElementById("kind-note");
+      send("typing", { composing: note && note.checked ? "note" : "reply" });
+    });
+  }
+
   function onEvent(event) {
+    if (event.id === 0) { onSignal(event); return; }
     if (seen.has(event.id)) return;
     seen.add(event.id);
     lastId = Math.max(lastId || 0, event.id);
@@ -51,8 +121,8 @@
   function connect(delay) {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var url = scheme + location.host + "/live" + (lastId ? "?after_id=" + lastId : "");
-    var socket = new WebSocket(url);
-    socket.onopen = function () { document.documentElement.dataset.live = "on"; delay = 1000; };
+    socket = new WebSocket(url);
+    socket.onopen = function () { document.documentElement.dataset.live = "on"; delay = 1000; send("viewing"); };
     socket.onmessage = function (message) { onEvent(JSON.parse(message.data)); };
     socket.onclose = function () {
       document.documentElement.dataset.live = "off";
