@@ -114,6 +114,7 @@
     if (seen.has(event.id)) return;
     seen.add(event.id);
     lastId = Math.max(lastId || 0, event.id);
+    document.dispatchEvent(new CustomEvent("okno:event", { detail: event }));
     if (ticketId && event.ticket_id === ticketId) refreshTimeline();
     refreshCounts();
   }
@@ -233,3 +234,62 @@ document.addEventListener("click", function (event) {
   });
   button.parentNode.remove();
 });
+
+// Open conversations: the tickets an agent works on stay at hand as tabs under the top bar (in this
+// browser), and a tab lights up when something new arrives on its ticket while the agent is elsewhere.
+(function () {
+  "use strict";
+  var strip = document.getElementById("open-tickets");
+  if (!strip) return;
+  var KEY = "okno-open-tickets", MAX = 8;
+  var NEWS = ["message_received", "reply_sent", "note_added"];
+  var here = document.querySelector("[data-ticket-tab]");
+  var currentId = here ? Number(here.dataset.ticketId) : null;
+  var me = Number((document.querySelector('meta[name="user-id"]') || {}).content || 0);
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(KEY)) || []; } catch (e) { return []; }
+  }
+  function save(list) { localStorage.setItem(KEY, JSON.stringify(list.slice(0, MAX))); }
+
+  function render() {
+    var list = load();
+    strip.replaceChildren();
+    list.forEach(function (ticket) {
+      var tab = document.createElement("span");
+      tab.className = "ticket-tab" + (ticket.id === currentId ? " current" : "") + (ticket.unread ? " unread" : "");
+      var link = document.createElement("a");
+      link.href = "/tickets/" + ticket.id;
+      link.textContent = "#" + ticket.number + " " + ticket.subject;
+      link.title = link.textContent;
+      if (ticket.id === currentId) link.setAttribute("aria-current", "page");
+      var close = document.createElement("button");
+      close.type = "button";
+      close.className = "link";
+      close.textContent = "×";
+      close.setAttribute("aria-label", strip.dataset.closeLabel + " #" + ticket.number);
+      close.addEventListener("click", function () {
+        save(load().filter(function (t) { return t.id !== ticket.id; }));
+        render();
+      });
+      tab.append(link, close);
+      strip.append(tab);
+    });
+    strip.hidden = list.length === 0;
+  }
+
+  if (here) {
+    var list = load().filter(function (t) { return t.id !== currentId; });
+    list.unshift({ id: currentId, number: Number(here.dataset.ticketNumber), subject: here.dataset.ticketSubject, unread: false });
+    save(list);
+  }
+  render();
+  window.addEventListener("storage", function (event) { if (event.key === KEY) render(); });
+  document.addEventListener("okno:event", function (event) {
+    var e = event.detail;
+    if (e.ticket_id === currentId || NEWS.indexOf(e.kind) < 0 || (e.actor_type === "user" && e.actor_id === me)) return;
+    var list = load(), changed = false;
+    list.forEach(function (t) { if (t.id === e.ticket_id && !t.unread) { t.unread = true; changed = true; } });
+    if (changed) { save(list); render(); }
+  });
+})();
