@@ -399,6 +399,19 @@ def list_organizations(session: Session, actor: Actor) -> list[Organization]:
     return list(session.scalars(sa.select(Organization).order_by(Organization.name)))
 
 
+def customer_counts(session: Session, actor: Actor, organization_ids: set[int]) -> dict[int, int]:
+    """How many (unmerged) customers each organization has."""
+    require_staff(actor)
+    if not organization_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Customer.organization_id, sa.func.count(Customer.id))
+        .where(Customer.organization_id.in_(organization_ids), Customer.merged_into_id.is_(None))
+        .group_by(Customer.organization_id)
+    )
+    return {int(org_id or 0): int(count) for org_id, count in rows}
+
+
 def delete_organization(session: Session, actor: Actor, organization_id: int) -> None:
     require_agent(actor)
     org = get_organization(session, actor, organization_id)
