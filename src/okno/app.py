@@ -16,11 +16,14 @@ from okno.accounts import api as accounts_api
 from okno.accounts import views as accounts_views
 from okno.config import Settings
 from okno.customers import api as customers_api
+from okno.customers import organization_views
+from okno.customers import views as customers_views
 from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
 from okno.runtime import Runtime
 from okno.tickets import api as tickets_api
+from okno.tickets import new_views as new_ticket_views
 from okno.tickets import views as tickets_views
 from okno.web import live
 from okno.web.errors import install_page_handlers
@@ -76,7 +79,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
         app.include_router(router)
-    for router in (accounts_views.router, tickets_views.router, live.router):
+    # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
+    for router in (
+        accounts_views.router,
+        new_ticket_views.router,
+        tickets_views.router,
+        customers_views.router,
+        organization_views.router,
+        live.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
     install_page_handlers(app)

@@ -130,6 +130,15 @@ def require_agent(actor: Actor) -> None:
         raise Forbidden("Your role may not change tickets or answer customers.")
 
 
+def may_change_customers(actor: Actor) -> bool:
+    """Who may edit customers and organizations, write or edit shared notes, and merge records.
+
+    The same roles ``require_agent`` admits (pages use this to offer the forms at all); light
+    agents and customers read only.
+    """
+    return actor.role in {Role.admin, Role.supervisor, Role.agent}
+
+
 def require_admin(actor: Actor) -> None:
     if actor.role != Role.admin:
         raise Forbidden("Only an administrator may do this.")

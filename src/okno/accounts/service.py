@@ -268,3 +268,12 @@ def delete_team(session: Session, actor: Actor, team_id: int) -> None:
 def list_teams(session: Session, actor: Actor) -> list[Team]:
     require_staff(actor)
     return list(session.scalars(sa.select(Team).order_by(Team.name)))
+
+
+def relink_customer_accounts(session: Session, actor: Actor, *, from_customer_id: int, to_customer_id: int) -> int:
+    """Points the sign-in accounts of one customer record at another (records of one person merged)."""
+    require_staff(actor)
+    result = session.execute(
+        sa.update(User).where(User.customer_id == from_customer_id).values(customer_id=to_customer_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -7,14 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from okno.customers import service
+from okno.customers import merge, service
 from okno.customers.schemas import (
     CustomerCreate,
+    CustomerMergeRequest,
+    CustomerMergeResult,
     CustomerPage,
     CustomerRead,
     CustomerUpdate,
     NoteCreate,
     NoteRead,
+    NoteRevisionRead,
     OrganizationCreate,
     OrganizationRead,
     OrganizationUpdate,
@@ -67,6 +70,53 @@ def add_note(
     return idempotency.respond(
         201, lambda: NoteRead.model_validate(service.add_note(session, actor, customer_id, body=body.body))
     )
+
+
+@router.patch(
+    "/customers/{customer_id}/notes/{note_id}",
+    response_model=NoteRead,
+    summary="Edit a note",
+    description="Any agent may correct a shared note; the text it replaces is kept (see `revisions`).",
+)
+def edit_note(customer_id: int, note_id: int, body: NoteCreate, session: DbSession, actor: CurrentActor) -> NoteRead:
+    return NoteRead.model_validate(service.edit_note(session, actor, customer_id, note_id, body=body.body))
+
+
+@router.get(
+    "/customers/{customer_id}/notes/{note_id}/revisions",
+    response_model=list[NoteRevisionRead],
+    summary="A note's earlier texts",
+)
+def note_revisions(customer_id: int, note_id: int, session: DbSession, actor: CurrentActor) -> list[NoteRevisionRead]:
+    return [NoteRevisionRead.model_validate(r) for r in service.note_revisions(session, actor, customer_id, note_id)]
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    status_code=200,
+    response_model=CustomerMergeResult,
+    summary="Merge this customer record into another one (the same person)",
+    description=(
+        "Moves the record's identities, notes, tickets (each ticket records a `customer_changed` event), "
+        "participations and sign-in accounts to `into_id`. The record itself stays, pointing at the other "
+        "one (`merged_into_id`), so history that names it still resolves. Agents, supervisors and admins "
+        "only; `409 customer_merged` when either record was already merged."
+    ),
+)
+def merge_customer(
+    customer_id: int, body: CustomerMergeRequest, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+) -> Response:
+    def produce() -> CustomerMergeResult:
+        outcome = merge.merge_customers(session, actor, source_id=customer_id, target_id=body.into_id)
+        return CustomerMergeResult(
+            customer=service.to_read(outcome.target),
+            merged_id=outcome.source_id,
+            moved_ticket_count=outcome.moved_ticket_count,
+            moved_identity_count=outcome.moved_identity_count,
+            moved_note_count=outcome.moved_note_count,
+        )
+
+    return idempotency.respond(200, produce)
 
 
 @router.get("/organizations", response_model=list[OrganizationRead], tags=["organizations"])

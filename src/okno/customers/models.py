@@ -50,11 +50,15 @@ class Customer(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when this record was merged into another one (the same person); see customers/merge.py.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     identities: Mapped[list[CustomerIdentity]] = relationship(
         lazy="raise", order_by="CustomerIdentity.id", cascade="all, delete-orphan"
     )
-    organization: Mapped[Organization | None] = relationship(lazy="raise")
+    organization: Mapped[Organization | None] = relationship(lazy="raise", foreign_keys=[organization_id])
 
 
 class CustomerIdentity(Base):
@@ -79,3 +83,22 @@ class CustomerNote(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The last edit (None while the note is as written); every earlier text is a revision.
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    edited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class CustomerNoteRevision(Base):
+    """A note's text as it was before an edit, with who replaced it and when."""
+
+    __tablename__ = "customer_note_revisions"
+    __table_args__ = (sa.Index("ix_customer_note_revisions_note", "note_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("customer_notes.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # Who wrote this text and when it was written (the author at first, then each editor).
+    written_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -46,3 +48,16 @@ def organizations_of(session: Session, customer_ids: set[int]) -> dict[int, int 
             sa.select(Customer.id, Customer.organization_id).where(Customer.id.in_(customer_ids))
         )
     }
+
+
+def members_of(organization_id: int) -> sa.Select[Any]:
+    """The ids of an organization's customers, as a subquery for other domains' filters."""
+    return sa.select(Customer.id).where(Customer.organization_id == organization_id)
+
+
+def organization_names(session: Session, organization_ids: set[int]) -> dict[int, str]:
+    return dict(
+        session.execute(sa.select(Organization.id, Organization.name).where(Organization.id.in_(organization_ids)))
+        .tuples()
+        .all()
+    )

@@ -46,6 +46,9 @@ class CustomerRead(OutputModel):
     effective_plan: Plan
     attributes: dict[str, Any]
     identities: list[IdentityRead]
+    merged_into_id: int | None = Field(
+        default=None, description="Set when this record was merged into another one (the same person)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -93,3 +96,29 @@ class NoteRead(OutputModel):
     body: str
     created_at: datetime
     updated_at: datetime
+    edited_at: datetime | None = None
+    edited_by_id: int | None = None
+
+
+class NoteRevisionRead(OutputModel):
+    """A note's earlier text: who wrote it and when, and who replaced it and when."""
+
+    id: int
+    note_id: int
+    body: str
+    written_by_id: int
+    written_at: datetime
+    replaced_by_id: int
+    replaced_at: datetime
+
+
+class CustomerMergeRequest(InputModel):
+    into_id: int = Field(description="The customer record that stays; this one is merged into it.")
+
+
+class CustomerMergeResult(OutputModel):
+    customer: CustomerRead
+    merged_id: int
+    moved_ticket_count: int
+    moved_identity_count: int
+    moved_note_count: int

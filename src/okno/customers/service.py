@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from okno.accounts.permissions import Actor, require_agent, require_staff
-from okno.customers.models import Customer, CustomerIdentity, CustomerNote, IdentityKind, Organization, Plan
+from okno.customers.models import (
+    Customer,
+    CustomerIdentity,
+    CustomerNote,
+    CustomerNoteRevision,
+    IdentityKind,
+    Organization,
+    Plan,
+)
 from okno.customers.schemas import (
     CustomerCreate,
     CustomerRead,
@@ -54,6 +62,7 @@ def to_read(customer: Customer) -> CustomerRead:
             "effective_plan": effective_plan(customer),
             "attributes": customer.attributes,
             "identities": customer.identities,
+            "merged_into_id": customer.merged_into_id,
             "created_at": customer.created_at,
             "updated_at": customer.updated_at,
         }
@@ -70,6 +79,18 @@ def get_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
     customer = session.scalars(sa.select(Customer).where(Customer.id == customer_id).options(*_loaded())).first()
     if customer is None:
         raise NotFound("Customer not found.")
+    return customer
+
+
+def live_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
+    """The customer, refusing a record merged into another one: changes go to the one that stays."""
+    customer = get_customer(session, actor, customer_id)
+    if customer.merged_into_id is not None:
+        raise Conflict(
+            "This customer record was merged into another one; change that one.",
+            code="customer_merged",
+            details={"merged_into_id": customer.merged_into_id},
+        )
     return customer
 
 
@@ -163,7 +184,7 @@ def find_or_create_by_email(session: Session, *, email: str, name: str = "") -> 
 
 def update_customer(session: Session, actor: Actor, customer_id: int, *, changes: CustomerUpdate) -> Customer:
     require_agent(actor)
-    customer = get_customer(session, actor, customer_id)
+    customer = live_customer(session, actor, customer_id)
     given = changes.model_dump(exclude_unset=True)
     if "organization_id" in given:
         _check_organization(session, changes.organization_id)
@@ -181,21 +202,54 @@ def update_customer(session: Session, actor: Actor, customer_id: int, *, changes
     return get_customer(session, actor, customer.id)
 
 
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def list_customers(
-    session: Session, actor: Actor, *, q: str | None, after_id: int | None, limit: int
+    session: Session,
+    actor: Actor,
+    *,
+    q: str | None,
+    after_id: int | None,
+    limit: int,
+    newest_first: bool = False,
+    organization_id: int | None = None,
 ) -> list[Customer]:
+    """Customers (merged records left out), by id; ``after_id`` is the keyset cursor.
+
+    ``q`` looks in names and identities; a query that looks like a phone number also matches
+    phone numbers written differently ("8 (999) 123-45-67" finds +79991234567).
+    """
     require_staff(actor)
-    query = sa.select(Customer).options(*_loaded()).order_by(Customer.id).limit(limit)
+    query = sa.select(Customer).options(*_loaded()).where(Customer.merged_into_id.is_(None)).limit(limit)
+    query = query.order_by(Customer.id.desc() if newest_first else Customer.id)
     if after_id is not None:
-        query = query.where(Customer.id > after_id)
-    if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(Customer.name).like(pattern),
-                Customer.id.in_(sa.select(CustomerIdentity.customer_id).where(CustomerIdentity.value.like(pattern))),
+        query = query.where(Customer.id < after_id if newest_first else Customer.id > after_id)
+    if organization_id is not None:
+        query = query.where(Customer.organization_id == organization_id)
+    if q and q.strip():
+        pattern = _like(q.strip().lower())
+        matches = [
+            sa.func.lower(Customer.name).like(pattern, escape="\\"),
+            Customer.id.in_(
+                sa.select(CustomerIdentity.customer_id).where(
+                    sa.func.lower(CustomerIdentity.value).like(pattern, escape="\\")
+                )
+            ),
+        ]
+        digits = "".join(ch for ch in q if ch.isdigit())
+        if len(digits) >= 5 and all(ch.isdigit() or ch in " +-()." for ch in q.strip()):
+            matches.append(
+                Customer.id.in_(
+                    sa.select(CustomerIdentity.customer_id).where(
+                        CustomerIdentity.kind == IdentityKind.phone,
+                        # A national trunk prefix (8 or 7 before ten digits) is left out of the match.
+                        CustomerIdentity.value.like(_like(digits[1:] if len(digits) == 11 else digits)),
+                    )
+                )
             )
-        )
+        query = query.where(sa.or_(*matches))
     return list(session.scalars(query))
 
 
@@ -203,7 +257,8 @@ def add_note(session: Session, actor: Actor, customer_id: int, *, body: str) -> 
     require_agent(actor)
     if actor.user_id is None:
         raise Forbidden("Customer notes are written by people; sign in as an agent.")
-    get_customer(session, actor, customer_id)
+    live_customer(session, actor, customer_id)
+    body = _note_body(body)
     now = utcnow(session)
     note = CustomerNote(customer_id=customer_id, author_id=actor.user_id, body=body, created_at=now, updated_at=now)
     session.add(note)
@@ -211,12 +266,81 @@ def add_note(session: Session, actor: Actor, customer_id: int, *, body: str) -> 
     return note
 
 
-def list_notes(session: Session, actor: Actor, customer_id: int) -> list[CustomerNote]:
+def _note_body(body: str) -> str:
+    body = body.strip()
+    if not body:
+        raise Invalid("write the note first", field="body")
+    return body
+
+
+def edit_note(session: Session, actor: Actor, customer_id: int, note_id: int, *, body: str) -> CustomerNote:
+    """Any agent may correct a shared note; the text it replaces is kept as a revision."""
+    require_agent(actor)
+    if actor.user_id is None:
+        raise Forbidden("Customer notes are written by people; sign in as an agent.")
+    live_customer(session, actor, customer_id)
+    note = session.scalar(
+        sa.select(CustomerNote)
+        .where(CustomerNote.id == note_id, CustomerNote.customer_id == customer_id)
+        .with_for_update()
+    )
+    if note is None:
+        raise NotFound("Note not found.")
+    body = _note_body(body)
+    if body == note.body:
+        return note
+    now = utcnow(session)
+    session.add(
+        CustomerNoteRevision(
+            note_id=note.id,
+            body=note.body,
+            written_by_id=note.edited_by_id or note.author_id,
+            written_at=note.edited_at or note.created_at,
+            replaced_by_id=actor.user_id,
+            replaced_at=now,
+        )
+    )
+    note.body = body
+    note.edited_at = now
+    note.edited_by_id = actor.user_id
+    note.updated_at = now
+    session.flush()
+    return note
+
+
+def list_notes(
+    session: Session, actor: Actor, customer_id: int, *, newest_first: bool = False, limit: int | None = None
+) -> list[CustomerNote]:
     require_staff(actor)
     get_customer(session, actor, customer_id)
+    order = (CustomerNote.id.desc(),) if newest_first else (CustomerNote.id,)
+    query = sa.select(CustomerNote).where(CustomerNote.customer_id == customer_id).order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def count_notes(session: Session, actor: Actor, customer_id: int) -> int:
+    require_staff(actor)
+    return int(session.scalar(sa.select(sa.func.count()).where(CustomerNote.customer_id == customer_id)) or 0)
+
+
+def note_revisions(session: Session, actor: Actor, customer_id: int, note_id: int) -> list[CustomerNoteRevision]:
+    """Earlier texts of a note, oldest first."""
+    require_staff(actor)
+    get_customer(session, actor, customer_id)
+    if (
+        session.scalar(
+            sa.select(CustomerNote.id).where(CustomerNote.id == note_id, CustomerNote.customer_id == customer_id)
+        )
+        is None
+    ):
+        raise NotFound("Note not found.")
     return list(
         session.scalars(
-            sa.select(CustomerNote).where(CustomerNote.customer_id == customer_id).order_by(CustomerNote.id)
+            sa.select(CustomerNoteRevision)
+            .where(CustomerNoteRevision.note_id == note_id)
+            .order_by(CustomerNoteRevision.id)
         )
     )
 
@@ -273,6 +397,19 @@ def update_organization(
 def list_organizations(session: Session, actor: Actor) -> list[Organization]:
     require_staff(actor)
     return list(session.scalars(sa.select(Organization).order_by(Organization.name)))
+
+
+def customer_counts(session: Session, actor: Actor, organization_ids: set[int]) -> dict[int, int]:
+    """How many (unmerged) customers each organization has."""
+    require_staff(actor)
+    if not organization_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Customer.organization_id, sa.func.count(Customer.id))
+        .where(Customer.organization_id.in_(organization_ids), Customer.merged_into_id.is_(None))
+        .group_by(Customer.organization_id)
+    )
+    return {int(org_id or 0): int(count) for org_id, count in rows}
 
 
 def delete_organization(session: Session, actor: Actor, organization_id: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, forbid_fields, require_agent
@@ -168,6 +168,63 @@ def merge(
     source.merged_into_id = target.id
     session.flush()
     return target
+
+
+def move_customer(session: Session, actor: Actor, *, from_customer_id: int, to_customer_id: int, reason: str) -> int:
+    """Gives every ticket of one customer record to another (the same person), each with its event.
+
+    All of the record's tickets move, also those on teams the actor cannot see: a person's
+    history is not split by who happened to merge the records. Participations move too (or
+    disappear where the new record is already on the ticket). Returns the number of tickets.
+    """
+    require_agent(actor)
+    now = utcnow(session)
+    tickets = list(
+        session.scalars(
+            sa.select(Ticket)
+            .where(Ticket.customer_id == from_customer_id)
+            .options(selectinload(Ticket.participants))
+            .order_by(Ticket.id)
+            .with_for_update(of=Ticket)
+        )
+    )
+    for ticket in tickets:
+        ticket.customer_id = to_customer_id
+        ticket.updated_at = now
+        # The new record may have been copied on this ticket; it is now its customer instead.
+        ticket.participants = [p for p in ticket.participants if p.customer_id != to_customer_id]
+        events.record(
+            session,
+            ticket_id=ticket.id,
+            kind=EventKind.customer_changed,
+            actor=actor,
+            data={"old": from_customer_id, "new": to_customer_id, "reason": reason},
+        )
+    copied = list(
+        session.scalars(
+            sa.select(TicketParticipant)
+            .where(TicketParticipant.customer_id == from_customer_id)
+            .order_by(TicketParticipant.id)
+        )
+    )
+    for participation in copied:
+        already = session.scalar(
+            sa.select(Ticket.id).where(
+                Ticket.id == participation.ticket_id,
+                sa.or_(
+                    Ticket.customer_id == to_customer_id,
+                    Ticket.id.in_(
+                        sa.select(TicketParticipant.ticket_id).where(TicketParticipant.customer_id == to_customer_id)
+                    ),
+                ),
+            )
+        )
+        if already is not None:
+            session.delete(participation)
+        else:
+            participation.customer_id = to_customer_id
+    session.flush()
+    return len(tickets)
 
 
 def release_assignments(session: Session, actor: Actor, *, assignee_id: int, reason: str) -> int:

@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     merged = "merged"
     reopened = "reopened"
     follow_up_created = "follow_up_created"
+    customer_changed = "customer_changed"
 
 
 class _Payload(BaseModel):
@@ -99,6 +100,14 @@ class FollowUp(_Payload):
     follow_up_ticket_id: int
 
 
+class CustomerChanged(_Payload):
+    """The ticket now belongs to another customer record; ``reason`` is a code ("customers_merged")."""
+
+    old: int
+    new: int
+    reason: str
+
+
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.created: Created,
     EventKind.message_received: MessageAdded,
@@ -113,6 +122,7 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.merged: Merged,
     EventKind.reopened: Reopened,
     EventKind.follow_up_created: FollowUp,
+    EventKind.customer_changed: CustomerChanged,
 }
 
 

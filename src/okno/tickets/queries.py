@@ -56,6 +56,7 @@ class TicketFilters:
     team_id: list[int] | None = None
     tag: str | None = None
     customer_id: int | None = None
+    organization_id: int | None = None
     channel: Channel | None = None
     updated_since: datetime | None = None
     q: str | None = None
@@ -103,6 +104,8 @@ def filtered(actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
         query = query.where(Ticket.team_id.in_(filters.team_id))
     if filters.customer_id is not None:
         query = query.where(Ticket.customer_id == filters.customer_id)
+    if filters.organization_id is not None:
+        query = query.where(Ticket.customer_id.in_(customers_queries.members_of(filters.organization_id)))
     if filters.channel is not None:
         query = query.where(Ticket.channel == filters.channel.value)
     if filters.updated_since is not None:
@@ -156,6 +159,12 @@ def list_tickets(
         value = PRIORITY_RANK[last.priority] if key == "priority" else getattr(last, key)
         next_cursor = _encode_cursor(sort, value, last.id)
     return rows, next_cursor
+
+
+def count_tickets(session: Session, actor: Actor, filters: TicketFilters) -> int:
+    """How many tickets of a filter the actor may see (for small sets: a customer's, an organization's)."""
+    query = filtered(actor, filters).with_only_columns(sa.func.count(Ticket.id)).order_by(None)
+    return int(session.scalar(query) or 0)
 
 
 def _read_options() -> tuple[Any, ...]:

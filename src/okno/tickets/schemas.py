@@ -54,6 +54,11 @@ class TicketCreate(InputModel):
     assignee_id: int | None = None
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     cc: list[EmailStr] = Field(default_factory=list, max_length=50)
+    outbound: bool = Field(
+        default=False,
+        description="Staff only: the first message is the agent's own message to the customer (an outbound "
+        "ticket, recorded as a public reply; the ticket waits for the customer as pending), not the customer's words.",
+    )
 
     _normalise_tags = field_validator("tags")(_tags)
 

@@ -106,10 +106,12 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
     check_assignee(session, data.assignee_id, data.team_id)
     checked_fields = fields.validate_custom_fields(session, data.custom_fields)
     now = utcnow(session)
+    # An outbound ticket starts with the agent's message: the next move is the customer's.
+    status = TicketStatus.new if data.assignee_id is None else TicketStatus.open
     ticket = Ticket(
         number=next_sequence_value(session, "ticket_number_seq"),
         subject=data.subject,
-        status=TicketStatus.new if data.assignee_id is None else TicketStatus.open,
+        status=TicketStatus.pending if data.outbound else status,
         priority=data.priority,
         channel=data.channel,
         team_id=data.team_id,
@@ -126,14 +128,14 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
     session.add(ticket)
     session.flush()
     _add_participants(session, ticket, [str(e) for e in data.cc])
-    message, _attached = _new_message(
+    message, attached = _new_message(
         session,
         actor,
         ticket,
-        kind=MessageKind.inbound,
+        kind=MessageKind.reply if data.outbound else MessageKind.inbound,
         message=data.message,
         channel=data.channel,
-        customer_id=customer.id,
+        customer_id=None if data.outbound else customer.id,
         at=ticket.created_at,
     )
     events.record(
@@ -152,6 +154,14 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
             "tags": [t.name for t in ticket.tags],
         },
     )
+    if data.outbound:
+        events.record(
+            session,
+            ticket_id=ticket.id,
+            kind=EventKind.reply_sent,
+            actor=actor,
+            data={"message_id": message.id, "channel": ticket.channel, "attachment_count": attached},
+        )
     session.flush()
     return ticket
 

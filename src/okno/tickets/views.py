@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
+from okno.customers import card as customer_card
 from okno.customers import service as customers_service
 from okno.db import utcnow
 from okno.errors import Conflict, OknoError
@@ -100,6 +101,7 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "ticket": read,
         "timeline": timeline,
         "customer": customers_service.to_read(customer),
+        "customer_card": customer_card.sidebar(session, actor, ticket.customer_id, ticket_id=ticket.id),
         "user_names": accounts_queries.user_names(session, people - {0}),
         "team_names": accounts_queries.team_names(session),
         "statuses": [s.value for s in TicketStatus if s != TicketStatus.new],

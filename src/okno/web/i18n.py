@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -75,6 +75,10 @@ class Formatter:
 
     def instant(self, value: datetime, format: str = "short") -> str:
         return str(format_datetime(value.astimezone(self.zone), format=format, locale=self.locale))
+
+    def day(self, value: datetime) -> str:
+        """The calendar day of an instant in the user's time zone ("30 Nov 2026", "30 нояб. 2026 г.")."""
+        return str(format_date(value.astimezone(self.zone).date(), format="medium", locale=self.locale))
 
     def ago(self, value: datetime, now: datetime) -> str:
         return str(format_timedelta(value - now, add_direction=True, locale=self.locale))
