@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from okno import __version__
+from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
+from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.config import Settings
 from okno.customers import api as customers_api
@@ -20,6 +22,7 @@ from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
 from okno.runtime import Runtime
+from okno.tickets import admin_views as tickets_admin_views
 from okno.tickets import api as tickets_api
 from okno.tickets import views as tickets_views
 from okno.web import live
@@ -76,7 +79,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
         app.include_router(router)
-    for router in (accounts_views.router, tickets_views.router, live.router):
+    for router in (
+        accounts_views.router,
+        tickets_views.router,
+        live.router,
+        accounts_admin_views.router,
+        accounts_invite_views.router,
+        tickets_admin_views.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
     install_page_handlers(app)

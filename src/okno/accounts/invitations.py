@@ -116,7 +116,8 @@ def check(session: Session, token: str) -> InvitationCheck:
     if row is None or not row[1].is_active:
         raise NotFound("This invitation link is not valid.")
     invitation, user = row
-    if invitation.used_at is not None:
+    if invitation.used_at is not None or user.password_hash is not None:
+        # Also when a password was set some other way (the API, the command line): the link is spent.
         state = LinkState.used
     elif invitation.expires_at <= utcnow(session):
         state = LinkState.expired
