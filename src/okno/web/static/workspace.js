@@ -164,7 +164,7 @@ document.addEventListener("click", function (event) {
   button.parentNode.remove();
 });
 
-// Admin pages: copy a shown-once link (the invitation) with one click.
+// Admin pages: copy a shown-once link (the invitation) with one click; confirm what cannot be undone.
 (function () {
   "use strict";
   document.querySelectorAll("[data-copy]").forEach(function (button) {
@@ -179,6 +179,12 @@ document.addEventListener("click", function (event) {
         document.execCommand("copy");
         done();
       }
+    });
+  });
+  // Irreversible admin actions ask once before they go.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
   document.querySelectorAll("input[data-select-on-focus]").forEach(function (field) {
