@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from okno import __version__
+from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
+from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.config import Settings
 from okno.customers import api as customers_api
@@ -22,6 +24,7 @@ from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
 from okno.runtime import Runtime
+from okno.tickets import admin_views as tickets_admin_views
 from okno.tickets import api as tickets_api
 from okno.tickets import new_views as new_ticket_views
 from okno.tickets import views as tickets_views
@@ -87,6 +90,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         customers_views.router,
         organization_views.router,
         live.router,
+        accounts_admin_views.router,
+        accounts_invite_views.router,
+        tickets_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

@@ -76,6 +76,26 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Invitation(Base):
+    """A single-use link that lets an invited person choose their password and sign in.
+
+    Only a SHA-256 of the token is stored (as for API tokens and web sessions); the link is
+    shown once to the administrator who sends it. A new link for the same person revokes
+    the older ones.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class LoginFailure(Base):
     """Failed sign-ins, counted per address and per client to rate-limit guessing."""
 

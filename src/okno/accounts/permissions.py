@@ -144,6 +144,25 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("Only an administrator may do this.")
 
 
+# Supervisors plan the shifts: they may look at who is on which team, speaks what and is online,
+# but changing people, teams and the help desk's vocabulary (tags, fields) is for administrators.
+DIRECTORY_ROLES = frozenset({Role.admin, Role.supervisor})
+
+
+def may_administer(actor: Actor) -> bool:
+    return actor.role == Role.admin
+
+
+def may_see_directory(actor: Actor) -> bool:
+    """The staff directory in the admin section: users and teams, read-only for supervisors."""
+    return actor.role in DIRECTORY_ROLES
+
+
+def require_directory(actor: Actor) -> None:
+    if not may_see_directory(actor):
+        raise Forbidden("Only administrators and supervisors may see this page.")
+
+
 def forbid_fields(actor: Actor, fields: set[str], allowed: set[str]) -> None:
     """Refuse, naming them, the fields this role may not set, instead of silently dropping them."""
     refused = sorted(fields - allowed)

@@ -52,3 +52,18 @@ def assignable_users(session: Session) -> list[tuple[int, str, frozenset[int]]]:
     for user_id, team_id in session.execute(sa.select(TeamMembership.user_id, TeamMembership.team_id)):
         memberships.setdefault(user_id, set()).add(team_id)
     return [(user_id, name, frozenset(memberships.get(user_id, set()))) for user_id, name in rows]
+
+
+def team_member_counts(session: Session) -> dict[int, int]:
+    """Active members per team id (teams without any are absent)."""
+    rows = session.execute(
+        sa.select(TeamMembership.team_id, sa.func.count())
+        .join(User, User.id == TeamMembership.user_id)
+        .where(User.is_active.is_(True))
+        .group_by(TeamMembership.team_id)
+    )
+    return {team_id: count for team_id, count in rows}
+
+
+def team_member_ids(session: Session, team_id: int) -> set[int]:
+    return set(session.scalars(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))

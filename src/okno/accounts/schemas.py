@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import available_timezones
 
@@ -9,6 +10,27 @@ from okno.accounts.models import PresenceStatus, Role
 from okno.schemas import InputModel, OutputModel
 
 LOCALES = ("en", "ru")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+SKILL = re.compile(r"^[\w][\w\-. +/]{0,59}$")
+
+
+def _check_languages(values: list[str] | None) -> list[str] | None:
+    """ISO 639 codes such as en, ru, de: lower-cased, each once, in the order given."""
+    if values is None:
+        return None
+    codes = list(dict.fromkeys(v.strip().lower() for v in values if v.strip()))
+    if bad := [c for c in codes if not LANGUAGE_CODE.match(c)]:
+        raise ValueError(f"not a language code: {', '.join(bad)}; use codes such as en, ru, de")
+    return codes
+
+
+def _check_skills(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    skills = list(dict.fromkeys(" ".join(v.split()) for v in values if v.strip()))
+    if bad := [s for s in skills if not SKILL.match(s)]:
+        raise ValueError(f"not a skill name: {', '.join(bad)}; up to 60 letters, digits, spaces or - . + /")
+    return skills
 
 
 def _check_time_zone(value: str | None) -> str | None:
@@ -31,6 +53,38 @@ class UserCreate(InputModel):
     customer_id: int | None = None
 
     _tz = field_validator("time_zone")(_check_time_zone)
+    _languages = field_validator("languages")(_check_languages)
+    _skills = field_validator("skills")(_check_skills)
+
+
+class UserInvite(InputModel):
+    """A new staff member who chooses their own password through a single-use link."""
+
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.agent
+    team_ids: list[int] = Field(default_factory=list)
+    limited_to_teams: bool = False
+    languages: list[str] = Field(default_factory=list, max_length=20)
+    skills: list[str] = Field(default_factory=list, max_length=50)
+    locale: str = Field(default="en", pattern="^(en|ru)$")
+
+    _languages = field_validator("languages")(_check_languages)
+    _skills = field_validator("skills")(_check_skills)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the name is empty")
+        return value.strip()
+
+    @field_validator("role")
+    @classmethod
+    def _staff(cls, value: Role) -> Role:
+        if value == Role.customer:
+            raise ValueError("invitations are for staff; customers sign in through the portal")
+        return value
 
 
 class UserUpdate(InputModel):
@@ -46,6 +100,8 @@ class UserUpdate(InputModel):
     is_active: bool | None = None
 
     _tz = field_validator("time_zone")(_check_time_zone)
+    _languages = field_validator("languages")(_check_languages)
+    _skills = field_validator("skills")(_check_skills)
 
 
 # What users may change on their own account; everything else needs an administrator.
@@ -82,6 +138,10 @@ class TeamCreate(InputModel):
 class TeamUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=2000)
+
+
+class TeamMembers(InputModel):
+    user_ids: list[int] = Field(default_factory=list, max_length=1000)
 
 
 class TeamRead(OutputModel):

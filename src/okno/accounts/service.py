@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from okno.accounts.models import STAFF_ROLES, ApiToken, LoginFailure, Role, Team, TeamMembership, User, WebSession
 from okno.accounts.permissions import Actor, forbid_fields, require_admin, require_staff
-from okno.accounts.schemas import SELF_EDITABLE, TeamCreate, TeamUpdate, UserCreate, UserUpdate
+from okno.accounts.schemas import SELF_EDITABLE, TeamCreate, TeamMembers, TeamUpdate, UserCreate, UserUpdate
 from okno.accounts.security import hash_api_token, hash_password, new_api_token, verify_password
 from okno.customers import queries as customers_queries
 from okno.db import utcnow
@@ -119,9 +119,15 @@ def update_user(session: Session, actor: Actor, user_id: int, *, changes: UserUp
             )
         forbid_fields(actor, given, SELF_EDITABLE)
     user = get_user(session, actor, user_id)
-    if changes.role is not None and changes.role != user.role:
-        if (changes.role == Role.customer) != (user.role == Role.customer):
-            raise Invalid("staff and customer accounts cannot be converted into each other", field="role")
+    if changes.role is not None and (changes.role == Role.customer) != (user.role == Role.customer):
+        raise Invalid("staff and customer accounts cannot be converted into each other", field="role")
+    _keep_an_admin(
+        session,
+        user,
+        role=changes.role or Role(user.role),
+        active=user.is_active if changes.is_active is None else changes.is_active,
+    )
+    if changes.role is not None:
         user.role = changes.role
     for name in ("name", "limited_to_teams", "skills", "locale", "time_zone"):
         value = getattr(changes, name)
@@ -144,12 +150,33 @@ def update_user(session: Session, actor: Actor, user_id: int, *, changes: UserUp
     return get_user(session, actor, user.id)
 
 
-def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
-    """Keeps the user's history; revokes their tokens and hands their open tickets back to their teams."""
+def _keep_an_admin(session: Session, user: User, *, role: Role, active: bool) -> None:
+    """The help desk always keeps an active administrator: without one, nobody could manage it.
+
+    Every active administrator's row is locked in id order, so two administrators demoting
+    each other at the same moment cannot both succeed (the second one sees the first change).
+    """
+    if user.role != Role.admin or not user.is_active or (role == Role.admin and active):
+        return
+    admins = session.scalars(
+        sa.select(User.id).where(User.role == Role.admin, User.is_active.is_(True)).order_by(User.id).with_for_update()
+    ).all()
+    if not [admin_id for admin_id in admins if admin_id != user.id]:
+        raise Conflict(
+            "This is the last active administrator; make someone else an administrator first.", code="last_admin"
+        )
+
+
+def deactivate_user(session: Session, actor: Actor, user_id: int) -> int:
+    """Keeps the user's history; revokes their tokens and hands their open tickets back to their teams.
+
+    Returns how many open tickets went back.
+    """
     require_admin(actor)
     user = get_user(session, actor, user_id)
     if actor.user_id == user.id:
         raise Conflict("You cannot deactivate yourself.", code="self_deactivation")
+    _keep_an_admin(session, user, role=Role(user.role), active=False)
     now = utcnow(session)
     user.is_active = False
     user.deactivated_at = now
@@ -157,17 +184,29 @@ def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
         sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
     )
     session.execute(sa.delete(WebSession).where(WebSession.user_id == user.id))
+    handed_back = 0
     if user.role in STAFF_ROLES:
-        tickets_changes.release_assignments(session, actor, assignee_id=user.id, reason="assignee_deactivated")
+        handed_back = tickets_changes.release_assignments(
+            session, actor, assignee_id=user.id, reason="assignee_deactivated"
+        )
     session.flush()
-    return user
+    return handed_back
 
 
-def list_users(session: Session, actor: Actor, *, role: Role | None = None, active: bool | None = None) -> list[User]:
+def list_users(
+    session: Session,
+    actor: Actor,
+    *,
+    role: Role | None = None,
+    active: bool | None = None,
+    staff_only: bool = False,
+) -> list[User]:
     require_staff(actor)
     query = sa.select(User).options(selectinload(User.teams)).order_by(User.id)
     if role is not None:
         query = query.where(User.role == role)
+    if staff_only:
+        query = query.where(User.role.in_(sorted(STAFF_ROLES)))
     if active is not None:
         query = query.where(User.is_active.is_(active))
     return list(session.scalars(query))
@@ -277,3 +316,24 @@ def relink_customer_accounts(session: Session, actor: Actor, *, from_customer_id
         sa.update(User).where(User.customer_id == from_customer_id).values(customer_id=to_customer_id)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_team_members(session: Session, actor: Actor, team_id: int, *, data: TeamMembers) -> Team:
+    """Sets which active staff belong to the team.
+
+    Deactivated people keep their memberships untouched: they are part of the team's history
+    and come back with them if the account is reactivated.
+    """
+    require_admin(actor)
+    team = get_team(session, actor, team_id)
+    wanted = set(data.user_ids)
+    active_staff = sa.select(User.id).where(User.is_active.is_(True), User.role.in_(sorted(STAFF_ROLES)))
+    found = set(session.scalars(active_staff.where(User.id.in_(wanted))))
+    if missing := sorted(wanted - found):
+        raise Invalid(f"not active staff: {missing}", field="user_ids")
+    session.execute(
+        sa.delete(TeamMembership).where(TeamMembership.team_id == team.id, TeamMembership.user_id.in_(active_staff))
+    )
+    session.add_all(TeamMembership(user_id=user_id, team_id=team.id) for user_id in sorted(wanted))
+    session.flush()
+    return team

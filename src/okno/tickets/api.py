@@ -17,6 +17,7 @@ from okno.tickets.schemas import (
     AttachmentRead,
     CustomFieldCreate,
     CustomFieldRead,
+    CustomFieldUpdate,
     EventRead,
     MergeRequest,
     MessageCreate,
@@ -244,3 +245,28 @@ def create_custom_field(
     return idempotency.respond(
         201, lambda: CustomFieldRead.model_validate(fields.create_custom_field(session, actor, data=body))
     )
+
+
+@router.patch(
+    "/custom-fields/{field_id}",
+    response_model=CustomFieldRead,
+    tags=["custom fields"],
+    summary="Change a custom field's label, options, or active state",
+    description="The key and type are fixed. An option that tickets still hold cannot be removed (409).",
+)
+def update_custom_field(
+    field_id: int, body: CustomFieldUpdate, session: DbSession, actor: CurrentActor
+) -> CustomFieldRead:
+    return CustomFieldRead.model_validate(fields.update_custom_field(session, actor, field_id, changes=body))
+
+
+@router.delete(
+    "/custom-fields/{field_id}",
+    status_code=204,
+    tags=["custom fields"],
+    summary="Delete an unused custom field",
+    description="A field that tickets hold values of is refused (409): deactivate it instead.",
+)
+def delete_custom_field(field_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    fields.delete_custom_field(session, actor, field_id)
+    return Response(status_code=204)

@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from okno.accounts import queries as accounts_queries
-from okno.accounts.permissions import Actor, forbid_fields, require_agent
+from okno.accounts.permissions import Actor, forbid_fields, require_admin, require_agent
 from okno.db import utcnow
-from okno.errors import Conflict, Forbidden, Invalid
+from okno.errors import Conflict, Forbidden, Invalid, NotFound
 from okno.tickets import events, fields, lifecycle
 from okno.tickets.access import writable
 from okno.tickets.events import EventKind
-from okno.tickets.models import Message, Ticket, TicketParticipant, TicketStatus
+from okno.tickets.models import Message, Tag, Ticket, TicketParticipant, TicketStatus, TicketTag
 from okno.tickets.schemas import TicketUpdate
 from okno.tickets.state import assign, check_assignee, check_team, check_transition, set_status
 
@@ -246,3 +246,46 @@ def release_assignments(session: Session, actor: Actor, *, assignee_id: int, rea
 
 def team_has_tickets(session: Session, team_id: int) -> bool:
     return session.scalar(sa.select(Ticket.id).where(Ticket.team_id == team_id).limit(1)) is not None
+
+
+def merge_tags(session: Session, actor: Actor, source_id: int, *, target_id: int) -> int:
+    """Every ticket with the source tag gets the target tag instead, and the source tag goes.
+
+    Unlike a rename, tickets' tag sets change, so each changed ticket's history records it
+    (closed and merged tickets too: the vocabulary changes, not the work). Returns how many
+    tickets changed.
+    """
+    require_admin(actor)
+    if source_id == target_id:
+        raise Invalid("a tag cannot be merged into itself", field="target_id", code="merge_into_itself")
+    source, target = session.get(Tag, source_id), session.get(Tag, target_id)
+    if source is None:
+        raise NotFound("Tag not found.")
+    if target is None:
+        raise Invalid("no such tag", field="target_id")
+    tickets = list(
+        session.scalars(
+            sa.select(Ticket)
+            .join(TicketTag, TicketTag.ticket_id == Ticket.id)
+            .where(TicketTag.tag_id == source.id)
+            .options(selectinload(Ticket.tags))
+            .order_by(Ticket.id)
+            .with_for_update(of=Ticket)
+        )
+    )
+    now = utcnow(session)
+    for ticket in tickets:
+        names = ({t.name for t in ticket.tags} - {source.name}) | {target.name}
+        added, removed = fields.set_tags(session, ticket, names)
+        events.record(
+            session,
+            ticket_id=ticket.id,
+            kind=EventKind.tags_changed,
+            actor=actor,
+            data={"added": added, "removed": removed},
+        )
+        ticket.updated_at = now
+    session.flush()
+    session.delete(source)
+    session.flush()
+    return len(tickets)

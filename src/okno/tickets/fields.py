@@ -13,7 +13,7 @@ from okno.accounts.permissions import Actor, require_admin, require_staff
 from okno.db import utcnow
 from okno.errors import Conflict, Invalid, NotFound
 from okno.tickets.models import CustomFieldDefinition, FieldType, Tag, Ticket, TicketTag
-from okno.tickets.schemas import CustomFieldCreate
+from okno.tickets.schemas import CustomFieldCreate, CustomFieldUpdate
 
 MAX_TEXT_FIELD = 10_000
 
@@ -83,6 +83,9 @@ def validate_custom_fields(session: Session, values: dict[str, Any]) -> dict[str
         definition = definitions.get(key)
         if definition is None:
             raise Invalid("no such custom field", field=f"custom_fields.{key}")
+        if not definition.is_active and value is not None:
+            # Values already on tickets stay; clearing one is still allowed.
+            raise Invalid("this custom field is deactivated and takes no new values", field=f"custom_fields.{key}")
         result[key] = (definition, _coerce(definition, value))
     return result
 
@@ -127,6 +130,8 @@ def create_custom_field(session: Session, actor: Actor, *, data: CustomFieldCrea
         raise Conflict("A custom field with this key exists.", code="key_taken")
     if data.field_type == FieldType.select and not data.options:
         raise Invalid("a select field needs options", field="options")
+    if data.field_type != FieldType.select and data.options:
+        raise Invalid("only select fields have options", field="options")
     row = CustomFieldDefinition(
         key=data.key,
         label=data.label,
@@ -150,3 +155,62 @@ def rename_tag(session: Session, actor: Actor, tag_id: int, *, name: str) -> Tag
     tag.name = name
     session.flush()
     return tag
+
+
+def tag_usage(session: Session) -> dict[int, int]:
+    """How many tickets carry each tag (unused tags are absent)."""
+    rows = session.execute(sa.select(TicketTag.tag_id, sa.func.count()).group_by(TicketTag.tag_id))
+    return {tag_id: count for tag_id, count in rows}
+
+
+def get_custom_field(session: Session, actor: Actor, field_id: int) -> CustomFieldDefinition:
+    require_staff(actor)
+    definition = session.get(CustomFieldDefinition, field_id)
+    if definition is None:
+        raise NotFound("Custom field not found.")
+    return definition
+
+
+def custom_field_usage(session: Session, definition: CustomFieldDefinition, *, values: list[str] | None = None) -> int:
+    """How many tickets hold a value of this field (only those values, when given). Scans the tickets."""
+    value = Ticket.custom_fields[definition.key].as_string()
+    condition = value.in_(values) if values is not None else value.is_not(None)
+    return session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(condition)) or 0
+
+
+def update_custom_field(
+    session: Session, actor: Actor, field_id: int, *, changes: CustomFieldUpdate
+) -> CustomFieldDefinition:
+    """New label, choices or state; a choice tickets still hold cannot be taken away."""
+    require_admin(actor)
+    definition = get_custom_field(session, actor, field_id)
+    if changes.label is not None:
+        definition.label = changes.label
+    if changes.options is not None and changes.options != definition.options:
+        if definition.field_type != FieldType.select:
+            raise Invalid("only select fields have options", field="options")
+        if not changes.options:
+            raise Invalid("a select field needs options", field="options")
+        removed = sorted(set(definition.options) - set(changes.options))
+        if removed and custom_field_usage(session, definition, values=removed):
+            in_use = [o for o in removed if custom_field_usage(session, definition, values=[o])]
+            raise Conflict(
+                f"Tickets still hold these options: {', '.join(in_use)}.",
+                code="option_in_use",
+                details=[{"field": "options", "reason": "in use", "options": in_use}],
+            )
+        definition.options = changes.options
+    if changes.is_active is not None:
+        definition.is_active = changes.is_active
+    session.flush()
+    return definition
+
+
+def delete_custom_field(session: Session, actor: Actor, field_id: int) -> None:
+    """Only a field no ticket holds a value of goes; one in use is deactivated instead, keeping the values."""
+    require_admin(actor)
+    definition = get_custom_field(session, actor, field_id)
+    if custom_field_usage(session, definition):
+        raise Conflict("Tickets hold values of this field; deactivate it instead.", code="in_use")
+    session.delete(definition)
+    session.flush()

@@ -195,4 +195,6 @@ class CustomFieldDefinition(Base):
     label: Mapped[str] = mapped_column(sa.String(200))
     field_type: Mapped[FieldType] = mapped_column(sa.String(20))
     options: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    # A field in use is deactivated rather than deleted: tickets keep their values, no new ones are taken.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

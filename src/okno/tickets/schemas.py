@@ -187,11 +187,37 @@ class TagRead(OutputModel):
     created_at: datetime
 
 
+def _options(value: list[str] | None) -> list[str] | None:
+    """Choices of a select field: trimmed, none empty, none twice, each at most 200 characters."""
+    if value is None:
+        return None
+    options = [" ".join(v.split()) for v in value]
+    if any(not o for o in options):
+        raise ValueError("an option is empty")
+    if too_long := [o for o in options if len(o) > 200]:
+        raise ValueError(f"options are at most 200 characters: {too_long[0][:40]}…")
+    if repeated := sorted({o for o in options if options.count(o) > 1}):
+        raise ValueError(f"options repeat: {', '.join(repeated)}")
+    return options
+
+
 class CustomFieldCreate(InputModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     label: str = Field(min_length=1, max_length=200)
     field_type: str = Field(pattern="^(text|number|boolean|date|select)$")
     options: list[str] = Field(default_factory=list, max_length=200)
+
+    _options = field_validator("options")(_options)
+
+
+class CustomFieldUpdate(InputModel):
+    """The key and the type stay: tickets and the event log hold values under that key, of that type."""
+
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    options: list[str] | None = Field(default=None, max_length=200)
+    is_active: bool | None = None
+
+    _options = field_validator("options")(_options)
 
 
 class CustomFieldRead(OutputModel):
@@ -200,3 +226,4 @@ class CustomFieldRead(OutputModel):
     label: str
     field_type: str
     options: list[str]
+    is_active: bool

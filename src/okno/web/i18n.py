@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -85,3 +85,11 @@ class Formatter:
 
     def number(self, value: int | float) -> str:
         return str(format_decimal(value, locale=self.locale))
+
+    def language(self, code: str) -> str:
+        """A language code as a name in this locale ("ru" is "Russian", or "русский" in Russian)."""
+        try:
+            name = Locale.parse(code).get_display_name(self.locale)
+        except (ValueError, UnknownLocaleError):
+            return code
+        return str(name) if name else code

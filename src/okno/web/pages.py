@@ -18,6 +18,7 @@ from okno.accounts.web_sessions import SignedIn
 from okno.errors import Forbidden
 from okno.http.deps import get_runtime
 from okno.tickets.content import block_remote_images
+from okno.web.admin_nav import sections_for
 from okno.web.i18n import Formatter, Gettext, negotiate
 
 SESSION_COOKIE = "okno_session"
@@ -31,6 +32,7 @@ environment = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 environment.globals["block_remote_images"] = block_remote_images
+environment.globals["admin_sections"] = sections_for
 
 
 class SignInRequired(Exception):

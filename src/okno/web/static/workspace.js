@@ -291,5 +291,30 @@ document.addEventListener("click", function (event) {
     var list = load(), changed = false;
     list.forEach(function (t) { if (t.id === e.ticket_id && !t.unread) { t.unread = true; changed = true; } });
     if (changed) { save(list); render(); }
+// Admin pages: copy a shown-once link (the invitation) with one click; confirm what cannot be undone.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.dataset.copy);
+      if (!field) return;
+      field.select();
+      var done = function () { button.textContent = button.dataset.copied; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
+  // Irreversible admin actions ask once before they go.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+  document.querySelectorAll("input[data-select-on-focus]").forEach(function (field) {
+    field.addEventListener("focus", function () { field.select(); });
   });
 })();

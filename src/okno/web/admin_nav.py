@@ -1,0 +1,56 @@
+"""The admin section's left navigation: one list, so a new admin page is one more line here.
+
+A section shows only to people its permission admits, and only once its route exists, so an
+entry may be listed before the page that serves it is merged (Macros, for one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from starlette.routing import BaseRoute, Route
+
+from okno.accounts.permissions import Actor, may_administer, may_see_directory
+
+
+def N_(message: str) -> str:
+    """Marks a string for translation where it is shown (the catalog extractor finds it)."""
+    return message
+
+
+@dataclass(frozen=True)
+class AdminSection:
+    key: str
+    title: str  # English source text; translated where shown
+    path: str
+    may_see: Callable[[Actor], bool]
+
+
+SECTIONS = (
+    AdminSection("users", N_("Users"), "/admin/users", may_see_directory),
+    AdminSection("teams", N_("Teams"), "/admin/teams", may_see_directory),
+    AdminSection("tags", N_("Tags"), "/admin/tags", may_administer),
+    AdminSection("custom_fields", N_("Custom fields"), "/admin/custom-fields", may_administer),
+    AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
+)
+
+
+def _paths(routes: Iterable[BaseRoute]) -> Iterator[str]:
+    for route in routes:
+        if isinstance(route, Route):
+            yield route.path
+        # FastAPI keeps an included router as one entry that points at the original.
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from _paths(original.routes)
+
+
+def sections_for(actor: Actor, app: FastAPI) -> list[AdminSection]:
+    """The sections this person may open that this app serves (in the order above)."""
+    wanted = [s for s in SECTIONS if s.may_see(actor)]
+    if not wanted:
+        return []
+    served = set(_paths(app.router.routes))
+    return [s for s in wanted if s.path in served]
