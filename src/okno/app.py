@@ -21,6 +21,7 @@ from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
 from okno.runtime import Runtime
 from okno.tickets import api as tickets_api
+from okno.tickets import inbox_views
 from okno.tickets import views as tickets_views
 from okno.web import live
 from okno.web.errors import install_page_handlers
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
         app.include_router(router)
-    for router in (accounts_views.router, tickets_views.router, live.router):
+    for router in (accounts_views.router, tickets_views.router, inbox_views.router, live.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
     install_page_handlers(app)
