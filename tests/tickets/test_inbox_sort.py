@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +143,54 @@ def test_a_cursor_of_another_sort_is_refused(db: Database, people: Personas, clo
             )
         with pytest.raises(Invalid):
             queries.list_tickets(session, people.agent.actor, queries.TicketFilters(), sort="-priority", cursor="e30")
+
+
+def test_the_migration_backfills_rank_and_waiting_time(tmp_path: Path) -> None:
+    from alembic import command
+
+    from okno.db import make_engine
+    from okno.schema import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "e7ea77dd4922")
+        connection.execute(
+            sa.text(
+                "INSERT INTO customers (id, name, attributes, created_at, updated_at) VALUES (1, 'A', '{}', :t, :t)"
+            ),
+            {"t": "2026-03-01 09:00:00.000000"},
+        )
+        for n, priority in [(1, "urgent"), (2, "low"), (3, "normal")]:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO tickets (id, number, subject, status, priority, channel, customer_id, customer_plan,"
+                    " custom_fields, created_at, updated_at, last_activity_at)"
+                    " VALUES (:n, :n, 's', 'open', :p, 'email', 1, 'free', '{}', :t, :t, :t)"
+                ),
+                {"n": n, "p": priority, "t": "2026-03-01 09:00:00.000000"},
+            )
+        # 1: asked twice, never answered; 2: asked, answered; 3: asked, answered, asked again.
+        messages = [
+            (1, "inbound", "09:00"),
+            (1, "inbound", "09:05"),
+            (2, "inbound", "09:00"),
+            (2, "reply", "09:10"),
+            (3, "inbound", "09:00"),
+            (3, "reply", "09:10"),
+            (3, "inbound", "09:20"),
+            (3, "note", "09:30"),
+        ]
+        for ticket_id, kind, at in messages:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO messages (ticket_id, kind, channel, body_text, body_html, created_at)"
+                    " VALUES (:t, :k, 'email', 'x', 'x', :at)"
+                ),
+                {"t": ticket_id, "k": kind, "at": f"2026-03-01 {at}:00.000000"},
+            )
+        command.upgrade(config, "head")
+        rows = connection.execute(sa.text("SELECT id, priority_rank, waiting_since FROM tickets ORDER BY id")).all()
+    engine.dispose()
+    assert [(r[0], r[1], r[2] and str(r[2])[11:16]) for r in rows] == [(1, 3, "09:00"), (2, 0, None), (3, 1, "09:20")]

@@ -121,14 +121,6 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
 
 def _after(spec: SortKey, descending: bool, values: list[Any], last_id: int) -> sa.ColumnElement[bool]:
     """The keyset condition: rows strictly after the cursor's (values..., id) in this order."""
-    if spec.nullable:
-        column = spec.columns[0]
-        past_id = Ticket.id < last_id if descending else Ticket.id > last_id
-        if values[0] is None:  # already among the valueless rows, which come last, by id
-            return sa.and_(column.is_(None), past_id)
-        row = sa.tuple_(column, Ticket.id)
-        beyond = row < (values[0], last_id) if descending else row > (values[0], last_id)
-        return sa.or_(beyond, column.is_(None))
     row = sa.tuple_(*spec.columns, Ticket.id)
     key = (*values, last_id)
     return row < key if descending else row > key
@@ -136,9 +128,41 @@ def _after(spec: SortKey, descending: bool, values: list[Any], last_id: int) -> 
 
 def _order(spec: SortKey, descending: bool) -> list[Any]:
     order = [c.desc() if descending else c.asc() for c in spec.columns]
-    if spec.nullable:
-        order = [o.nulls_last() for o in order]
     return [*order, Ticket.id.desc() if descending else Ticket.id.asc()]
+
+
+def _page_nullable(
+    session: Session,
+    query: sa.Select[Ticket],
+    spec: SortKey,
+    descending: bool,
+    after: tuple[list[Any], int] | None,
+    limit: int,
+) -> list[Ticket]:
+    """A page of a sort whose key may be missing: rows with a value, in order, then those without, by id.
+
+    Two plain keyset queries rather than one with ``OR key IS NULL``: that OR keeps the database
+    from starting the index scan at the cursor, so every later page would rescan the earlier ones.
+    The second query runs only on the page where the valued rows run out.
+    """
+    column = spec.columns[0]
+    rows: list[Ticket] = []
+    in_valueless = after is not None and after[0][0] is None
+    if not in_valueless:
+        valued = query.where(column.is_not(None))
+        if after is not None:
+            valued = valued.where(_after(spec, descending, after[0], after[1]))
+        rows = list(
+            session.scalars(valued.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options()))
+        )
+    if len(rows) <= limit:
+        valueless = query.where(column.is_(None))
+        if in_valueless:
+            assert after is not None
+            valueless = valueless.where(Ticket.id < after[1] if descending else Ticket.id > after[1])
+        by_id = Ticket.id.desc() if descending else Ticket.id.asc()
+        rows += session.scalars(valueless.order_by(by_id).limit(limit + 1 - len(rows)).options(*_read_options()))
+    return rows
 
 
 def filtered(actor: Actor, filters: TicketFilters, *narrower: TicketFilters) -> sa.Select[Ticket]:
@@ -201,10 +225,15 @@ def list_tickets(
     key, descending = parse_sort(sort)
     spec = SORTS[key]
     query = filtered(actor, filters, *narrower)
-    if cursor:
-        values, last_id = _decode_cursor(cursor, sort)
-        query = query.where(_after(spec, descending, values, last_id))
-    rows = list(session.scalars(query.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options())))
+    after = _decode_cursor(cursor, sort) if cursor else None
+    if spec.nullable:
+        rows = _page_nullable(session, query, spec, descending, after, limit)
+    else:
+        if after is not None:
+            query = query.where(_after(spec, descending, *after))
+        rows = list(
+            session.scalars(query.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options()))
+        )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
