@@ -144,7 +144,8 @@
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
-    var typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+    var typing = target.closest && target.closest("input, textarea, select, [contenteditable]") &&
+      target.type !== "checkbox" && target.type !== "radio";  // a ticked box keeps the keys working
     if (target.id === "body" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       target.form.requestSubmit();
