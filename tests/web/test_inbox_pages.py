@@ -202,3 +202,16 @@ def test_bulk_reports_each_ticket_it_could_not_change(client: TestClient, db: Da
     )
     assert tagged.status_code == 303
     assert "vip-customer" in client.get(f"/tickets/{ok}", headers=HTML).text
+
+
+def test_russian_bulk_report_uses_plural_forms(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id, locale="ru")
+    ids = [make_ticket(db, people.agent.actor, subject=f"Вопрос {n}", team_id=people.team_a) for n in range(2)]
+    sign_in(client, people.agent.email)
+    token = csrf(client.get("/inbox?view=unassigned", headers=HTML).text)
+    done = client.post(
+        "/inbox/bulk",
+        data={"csrf_token": token, "ticket_id": ids, "action": "assign:me", "return_to": "/inbox?view=unassigned"},
+    )
+    assert "Изменено 2 обращения." in done.text and "Сохранённые представления" not in done.text
+    assert "Дольше всех ждут" in done.text and "Сначала новые" in done.text
