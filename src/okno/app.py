@@ -26,6 +26,7 @@ from okno.http.limits import BodyLimitMiddleware
 from okno.runtime import Runtime
 from okno.tickets import admin_views as tickets_admin_views
 from okno.tickets import api as tickets_api
+from okno.tickets import inbox_views
 from okno.tickets import new_views as new_ticket_views
 from okno.tickets import views as tickets_views
 from okno.web import live
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         accounts_views.router,
         new_ticket_views.router,
         tickets_views.router,
+        inbox_views.router,
         customers_views.router,
         organization_views.router,
         live.router,

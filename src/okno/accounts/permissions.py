@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from okno.accounts.models import STAFF_ROLES, Role
 from okno.customers.models import Customer
 from okno.errors import Forbidden
-from okno.tickets.models import ActorType, Ticket, TicketParticipant
+from okno.tickets.models import ActorType, SavedView, Ticket, TicketParticipant, ViewScope
 
 
 @dataclass(frozen=True)
@@ -171,3 +171,41 @@ def forbid_fields(actor: Actor, fields: set[str], allowed: set[str]) -> None:
             f"Your role may not set: {', '.join(refused)}.",
             details=[{"field": name, "reason": "not allowed for your role"} for name in refused],
         )
+
+
+# Saved inbox views. Their tickets always pass through visible_tickets of whoever looks, so sharing
+# a view shares its filters, never access to more tickets.
+
+
+def visible_saved_views(actor: Actor) -> ColumnElement[bool]:
+    """The views listed in the actor's inbox: their own, their teams', and those shared with everyone."""
+    if not actor.is_staff or actor.user_id is None:
+        return sa.false()
+    if actor.role == Role.admin:  # admins look after every shared view
+        return sa.or_(SavedView.owner_user_id == actor.user_id, SavedView.scope != ViewScope.personal.value)
+    return sa.or_(
+        SavedView.owner_user_id == actor.user_id,
+        SavedView.scope == ViewScope.everyone.value,
+        sa.and_(SavedView.scope == ViewScope.team.value, SavedView.team_id.in_(sorted(actor.team_ids))),
+    )
+
+
+def may_share_views(actor: Actor) -> bool:
+    return actor.role in {Role.admin, Role.supervisor}
+
+
+def require_may_manage_view(actor: Actor, *, owner_user_id: int | None, scope: ViewScope, team_id: int | None) -> None:
+    """Personal views belong to their owner; shared ones are the business of supervisors and admins.
+
+    A supervisor shares with their own teams (or everyone); an admin with any team.
+    """
+    if not actor.is_staff or actor.user_id is None:
+        raise Forbidden("Only staff have inbox views.")
+    if scope == ViewScope.personal:
+        if owner_user_id is not None and owner_user_id != actor.user_id:
+            raise Forbidden("This view belongs to someone else.")
+        return
+    if not may_share_views(actor):
+        raise Forbidden("Only supervisors and admins may share views.", details=[{"field": "scope"}])
+    if scope == ViewScope.team and actor.role != Role.admin and team_id is not None and team_id not in actor.team_ids:
+        raise Forbidden("You may share views only with your own teams.", details=[{"field": "team_id"}])

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from okno.customers.models import Plan
 from okno.http.deps import BearerCredentials, CurrentActor, DbSession, RuntimeDep, actor_from, unit_of_work
 from okno.http.idempotency import Idempotency, IdempotencyDep, IdempotencyKeyHeader, checked_key
 from okno.tickets import access, attachments, changes, fields, queries, service
-from okno.tickets.models import Channel, TicketStatus
+from okno.tickets.models import Channel, Priority, TicketStatus
 from okno.tickets.schemas import (
     AttachmentRead,
     CustomFieldCreate,
@@ -57,10 +58,17 @@ def list_tickets(
     customer_id: int | None = None,
     channel: Channel | None = None,
     updated_since: datetime | None = None,
+    priority: Annotated[list[Priority] | None, Query(description="Repeat for several.")] = None,
+    customer_plan: Annotated[
+        Plan | None, Query(description="The plan the customer had when the ticket opened.")
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in the subject or messages, or #number.")] = None,
     sort: Annotated[
         str,
-        Query(description="One of last_activity_at, created_at, updated_at, priority, number; - for descending."),
+        Query(
+            description="One of last_activity_at, created_at, updated_at, number, priority (then last activity), "
+            "waiting_since (tickets nobody waits on last); - for descending."
+        ),
     ] = queries.DEFAULT_SORT,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: str | None = None,
@@ -75,6 +83,8 @@ def list_tickets(
         channel=channel,
         updated_since=updated_since,
         q=q,
+        priority=priority,
+        customer_plan=customer_plan.value if customer_plan else None,
     )
     rows, next_cursor = queries.list_tickets(session, actor, filters, sort=sort, limit=limit, cursor=cursor)
     return TicketPage(items=queries.to_reads(session, rows), next_cursor=next_cursor)

@@ -150,6 +150,10 @@ def merge(
     _change_tags(session, actor, target, TicketUpdate(add_tags=[t.name for t in source.tags]))
     now = utcnow(session)
     target.last_activity_at = max(target.last_activity_at, source.last_activity_at)
+    # The source's unanswered messages now wait in the target.
+    waiting = [t.waiting_since for t in (source, target) if t.waiting_since is not None]
+    target.waiting_since = min(waiting) if waiting else None
+    source.waiting_since = None
     target.updated_at = now
     payload = {"source_ticket_id": source.id, "target_ticket_id": target.id, "moved_message_count": moved}
     events.record(session, ticket_id=source.id, kind=EventKind.merged, actor=actor, data=payload)

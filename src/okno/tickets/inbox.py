@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor
-from okno.tickets import queries
+from okno.tickets import queries, saved_views
 from okno.tickets.models import TicketStatus as S
 
 COUNT_CAP = 10_000
@@ -54,29 +55,54 @@ BY_KEY = {view.key: view for view in VIEWS}
 
 
 class CountCache:
-    """View counts per viewer, recomputed at most every few seconds: counting is the costly part."""
+    """View counts per viewer, recomputed at most every few seconds: counting is the costly part.
+
+    Saved views are counted the same way, keyed by their filters so an edited view is
+    recounted at once. ``forget`` drops a viewer's counts after they changed tickets themselves.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[int | None, str], tuple[float, int]] = {}
+        self._entries: dict[tuple[int | None, str, str], tuple[float, int]] = {}
 
     def get(self, session: Session, actor: Actor, now: datetime) -> dict[str, int]:
+        wanted: list[tuple[str, str, queries.TicketFilters]] = [
+            (view.key, "", view.filters(actor, now)) for view in VIEWS
+        ]
+        for saved in saved_views.list_views(session, actor):
+            filters = saved_views.ticket_filters(actor, saved_views.stored_filters(saved))
+            # Keyed by what it counts, so an edited view is counted afresh at once.
+            version = json.dumps([saved.filters, saved.sort], sort_keys=True)
+            wanted.append((f"saved-{saved.id}", version, filters))
         counts = {}
-        for view in VIEWS:
-            key = (actor.user_id, view.key)
+        fresh: dict[tuple[int | None, str, str], tuple[float, int]] = {}
+        for key, version, filters in wanted:
+            entry_key = (actor.user_id, key, version)
             with self._lock:
-                cached = self._entries.get(key)
+                cached = self._entries.get(entry_key)
             if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_SECONDS:
-                counts[view.key] = cached[1]
+                counts[key] = cached[1]
                 continue
-            value = count_capped(session, actor, view.filters(actor, now))
-            with self._lock:
-                self._entries[key] = (time.monotonic(), value)
-            counts[view.key] = value
+            value = count_capped(session, actor, filters)
+            fresh[entry_key] = (time.monotonic(), value)
+            counts[key] = value
+        with self._lock:
+            self._entries.update(fresh)
+            if len(self._entries) > 50_000:  # deleted views and departed viewers: start over
+                self._entries = fresh
         return counts
 
+    def forget(self, user_id: int | None) -> None:
+        with self._lock:
+            for entry_key in [k for k in self._entries if k[0] == user_id]:
+                del self._entries[entry_key]
 
-def count_capped(session: Session, actor: Actor, filters: queries.TicketFilters) -> int:
+
+def count_capped(
+    session: Session, actor: Actor, filters: queries.TicketFilters, *narrower: queries.TicketFilters
+) -> int:
     """The number of tickets, but at most COUNT_CAP + 1: exact counts of huge views are not worth their cost."""
-    capped = queries.filtered(actor, filters).with_only_columns(sa.literal(1)).limit(COUNT_CAP + 1).subquery()
+    capped = (
+        queries.filtered(actor, filters, *narrower).with_only_columns(sa.literal(1)).limit(COUNT_CAP + 1).subquery()
+    )
     return int(session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)

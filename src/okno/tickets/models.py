@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from okno.db import NEVER_REUSE_IDS, Base, BigId, JSONData, UTCDateTime
 
@@ -78,6 +78,12 @@ class Ticket(Base):
         sa.Index("ix_tickets_activity", "last_activity_at", "id"),
         sa.Index("ix_tickets_updated", "updated_at", "id"),
         sa.Index("ix_tickets_created", "created_at", "id"),
+        # The other inbox sorts (priority, waiting time, created), team-first like "My teams".
+        sa.Index("ix_tickets_team_priority", "team_id", "priority_rank", "last_activity_at", "id"),
+        sa.Index("ix_tickets_team_waiting", "team_id", "waiting_since", "id"),
+        sa.Index("ix_tickets_team_created", "team_id", "created_at", "id"),
+        sa.Index("ix_tickets_priority", "priority_rank", "last_activity_at", "id"),
+        sa.Index("ix_tickets_waiting", "waiting_since", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -85,6 +91,8 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(sa.String(500))
     status: Mapped[TicketStatus] = mapped_column(sa.String(20))
     priority: Mapped[Priority] = mapped_column(sa.String(20))
+    # PRIORITY_RANK[priority], kept in step by the validator below: a column the priority sort can index.
+    priority_rank: Mapped[int] = mapped_column(sa.SmallInteger, server_default="1")
     channel: Mapped[Channel] = mapped_column(sa.String(20))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -100,11 +108,19 @@ class Ticket(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the customer's oldest unanswered message arrived; None once an agent replied after it.
+    # Maintained where messages are added (tickets.service), so "waiting longest" is an index scan.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tags: Mapped[list[Tag]] = relationship(secondary="ticket_tags", lazy="raise", order_by=Tag.name)
     participants: Mapped[list[TicketParticipant]] = relationship(
         lazy="raise", order_by="TicketParticipant.id", cascade="all, delete-orphan"
     )
+
+    @validates("priority")
+    def _rank_priority(self, _key: str, value: str) -> str:
+        self.priority_rank = PRIORITY_RANK[Priority(value)]
+        return value
 
 
 class TicketParticipant(Base):
@@ -198,3 +214,27 @@ class CustomFieldDefinition(Base):
     # A field in use is deactivated rather than deleted: tickets keep their values, no new ones are taken.
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ViewScope(StrEnum):
+    personal = "personal"  # only its owner sees it
+    team = "team"  # every member of one team
+    everyone = "everyone"  # every staff member
+
+
+class SavedView(Base):
+    """An inbox view an agent saved: a name, filters over tickets and a sort; personal or shared."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (sa.Index("ix_saved_views_scope", "scope", "team_id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    owner_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[ViewScope] = mapped_column(sa.String(20))
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    # SavedViewFilters as JSON: statuses, team, assignee ("me", "nobody" or a user id), tag, channel, ...
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    sort: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,11 +21,11 @@ from okno.accounts.permissions import CUSTOMER_VISIBLE_EVENTS, Actor, visible_ti
 from okno.customers import queries as customers_queries
 from okno.errors import Invalid
 from okno.tickets.models import (
-    PRIORITY_RANK,
     Attachment,
     Channel,
     Message,
     MessageKind,
+    Priority,
     Tag,
     Ticket,
     TicketEvent,
@@ -34,14 +34,29 @@ from okno.tickets.models import (
 )
 from okno.tickets.schemas import AttachmentRead, Author, MessageRead, TicketRead
 
-_priority_rank = sa.case(*((Ticket.priority == name.value, rank) for name, rank in PRIORITY_RANK.items()), else_=1)
-# The allow-list of sort keys: column (or expression) and how a cursor value is parsed back.
-SORTS: dict[str, Any] = {
-    "last_activity_at": Ticket.last_activity_at,
-    "created_at": Ticket.created_at,
-    "updated_at": Ticket.updated_at,
-    "number": Ticket.number,
-    "priority": _priority_rank,
+
+@dataclass(frozen=True)
+class SortKey:
+    """One entry of the allow-list of sorts: the ordered columns before the id that breaks ties.
+
+    ``attrs`` name the ticket attributes a cursor records. A ``nullable`` key (one column) puts
+    tickets without a value last in either direction, and its keyset condition says so.
+    """
+
+    columns: tuple[Any, ...]
+    attrs: tuple[str, ...]
+    nullable: bool = False
+
+
+SORTS: dict[str, SortKey] = {
+    "last_activity_at": SortKey((Ticket.last_activity_at,), ("last_activity_at",)),
+    "created_at": SortKey((Ticket.created_at,), ("created_at",)),
+    "updated_at": SortKey((Ticket.updated_at,), ("updated_at",)),
+    "number": SortKey((Ticket.number,), ("number",)),
+    # Urgent first, then the most recently active: ties within a priority are the common case.
+    "priority": SortKey((Ticket.priority_rank, Ticket.last_activity_at), ("priority_rank", "last_activity_at")),
+    # Ascending: the customer who has waited longest first; tickets nobody waits on come last.
+    "waiting_since": SortKey((Ticket.waiting_since,), ("waiting_since",), nullable=True),
 }
 DEFAULT_SORT = "-last_activity_at"
 # Timelines show these as the messages themselves, not as separate event lines.
@@ -60,6 +75,8 @@ class TicketFilters:
     channel: Channel | None = None
     updated_since: datetime | None = None
     q: str | None = None
+    priority: list[Priority] | None = None
+    customer_plan: str | None = None
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
@@ -71,29 +88,93 @@ def parse_sort(sort: str) -> tuple[str, bool]:
     return key, descending
 
 
-def _encode_cursor(sort: str, value: Any, ticket_id: int) -> str:
-    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value, ticket_id])
+def _encode_cursor(sort: str, values: list[Any], ticket_id: int) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps([sort, plain[0] if len(plain) == 1 else plain, ticket_id])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, value, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
         key, _desc = parse_sort(sort)
-        if cursor_sort != sort or not isinstance(ticket_id, int):
+        spec = SORTS[key]
+        if cursor_sort != sort or not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
             raise ValueError
-        if key.endswith("_at"):
-            value = datetime.fromisoformat(value)
-        elif not isinstance(value, int):
+        raw = [value] if len(spec.attrs) == 1 else value
+        if not isinstance(raw, list) or len(raw) != len(spec.attrs):
             raise ValueError
-        return value, ticket_id
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        values: list[Any] = []
+        for attr, item in zip(spec.attrs, raw, strict=True):
+            if item is None and spec.nullable:
+                values.append(None)
+            elif attr.endswith(("_at", "_since")):
+                values.append(datetime.fromisoformat(item))
+            elif isinstance(item, int) and not isinstance(item, bool):
+                values.append(item)
+            else:
+                raise ValueError
+        return values, ticket_id
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
         raise Invalid("the cursor is malformed or belongs to another sort order", field="cursor") from None
 
 
-def filtered(actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
+def _after(spec: SortKey, descending: bool, values: list[Any], last_id: int) -> sa.ColumnElement[bool]:
+    """The keyset condition: rows strictly after the cursor's (values..., id) in this order."""
+    row = sa.tuple_(*spec.columns, Ticket.id)
+    key = (*values, last_id)
+    return row < key if descending else row > key
+
+
+def _order(spec: SortKey, descending: bool) -> list[Any]:
+    order = [c.desc() if descending else c.asc() for c in spec.columns]
+    return [*order, Ticket.id.desc() if descending else Ticket.id.asc()]
+
+
+def _page_nullable(
+    session: Session,
+    query: sa.Select[Ticket],
+    spec: SortKey,
+    descending: bool,
+    after: tuple[list[Any], int] | None,
+    limit: int,
+) -> list[Ticket]:
+    """A page of a sort whose key may be missing: rows with a value, in order, then those without, by id.
+
+    Two plain keyset queries rather than one with ``OR key IS NULL``: that OR keeps the database
+    from starting the index scan at the cursor, so every later page would rescan the earlier ones.
+    The second query runs only on the page where the valued rows run out.
+    """
+    column = spec.columns[0]
+    rows: list[Ticket] = []
+    in_valueless = after is not None and after[0][0] is None
+    if not in_valueless:
+        valued = query.where(column.is_not(None))
+        if after is not None:
+            valued = valued.where(_after(spec, descending, after[0], after[1]))
+        rows = list(
+            session.scalars(valued.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options()))
+        )
+    if len(rows) <= limit:
+        valueless = query.where(column.is_(None))
+        if in_valueless:
+            assert after is not None
+            valueless = valueless.where(Ticket.id < after[1] if descending else Ticket.id > after[1])
+        by_id = Ticket.id.desc() if descending else Ticket.id.asc()
+        rows += session.scalars(valueless.order_by(by_id).limit(limit + 1 - len(rows)).options(*_read_options()))
+    return rows
+
+
+def filtered(actor: Actor, filters: TicketFilters, *narrower: TicketFilters) -> sa.Select[Ticket]:
+    """Tickets the actor may see that match every given set of filters (a view, then a filter bar)."""
     query = sa.select(Ticket).where(visible_tickets(actor), Ticket.merged_into_id.is_(None))
+    for each in (filters, *narrower):
+        query = _narrow(query, actor, each)
+    return query
+
+
+def _narrow(query: sa.Select[Ticket], actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
     if filters.status:
         query = query.where(Ticket.status.in_([s.value for s in filters.status]))
     if filters.assignee_id is not None:
@@ -108,6 +189,10 @@ def filtered(actor: Actor, filters: TicketFilters) -> sa.Select[Ticket]:
         query = query.where(Ticket.customer_id.in_(customers_queries.members_of(filters.organization_id)))
     if filters.channel is not None:
         query = query.where(Ticket.channel == filters.channel.value)
+    if filters.priority:
+        query = query.where(Ticket.priority.in_([p.value for p in filters.priority]))
+    if filters.customer_plan is not None:
+        query = query.where(Ticket.customer_plan == filters.customer_plan)
     if filters.updated_since is not None:
         query = query.where(Ticket.updated_at >= filters.updated_since)
     if filters.tag:
@@ -138,26 +223,25 @@ def list_tickets(
     sort: str = DEFAULT_SORT,
     limit: int = 25,
     cursor: str | None = None,
+    narrower: Sequence[TicketFilters] = (),
 ) -> tuple[list[Ticket], str | None]:
     key, descending = parse_sort(sort)
-    column = SORTS[key]
-    query = filtered(actor, filters)
-    if cursor:
-        value, last_id = _decode_cursor(cursor, sort)
-        after = (
-            sa.tuple_(column, Ticket.id) < (value, last_id)
-            if descending
-            else (sa.tuple_(column, Ticket.id) > (value, last_id))
+    spec = SORTS[key]
+    query = filtered(actor, filters, *narrower)
+    after = _decode_cursor(cursor, sort) if cursor else None
+    if spec.nullable:
+        rows = _page_nullable(session, query, spec, descending, after, limit)
+    else:
+        if after is not None:
+            query = query.where(_after(spec, descending, *after))
+        rows = list(
+            session.scalars(query.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options()))
         )
-        query = query.where(after)
-    order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1).options(*_read_options())))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        value = PRIORITY_RANK[last.priority] if key == "priority" else getattr(last, key)
-        next_cursor = _encode_cursor(sort, value, last.id)
+        next_cursor = _encode_cursor(sort, [getattr(last, attr) for attr in spec.attrs], last.id)
     return rows, next_cursor
 
 
@@ -198,6 +282,7 @@ def to_reads(session: Session, tickets: Sequence[Ticket]) -> list[TicketRead]:
                         "last_activity_at",
                         "solved_at",
                         "closed_at",
+                        "waiting_since",
                     )
                 },
                 "customer": {

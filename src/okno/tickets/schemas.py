@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
+from okno.customers.models import Plan
 from okno.schemas import InputModel, OutputModel
-from okno.tickets.models import Channel, MessageKind, Priority, TicketStatus
+from okno.tickets.models import Channel, MessageKind, Priority, TicketStatus, ViewScope
 
 TAG_PATTERN = re.compile(r"^[\w][\w\-.:/+]{0,79}$")
 
@@ -127,6 +128,8 @@ class TicketRead(OutputModel):
     last_activity_at: datetime
     solved_at: datetime | None
     closed_at: datetime | None
+    # When the customer's oldest unanswered message arrived; null when an agent has answered.
+    waiting_since: datetime | None = None
 
 
 class TicketPage(OutputModel):
@@ -227,3 +230,37 @@ class CustomFieldRead(OutputModel):
     field_type: str
     options: list[str]
     is_active: bool
+
+
+ASSIGNEE_PATTERN = r"^(me|nobody|[1-9][0-9]{0,17})$"
+
+
+class SavedViewFilters(InputModel):
+    """What a saved view shows; every condition given must hold. ``assignee`` is "me" (whoever looks),
+    "nobody" (unassigned) or a user id."""
+
+    status: list[TicketStatus] = Field(default_factory=list, max_length=len(TicketStatus))
+    team_id: int | None = None
+    assignee: str | None = Field(default=None, pattern=ASSIGNEE_PATTERN)
+    tag: str | None = None
+    channel: Channel | None = None
+    priority: list[Priority] = Field(default_factory=list, max_length=len(Priority))
+    customer_plan: Plan | None = None
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        return normalise_tag(value) if value else None
+
+    @field_validator("status", "priority")
+    @classmethod
+    def _distinct(cls, value: list[Any]) -> list[Any]:
+        return sorted(set(value))
+
+
+class SavedViewIn(InputModel):
+    name: str = Field(min_length=1, max_length=80)
+    scope: ViewScope = ViewScope.personal
+    team_id: int | None = None
+    filters: SavedViewFilters = Field(default_factory=SavedViewFilters)
+    sort: str = Field(default="-last_activity_at", max_length=40)

@@ -70,6 +70,11 @@ def _new_message(
     attached = attachments.link(session, actor, row, message.attachment_ids)
     if kind != MessageKind.note:
         ticket.last_activity_at = now
+    # The customer waits from their oldest unanswered message; a public reply answers them all.
+    if kind == MessageKind.inbound and ticket.waiting_since is None:
+        ticket.waiting_since = now
+    elif kind == MessageKind.reply:
+        ticket.waiting_since = None
     ticket.updated_at = now
     return row, attached
 
@@ -122,6 +127,7 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
         created_at=now,
         updated_at=now,
         last_activity_at=now,
+        waiting_since=now,  # its first message is the customer's
         tags=fields.tags_by_name(session, data.tags),
         participants=[],
     )
@@ -303,6 +309,7 @@ def _follow_up(
         created_at=now,
         updated_at=now,
         last_activity_at=now,
+        waiting_since=now,  # its first message is the customer's
         tags=[],
         participants=[],
     )

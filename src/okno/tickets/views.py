@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
 from okno.customers import card as customer_card
@@ -18,69 +17,18 @@ from okno.customers import service as customers_service
 from okno.db import utcnow
 from okno.errors import Conflict, OknoError
 from okno.http.deps import unit_of_work
-from okno.tickets import access, inbox, queries, service
+from okno.tickets import access, queries, service
 from okno.tickets import changes as ticket_changes
 from okno.tickets.models import MessageKind, Priority, TicketStatus
 from okno.tickets.schemas import MessageCreate, TicketUpdate
 from okno.web.pages import StaffPage, check_csrf
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 50
 
 
 @router.get("/")
 async def home() -> Response:
     return RedirectResponse("/inbox", status_code=303)
-
-
-def _inbox(
-    session: Session,
-    actor: Actor,
-    counts: inbox.CountCache,
-    view_key: str,
-    cursor: str | None,
-    q: str | None,
-    presence_timeout: int,
-) -> dict[str, Any]:
-    view = inbox.BY_KEY.get(view_key, inbox.VIEWS[0])
-    now = utcnow(session)
-    filters = view.filters(actor, now)
-    if q:
-        # A search looks through every ticket the agent may see, not only this view's.
-        filters = queries.TicketFilters(q=q)
-    rows, next_cursor = queries.list_tickets(session, actor, filters, limit=PAGE_SIZE, cursor=cursor)
-    tickets = queries.to_reads(session, rows)
-    return {
-        "views": inbox.VIEWS,
-        "view": view,
-        "counts": counts.get(session, actor, now),
-        "tickets": tickets,
-        "next_cursor": next_cursor,
-        "user_names": accounts_queries.user_names(session, {t.assignee_id for t in tickets if t.assignee_id}),
-        "team_names": accounts_queries.team_names(session),
-        "now": now,
-        "cap": inbox.COUNT_CAP,
-        "q": q or "",
-        "colleagues": presence.team_presence(session, actor, timeout_seconds=presence_timeout),
-    }
-
-
-@router.get("/inbox")
-async def inbox_page(page: StaffPage, view: str = "mine", cursor: str | None = None, q: str | None = None) -> Response:
-    assert page.signed_in is not None
-    async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
-        runtime = page.request.app.state.runtime
-        context = await run_in_threadpool(
-            _inbox,
-            session,
-            page.signed_in.actor,
-            runtime.inbox_counts,
-            view,
-            cursor,
-            (q or "").strip()[:200] or None,
-            runtime.settings.presence_timeout_seconds,
-        )
-    return page.render("tickets/inbox.html", section="inbox", **context)
 
 
 def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -177,15 +125,6 @@ async def timeline_fragment(page: StaffPage, ticket_id: int) -> Response:
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
     return page.render("tickets/_timeline.html", **context)
-
-
-@router.get("/inbox/counts")
-async def inbox_counts(page: StaffPage) -> Response:
-    assert page.signed_in is not None
-    runtime = page.request.app.state.runtime
-    async with unit_of_work(runtime, writes=False) as session:
-        counts = await run_in_threadpool(runtime.inbox_counts.get, session, page.signed_in.actor, utcnow(session))
-    return JSONResponse({"counts": counts, "cap": inbox.COUNT_CAP})
 
 
 @router.post("/tickets/{ticket_id}/properties")

@@ -25,20 +25,33 @@
       .then(function (html) { if (html !== null) timeline.innerHTML = html; });
   }
 
+  // Counts are cached on the server for a few seconds: after a change, ask soon and once more when
+  // the cached figures have expired, so the sidebar settles on the true numbers.
+  var trailingTimer = null;
+  function fetchCounts() {
+    return fetch("/inbox/counts", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return null;
+        var locale = document.documentElement.lang || undefined;
+        Object.keys(data.counts).forEach(function (view) {
+          var cell = document.querySelector('[data-view-count="' + view + '"]');
+          if (!cell) return;
+          var n = data.counts[view];
+          cell.textContent = n > data.cap ? data.cap.toLocaleString(locale) + "+" : n.toLocaleString(locale);
+        });
+        return data;
+      });
+  }
+
   function refreshCounts() {
     clearTimeout(countsTimer);
+    clearTimeout(trailingTimer);
     countsTimer = setTimeout(function () {
-      fetch("/inbox/counts", { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) {
-          if (!data) return;
-          Object.keys(data.counts).forEach(function (view) {
-            var cell = document.querySelector('[data-view-count="' + view + '"]');
-            if (!cell) return;
-            var n = data.counts[view];
-            cell.textContent = n > data.cap ? data.cap.toLocaleString() + "+" : n.toLocaleString();
-          });
-        });
+      fetchCounts().then(function (data) {
+        var maxAge = data && data.max_age ? data.max_age : 5;
+        trailingTimer = setTimeout(fetchCounts, maxAge * 1000 + 250);
+      });
     }, 500);
   }
 
@@ -147,6 +160,43 @@
     rows[selected].setAttribute("aria-selected", "true");
   }
 
+  // Bulk selection: a checkbox per row, "select all on this page", x for the highlighted row.
+  var pageBox = document.getElementById("select-page");
+  var rowBoxes = Array.prototype.slice.call(document.querySelectorAll('input[name="ticket_id"]'));
+  var countLabel = document.querySelector(".selected-count");
+
+  function showSelection() {
+    var n = rowBoxes.filter(function (box) { return box.checked; }).length;
+    rowBoxes.forEach(function (box) { box.closest("tr").classList.toggle("checked", box.checked); });
+    if (pageBox) {
+      pageBox.checked = n > 0 && n === rowBoxes.length;
+      pageBox.indeterminate = n > 0 && n < rowBoxes.length;
+    }
+    if (countLabel) {
+      countLabel.textContent = n ? countLabel.dataset.some.replace("#", n.toLocaleString(document.documentElement.lang || undefined)) : countLabel.dataset.none;
+    }
+    document.querySelectorAll("[data-needs-selection]").forEach(function (button) { button.disabled = n === 0; });
+  }
+
+  function toggleRow(row) {
+    var box = row.querySelector('input[name="ticket_id"]');
+    if (box) { box.checked = !box.checked; showSelection(); }
+  }
+
+  rowBoxes.forEach(function (box) { box.addEventListener("change", showSelection); });
+  if (pageBox) {
+    pageBox.addEventListener("change", function () {
+      rowBoxes.forEach(function (box) { box.checked = pageBox.checked; });
+      showSelection();
+    });
+  }
+  if (rowBoxes.length) showSelection();
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+
   function focusComposer(kind) {
     var radio = document.getElementById(kind === "note" ? "kind-note" : "kind-reply");
     var body = document.getElementById("body");
@@ -165,7 +215,8 @@
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
-    var typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+    var typing = target.closest && target.closest("input, textarea, select, [contenteditable]") &&
+      target.type !== "checkbox" && target.type !== "radio";  // a ticked box keeps the keys working
     if (target.id === "body" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       target.form.requestSubmit();
@@ -176,6 +227,7 @@
       return;
     }
     var actions = {
+      "x": function () { if (selected >= 0) toggleRow(rows[selected]); },
       "j": function () { select(selected + 1); },
       "k": function () { select(selected - 1); },
       "Enter": function () { if (selected >= 0) location.href = rows[selected].dataset.href; },
@@ -291,6 +343,9 @@ document.addEventListener("click", function (event) {
     var list = load(), changed = false;
     list.forEach(function (t) { if (t.id === e.ticket_id && !t.unread) { t.unread = true; changed = true; } });
     if (changed) { save(list); render(); }
+  });
+})();
+
 // Admin pages: copy a shown-once link (the invitation) with one click; confirm what cannot be undone.
 (function () {
   "use strict";
