@@ -113,6 +113,10 @@ def test_editing_a_customer_in_place(client: TestClient, db: Database, people: P
         data={**form, "attributes": "no separator here", "new_identity": ""},
     )
     assert bad.status_code == 422 and 'id="attributes-error"' in bad.text and 'aria-invalid="true"' in bad.text
+    not_email = client.post(f"/customers/{customer_id}", data={**form, "new_identity": "maria@"})
+    assert not_email.status_code == 422 and 'id="new_identity-error"' in not_email.text
+    short = client.post(f"/customers/{customer_id}", data={**form, "new_identity": "12-3"})
+    assert short.status_code == 422 and "at least five digits" in short.text
     taken = client.post(f"/customers/{customer_id}", data={**form, "new_identity": "taken@example.com"})
     assert taken.status_code == 422 and "belongs to another customer" in taken.text
     unchanged = client.get(f"{API}/customers/{customer_id}", headers=people.agent.headers).json()
