@@ -68,7 +68,9 @@ def test_customer_page_shows_the_card_tickets_and_notes(client: TestClient, db: 
         f"/customers/{customer_id}/notes/{note_id}", data={"body": "Prefers calls after 19:00", "csrf_token": token}
     )
     assert edited.status_code == 200 and "Prefers calls after 19:00" in edited.text
-    assert "Edited by Colleague" in edited.text and "after 18:00" not in edited.text
+    assert "Edited by Colleague" in edited.text and "1 earlier version" in edited.text
+    earlier = edited.text.split('class="revisions"')[1].split("</details>")[0]
+    assert "Prefers calls after 18:00" in earlier and "Agent" in earlier
     with db.read() as session:
         revisions = service.note_revisions(session, people.admin.actor, customer_id, note_id)
         assert [r.body for r in revisions] == ["Prefers calls after 18:00"]

@@ -82,7 +82,9 @@ def _customer(session: Session, actor: Actor, customer_id: int, cursor: str | No
     filters = ticket_queries.TicketFilters(customer_id=customer_id)
     rows, next_cursor = ticket_queries.list_tickets(session, actor, filters, limit=TICKETS_PER_PAGE, cursor=cursor)
     notes = service.list_notes(session, actor, customer_id, newest_first=True)
+    revisions = service.revisions_of(session, actor, {n.id for n in notes if n.edited_at})
     people = {n.author_id for n in notes} | {n.edited_by_id for n in notes if n.edited_by_id}
+    people |= {r.written_by_id for rs in revisions.values() for r in rs}
     return {
         "customer": service.to_read(customer),
         "organization": customer.organization,
@@ -93,6 +95,7 @@ def _customer(session: Session, actor: Actor, customer_id: int, cursor: str | No
         "ticket_count": ticket_queries.count_tickets(session, actor, filters),
         "next_cursor": next_cursor,
         "notes": notes,
+        "revisions": revisions,
         "author_names": accounts_queries.user_names(session, people),
         "can_change": may_change_customers(actor),
         "now": utcnow(session),
