@@ -194,6 +194,7 @@ def test_merge_from_the_page_with_a_confirmation(client: TestClient, db: Databas
     assert done.status_code == 303 and done.headers["location"] == f"/customers/{target}?merged_from={source}"
     page = client.get(done.headers["location"], headers=HTML).text
     assert "was merged into this one" in page and "Called about a refund" in page
+    assert "Merged records" in page and f"(#{source}, merged " in page and "by Agent" in page
     assert "maria.home@example.com" in page
     old = client.get(f"/customers/{source}", headers=HTML, follow_redirects=False)
     assert old.status_code == 303 and old.headers["location"].startswith(f"/customers/{target}")

@@ -85,6 +85,8 @@ def _customer(session: Session, actor: Actor, customer_id: int, cursor: str | No
     revisions = service.revisions_of(session, actor, {n.id for n in notes if n.edited_at})
     people = {n.author_id for n in notes} | {n.edited_by_id for n in notes if n.edited_by_id}
     people |= {r.written_by_id for rs in revisions.values() for r in rs}
+    merged = service.merged_records(session, actor, customer_id)
+    people |= {m.merged_by_id for m in merged if m.merged_by_id}
     return {
         "customer": service.to_read(customer),
         "organization": customer.organization,
@@ -96,6 +98,7 @@ def _customer(session: Session, actor: Actor, customer_id: int, cursor: str | No
         "next_cursor": next_cursor,
         "notes": notes,
         "revisions": revisions,
+        "merged_records": merged,
         "author_names": accounts_queries.user_names(session, people),
         "can_change": may_change_customers(actor),
         "now": utcnow(session),
