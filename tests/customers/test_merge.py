@@ -153,6 +153,12 @@ def test_merge_api(client: TestClient, people: Personas) -> None:
     assert replay.status_code == 200 and replay.json() == body
     again = client.post(f"/api/v1/customers/{source}/merge", json={"into_id": target}, headers=people.agent.headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "customer_merged"
+    later = client.post(
+        "/api/v1/tickets",
+        json={"subject": "Again", "customer_id": source, "message": {"body": "hi"}},
+        headers=people.agent.headers,
+    )
+    assert later.status_code == 201 and later.json()["customer"]["id"] == target
     old = client.get(f"/api/v1/customers/{source}", headers=people.agent.headers).json()
     assert old["merged_into_id"] == target and old["identities"] == []
     events = client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=people.agent.headers).json()

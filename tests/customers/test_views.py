@@ -68,7 +68,9 @@ def test_customer_page_shows_the_card_tickets_and_notes(client: TestClient, db: 
         f"/customers/{customer_id}/notes/{note_id}", data={"body": "Prefers calls after 19:00", "csrf_token": token}
     )
     assert edited.status_code == 200 and "Prefers calls after 19:00" in edited.text
-    assert "Edited by Colleague" in edited.text and "after 18:00" not in edited.text
+    assert "Edited by Colleague" in edited.text and "1 earlier version" in edited.text
+    earlier = edited.text.split('class="revisions"')[1].split("</details>")[0]
+    assert "Prefers calls after 18:00" in earlier and "Agent" in earlier
     with db.read() as session:
         revisions = service.note_revisions(session, people.admin.actor, customer_id, note_id)
         assert [r.body for r in revisions] == ["Prefers calls after 18:00"]
@@ -113,6 +115,10 @@ def test_editing_a_customer_in_place(client: TestClient, db: Database, people: P
         data={**form, "attributes": "no separator here", "new_identity": ""},
     )
     assert bad.status_code == 422 and 'id="attributes-error"' in bad.text and 'aria-invalid="true"' in bad.text
+    not_email = client.post(f"/customers/{customer_id}", data={**form, "new_identity": "maria@"})
+    assert not_email.status_code == 422 and 'id="new_identity-error"' in not_email.text
+    short = client.post(f"/customers/{customer_id}", data={**form, "new_identity": "12-3"})
+    assert short.status_code == 422 and "at least five digits" in short.text
     taken = client.post(f"/customers/{customer_id}", data={**form, "new_identity": "taken@example.com"})
     assert taken.status_code == 422 and "belongs to another customer" in taken.text
     unchanged = client.get(f"{API}/customers/{customer_id}", headers=people.agent.headers).json()
@@ -188,6 +194,7 @@ def test_merge_from_the_page_with_a_confirmation(client: TestClient, db: Databas
     assert done.status_code == 303 and done.headers["location"] == f"/customers/{target}?merged_from={source}"
     page = client.get(done.headers["location"], headers=HTML).text
     assert "was merged into this one" in page and "Called about a refund" in page
+    assert "Merged records" in page and f"(#{source}, merged " in page and "by Agent" in page
     assert "maria.home@example.com" in page
     old = client.get(f"/customers/{source}", headers=HTML, follow_redirects=False)
     assert old.status_code == 303 and old.headers["location"].startswith(f"/customers/{target}")

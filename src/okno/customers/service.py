@@ -345,6 +345,31 @@ def note_revisions(session: Session, actor: Actor, customer_id: int, note_id: in
     )
 
 
+def merged_records(session: Session, actor: Actor, customer_id: int) -> list[Customer]:
+    """The records merged into this one (the same person, found twice), oldest merge first."""
+    require_staff(actor)
+    return list(
+        session.scalars(
+            sa.select(Customer).where(Customer.merged_into_id == customer_id).order_by(Customer.merged_at, Customer.id)
+        )
+    )
+
+
+def revisions_of(session: Session, actor: Actor, note_ids: set[int]) -> dict[int, list[CustomerNoteRevision]]:
+    """Earlier texts of several notes at once (newest first), for a page listing them."""
+    require_staff(actor)
+    found: dict[int, list[CustomerNoteRevision]] = {}
+    if not note_ids:
+        return found
+    for revision in session.scalars(
+        sa.select(CustomerNoteRevision)
+        .where(CustomerNoteRevision.note_id.in_(note_ids))
+        .order_by(CustomerNoteRevision.id.desc())
+    ):
+        found.setdefault(revision.note_id, []).append(revision)
+    return found
+
+
 def create_organization(session: Session, actor: Actor, *, data: OrganizationCreate) -> Organization:
     require_agent(actor)
     if session.scalar(sa.select(Organization.id).where(Organization.name == data.name)) is not None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +27,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 TICKETS_PER_PAGE = 25
 ATTRIBUTE_KEY_LIMIT = 64
+_EMAIL = TypeAdapter(EmailStr)
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -81,7 +82,11 @@ def _customer(session: Session, actor: Actor, customer_id: int, cursor: str | No
     filters = ticket_queries.TicketFilters(customer_id=customer_id)
     rows, next_cursor = ticket_queries.list_tickets(session, actor, filters, limit=TICKETS_PER_PAGE, cursor=cursor)
     notes = service.list_notes(session, actor, customer_id, newest_first=True)
+    revisions = service.revisions_of(session, actor, {n.id for n in notes if n.edited_at})
     people = {n.author_id for n in notes} | {n.edited_by_id for n in notes if n.edited_by_id}
+    people |= {r.written_by_id for rs in revisions.values() for r in rs}
+    merged = service.merged_records(session, actor, customer_id)
+    people |= {m.merged_by_id for m in merged if m.merged_by_id}
     return {
         "customer": service.to_read(customer),
         "organization": customer.organization,
@@ -92,6 +97,8 @@ def _customer(session: Session, actor: Actor, customer_id: int, cursor: str | No
         "ticket_count": ticket_queries.count_tickets(session, actor, filters),
         "next_cursor": next_cursor,
         "notes": notes,
+        "revisions": revisions,
+        "merged_records": merged,
         "author_names": accounts_queries.user_names(session, people),
         "can_change": may_change_customers(actor),
         "now": utcnow(session),
@@ -161,9 +168,15 @@ def _update(session: Session, actor: Actor, customer_id: int, fields: dict[str, 
     current = service.live_customer(session, actor, customer_id)
     attributes = parse_attributes(fields["attributes"], current.attributes)
     identities = []
-    if fields["new_identity"].strip():
-        kind = IdentityKind.email if "@" in fields["new_identity"] else IdentityKind.phone
-        identities.append(IdentityIn(kind=kind, value=fields["new_identity"].strip()))
+    value = fields["new_identity"].strip()
+    if value:
+        kind = IdentityKind.email if "@" in value else IdentityKind.phone
+        if kind == IdentityKind.email:
+            try:
+                value = str(_EMAIL.validate_python(value))
+            except ValidationError:
+                raise Invalid("not an email address", field="identities.value") from None
+        identities.append(IdentityIn(kind=kind, value=value))
     changes = CustomerUpdate(
         name=fields["name"].strip(),
         plan=Plan(fields["plan"]) if fields["plan"] else None,
@@ -220,7 +233,12 @@ def _field_errors(page: Page, error: Invalid | ValidationError) -> dict[str, str
         "identities.value": page.gettext("Enter an email address or a phone number with at least five digits."),
         "identities": page.gettext("Enter an email address or a phone number with at least five digits."),
     }
-    fields_of = {"identities.value": "new_identity", "identities": "new_identity", "add_identities": "new_identity"}
+    fields_of = {
+        "identities.value": "new_identity",
+        "identities": "new_identity",
+        "add_identities": "new_identity",
+        "value": "new_identity",
+    }
     found: dict[str, str] = {}
     if isinstance(error, ValidationError):
         for item in error.errors():

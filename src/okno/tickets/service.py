@@ -87,9 +87,13 @@ def _resolve_customer(session: Session, actor: Actor, data: TicketCreate) -> Cus
         raise Invalid("give either customer (email and name) or customer_id", field="customer")
     if data.customer_id is not None:
         try:
-            return customers_service.get_customer(session, actor, data.customer_id)
+            customer = customers_service.get_customer(session, actor, data.customer_id)
         except NotFound:
             raise Invalid("no such customer", field="customer_id") from None
+        if customer.merged_into_id is not None:
+            # An id from before a merge (a CRM, an old link): the person lives on in the record that stayed.
+            return customers_service.get_customer(session, actor, customer.merged_into_id)
+        return customer
     assert data.customer is not None
     return customers_service.find_or_create_by_email(session, email=str(data.customer.email), name=data.customer.name)
 
