@@ -19,8 +19,11 @@ from okno.customers import api as customers_api
 from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
+from okno.notifications import views as notifications_views
 from okno.runtime import Runtime
 from okno.tickets import api as tickets_api
+from okno.tickets import composer_views as tickets_composer_views
+from okno.tickets import edit_views as tickets_edit_views
 from okno.tickets import views as tickets_views
 from okno.web import live
 from okno.web.errors import install_page_handlers
@@ -72,11 +75,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         default_limit=settings.max_request_bytes,
         # Room for the multipart envelope around the largest allowed file.
         upload_limit=settings.max_attachment_bytes + 64 * 1024,
-        upload_paths=("/api/v1/attachments",),
+        upload_paths=("/api/v1/attachments", "/attachments"),
     )
     for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
         app.include_router(router)
-    for router in (accounts_views.router, tickets_views.router, live.router):
+    for router in (
+        accounts_views.router,
+        tickets_views.router,
+        tickets_edit_views.router,
+        tickets_composer_views.router,
+        notifications_views.router,
+        live.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
     install_page_handlers(app)

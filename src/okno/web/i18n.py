@@ -18,6 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
@@ -81,3 +82,12 @@ class Formatter:
 
     def number(self, value: int | float) -> str:
         return str(format_decimal(value, locale=self.locale))
+
+    def size(self, size_bytes: int) -> str:
+        """A file size for people: 820 B, 12.3 kB, 4.5 MB (decimal units, as file managers show them)."""
+        for unit, scale in (("digital-gigabyte", 10**9), ("digital-megabyte", 10**6), ("digital-kilobyte", 10**3)):
+            if size_bytes >= scale:
+                return str(format_unit(size_bytes / scale, unit, length="short", format="#,##0.#", locale=self.locale))
+        if self.locale.language == "en":
+            return f"{format_decimal(size_bytes, locale=self.locale)} B"  # CLDR's short form says "byte"
+        return str(format_unit(size_bytes, "digital-byte", length="short", locale=self.locale))
