@@ -9,9 +9,10 @@ from fastapi.testclient import TestClient
 
 from okno.accounts.permissions import Actor
 from okno.db import Database
-from okno.tickets import fields
-from okno.tickets.models import Ticket, TicketEvent
-from okno.tickets.schemas import CustomFieldCreate
+from okno.tickets import access, fields
+from okno.tickets import service as tickets_service
+from okno.tickets.models import MessageKind, Ticket, TicketEvent
+from okno.tickets.schemas import CustomFieldCreate, MessageCreate
 from tests.factories.personas import Personas
 from tests.factories.tickets import make_ticket, reply, update
 from tests.web.test_pages import HTML, csrf, set_password, sign_in
@@ -39,8 +40,6 @@ def event_kinds(db: Database, ticket_id: int) -> list[str]:
 
 def tags_of(db: Database, ticket_id: int) -> list[str]:
     with db.read() as session:
-        from okno.tickets import access
-
         return [t.name for t in access.get_ticket(session, Actor.system(), ticket_id).tags]
 
 
@@ -130,7 +129,7 @@ def test_reply_with_attachments_and_formatting(client: TestClient, db: Database,
         "/attachments", files={"file": ("video.mp4", b"x" * (300 * 1024), "video/mp4")}, headers={"X-CSRF-Token": token}
     )
     assert huge.status_code == 413
-    assert huge.json()["error"]["message"].startswith("video.mp4 is too large: files can be at most 262.1 kB")
+    assert huge.json()["error"]["message"].startswith("video.mp4 is too large: files can be at most 256 kB")
     sent = client.post(
         f"/tickets/{ticket_id}/messages",
         data={
@@ -279,3 +278,19 @@ def test_follow_up_links_both_ways(client: TestClient, db: Database, people: Per
     earlier = client.get(f"/tickets/{ticket_id}", headers=HTML).text
     assert f'Follow-ups: <a href="/tickets/{follow_up_id}">#{follow_up.number}</a>' in earlier
     assert "A follow-up ticket was opened" in earlier
+
+
+def test_the_mentioned_agents_live_stream_carries_the_mention(
+    client: TestClient, db: Database, people: Personas
+) -> None:
+    ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a)
+    signed_in(client, db, people.colleague.email, people.colleague.user_id)
+    with client.websocket_connect("/live", headers={"origin": "http://testserver"}) as socket:
+        with db.write() as session:
+            data = MessageCreate(
+                body="@Colleague", kind=MessageKind.note, mentioned_user_ids=[people.colleague.user_id]
+            )
+            tickets_service.add_message(session, people.agent.actor, ticket_id, data=data)
+        event = socket.receive_json()
+        assert event["kind"] == "note_added" and event["data"]["mentioned_user_ids"] == [people.colleague.user_id]
+        assert client.get("/notifications/unread").json()["unread"] == 1

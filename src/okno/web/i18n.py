@@ -84,8 +84,9 @@ class Formatter:
         return str(format_decimal(value, locale=self.locale))
 
     def size(self, size_bytes: int) -> str:
-        """A file size for people: 820 B, 12.3 kB, 4.5 MB (decimal units, as file managers show them)."""
-        for unit, scale in (("digital-gigabyte", 10**9), ("digital-megabyte", 10**6), ("digital-kilobyte", 10**3)):
+        """A file size for people: 820 B, 12.3 kB, 25 MB (steps of 1024, so a 25 MiB limit reads "25 MB")."""
+        steps = (("digital-gigabyte", 1 << 30), ("digital-megabyte", 1 << 20), ("digital-kilobyte", 1 << 10))
+        for unit, scale in steps:
             if size_bytes >= scale:
                 return str(format_unit(size_bytes / scale, unit, length="short", format="#,##0.#", locale=self.locale))
         if self.locale.language == "en":

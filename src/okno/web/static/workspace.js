@@ -108,7 +108,10 @@
   function focusComposer(kind) {
     var radio = document.getElementById(kind === "note" ? "kind-note" : "kind-reply");
     var body = document.getElementById("body");
-    if (radio) radio.checked = true;
+    if (radio && !radio.checked) {
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change"));
+    }
     if (body) body.focus();
   }
 
@@ -271,17 +274,35 @@ document.addEventListener("click", function (event) {
     body.value = body.value.slice(0, token.start) + mention + body.value.slice(caret);
     var at = token.start + mention.length;
     body.setSelectionRange(at, at);
-    if (!holder.querySelector('input[value="' + person.id + '"]')) {
-      var input = document.createElement("input");
-      input.type = "hidden";
-      input.name = "mentioned_user_ids";
-      input.value = String(person.id);
-      input.dataset.name = person.name;
-      holder.appendChild(input);
-    }
+    keep(person);
+    remember();
     body.dispatchEvent(new Event("input"));
     close();
   }
+
+  function keep(person) {
+    if (holder.querySelector('input[value="' + person.id + '"]')) return;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "mentioned_user_ids";
+    input.value = String(person.id);
+    input.dataset.name = person.name;
+    holder.appendChild(input);
+  }
+
+  // Picks survive a reload with the draft they belong to.
+  var storeKey = "okno-mentions-" + (document.getElementById("timeline") || { dataset: {} }).dataset.ticketId;
+  function remember() {
+    var picked = Array.prototype.map.call(holder.querySelectorAll("input"), function (input) {
+      return { id: Number(input.value), name: input.dataset.name };
+    });
+    localStorage.setItem(storeKey, JSON.stringify(picked));
+  }
+  try {
+    JSON.parse(localStorage.getItem(storeKey) || "[]").forEach(function (person) {
+      if (body.value.indexOf("@" + person.name) !== -1) keep(person);
+    });
+  } catch (ignored) { localStorage.removeItem(storeKey); }
 
   body.addEventListener("input", function () {
     var token = isNote() ? currentToken() : null;
@@ -312,6 +333,7 @@ document.addEventListener("click", function (event) {
     holder.querySelectorAll("input").forEach(function (input) {
       if (!isNote() || body.value.indexOf("@" + input.dataset.name) === -1) input.remove();
     });
+    localStorage.removeItem(storeKey);
   });
 })();
 
