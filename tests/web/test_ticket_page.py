@@ -294,3 +294,13 @@ def test_the_mentioned_agents_live_stream_carries_the_mention(
         event = socket.receive_json()
         assert event["kind"] == "note_added" and event["data"]["mentioned_user_ids"] == [people.colleague.user_id]
         assert client.get("/notifications/unread").json()["unread"] == 1
+
+
+def test_notifications_page_in_russian(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id, locale="ru")
+    sign_in(client, people.agent.email)
+    page = client.get("/notifications", headers=HTML).text
+    assert "<h1>Уведомления</h1>" in page and "Уведомлений пока нет" in page
+    ticket_id = make_ticket(db, people.agent.actor)
+    ticket = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    assert "Объединить с…" in ticket and "Прикрепить файлы" in ticket and "Меток пока нет." in ticket

@@ -55,6 +55,19 @@
         bell.classList.toggle("has-unread", data.unread > 0);
         count.textContent = data.unread > data.cap ? data.cap + "+" : String(data.unread);
         count.hidden = data.unread === 0;
+        if (location.pathname === "/notifications") refreshNotificationList();
+      });
+  }
+
+  // On the notifications page itself, the list follows too.
+  function refreshNotificationList() {
+    fetch("/notifications", { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+        var main = document.getElementById("main");
+        if (fresh && main) main.innerHTML = fresh.innerHTML;
       });
   }
 
