@@ -12,6 +12,7 @@ from okno.errors import Invalid, NotFound
 from okno.notifications import queries, service
 from okno.notifications.models import Notification
 from okno.tickets import access, changes, mentions
+from okno.tickets import queries as tickets_queries
 from okno.tickets import service as tickets_service
 from okno.tickets.models import Message, MessageKind, TicketEvent
 from okno.tickets.schemas import MessageCreate, TicketUpdate
@@ -134,3 +135,16 @@ def test_opening_marks_read_and_only_for_its_owner(db: Database, people: Persona
         assert [n.id for n in service.list_for(session, people.colleague.actor)] == [second.id, first.id]
         assert service.mark_all_read(session, people.colleague.actor) == 1
         assert queries.unread_count(session, people.colleague.user_id) == 0
+
+
+def test_a_notification_follows_its_note_into_a_merged_ticket(db: Database, people: Personas) -> None:
+    source_id = make_ticket(db, people.agent.actor, team_id=people.team_a)
+    target_id = make_ticket(db, people.agent.actor, team_id=people.team_a)
+    with db.write() as session:
+        posted = tickets_service.add_message(
+            session, people.agent.actor, source_id, data=note("look", people.colleague.user_id)
+        )
+        changes.merge(session, people.agent.actor, source_id, target_id=target_id, confirm_different_customers=False)
+    with db.read() as session:
+        assert tickets_queries.message_ticket_id(session, people.colleague.actor, posted.message.id) == target_id
+        assert tickets_queries.message_ticket_id(session, people.other_agent.actor, posted.message.id) is None

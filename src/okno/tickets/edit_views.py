@@ -51,7 +51,7 @@ async def change_tags(
         )
     except ValidationError:
         error = page.gettext("A tag is one word of letters, digits and - . : / + (up to 80 characters).")
-        return await render_ticket(page, ticket_id, Shown(tag_error=error, field_values={"tag": add}), 422)
+        return await render_ticket(page, ticket_id, Shown(tag_error=error, tag_value=add), 422)
     return await _update(page, ticket_id, update, anchor="tags")
 
 

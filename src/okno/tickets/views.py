@@ -134,6 +134,7 @@ class Shown:
     field_errors: dict[str, str] = field(default_factory=dict)
     field_values: dict[str, str] = field(default_factory=dict)
     tag_error: str | None = None
+    tag_value: str = ""
     notice: str | None = None
 
 
@@ -165,6 +166,7 @@ async def render_ticket(page: StaffPage, ticket_id: int, shown: Shown, status_co
         field_errors=shown.field_errors,
         field_values=shown.field_values,
         tag_error=shown.tag_error,
+        tag_value=shown.tag_value,
         max_attachment_bytes=runtime.settings.max_attachment_bytes,
         **context,
     )
