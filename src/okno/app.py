@@ -23,9 +23,12 @@ from okno.customers import views as customers_views
 from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
+from okno.notifications import views as notifications_views
 from okno.runtime import Runtime
 from okno.tickets import admin_views as tickets_admin_views
 from okno.tickets import api as tickets_api
+from okno.tickets import composer_views as tickets_composer_views
+from okno.tickets import edit_views as tickets_edit_views
 from okno.tickets import inbox_views
 from okno.tickets import new_views as new_ticket_views
 from okno.tickets import views as tickets_views
@@ -79,7 +82,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         default_limit=settings.max_request_bytes,
         # Room for the multipart envelope around the largest allowed file.
         upload_limit=settings.max_attachment_bytes + 64 * 1024,
-        upload_paths=("/api/v1/attachments",),
+        upload_paths=("/api/v1/attachments", "/attachments"),
     )
     for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
         app.include_router(router)
@@ -88,6 +91,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         accounts_views.router,
         new_ticket_views.router,
         tickets_views.router,
+        tickets_edit_views.router,
+        tickets_composer_views.router,
+        notifications_views.router,
         inbox_views.router,
         customers_views.router,
         organization_views.router,

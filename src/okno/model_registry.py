@@ -5,8 +5,17 @@ from okno.customers import models as customers_models
 from okno.db import Base
 from okno.http import models as http_models
 from okno.jobs import models as jobs_models
+from okno.notifications import models as notifications_models
 from okno.tickets import models as tickets_models
 
-__all__ = ["Base", "accounts_models", "customers_models", "http_models", "jobs_models", "tickets_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "customers_models",
+    "http_models",
+    "jobs_models",
+    "notifications_models",
+    "tickets_models",
+]
 
 metadata = Base.metadata

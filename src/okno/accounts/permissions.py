@@ -119,9 +119,23 @@ def may_see_staff_signal(actor: Actor) -> bool:
     return actor.is_staff
 
 
+def may_be_mentioned(colleague: Actor, facts: TicketFacts) -> bool:
+    """A note may name (and so notify) only staff who may open the ticket it is on.
+
+    Anyone else would learn from the notification that the ticket exists, and what it is
+    about, although their teams keep it from them.
+    """
+    return colleague.is_staff and not colleague.is_system and may_see_ticket(colleague, facts)
+
+
 def require_staff(actor: Actor) -> None:
     if not actor.is_staff:
         raise Forbidden("Only staff may do this.")
+
+
+def may_change_tickets(actor: Actor) -> bool:
+    """Agents, supervisors and admins; light agents read and write notes only."""
+    return actor.role in {Role.admin, Role.supervisor, Role.agent}
 
 
 def require_agent(actor: Actor) -> None:

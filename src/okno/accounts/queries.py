@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.accounts.models import Role, Team, TeamMembership, User
+from okno.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, User
+from okno.accounts.permissions import Actor
 
 ASSIGNABLE_ROLES = (Role.admin, Role.supervisor, Role.agent)
 
@@ -67,3 +68,48 @@ def team_member_counts(session: Session) -> dict[int, int]:
 
 def team_member_ids(session: Session, team_id: int) -> set[int]:
     return set(session.scalars(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))
+
+
+def staff_actors(session: Session, user_ids: set[int]) -> dict[int, Actor]:
+    """Active staff among these users, as the actors they would be (teams included), by id."""
+    if not user_ids:
+        return {}
+    users = session.execute(
+        sa.select(User.id, User.name, User.role, User.limited_to_teams).where(
+            User.id.in_(user_ids), User.is_active.is_(True), User.role.in_(sorted(STAFF_ROLES))
+        )
+    ).all()
+    teams: dict[int, set[int]] = {}
+    for user_id, team_id in session.execute(
+        sa.select(TeamMembership.user_id, TeamMembership.team_id).where(TeamMembership.user_id.in_(user_ids))
+    ):
+        teams.setdefault(user_id, set()).add(team_id)
+    return {
+        user_id: Actor(
+            role=Role(role),
+            user_id=user_id,
+            name=name,
+            team_ids=frozenset(teams.get(user_id, set())),
+            limited_to_teams=limited,
+        )
+        for user_id, name, role, limited in users
+    }
+
+
+def find_staff(session: Session, q: str, *, limit: int) -> list[tuple[int, str, str]]:
+    """Active staff whose name (any word of it) or email starts with ``q``: (id, name, email), by name.
+
+    Matched in Python: staff lists are short, and SQLite's lower() knows only ASCII (Cyrillic names).
+    """
+    needle = q.strip().casefold()
+    rows = session.execute(
+        sa.select(User.id, User.name, User.email)
+        .where(User.is_active.is_(True), User.role.in_(sorted(STAFF_ROLES)))
+        .order_by(User.name, User.id)
+    ).all()
+    found = [
+        (user_id, name, email)
+        for user_id, name, email in rows
+        if any(word.startswith(needle) for word in [name.casefold(), *name.casefold().split(), email.casefold()])
+    ]
+    return found[:limit]

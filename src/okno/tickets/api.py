@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
@@ -13,7 +14,7 @@ from okno.customers.models import Plan
 from okno.http.deps import BearerCredentials, CurrentActor, DbSession, RuntimeDep, actor_from, unit_of_work
 from okno.http.idempotency import Idempotency, IdempotencyDep, IdempotencyKeyHeader, checked_key
 from okno.tickets import access, attachments, changes, fields, queries, service
-from okno.tickets.models import Channel, Priority, TicketStatus
+from okno.tickets.models import Attachment, Channel, Priority, TicketStatus
 from okno.tickets.schemas import (
     AttachmentRead,
     CustomFieldCreate,
@@ -209,6 +210,11 @@ def download_attachment(
     attachment_id: str, session: DbSession, actor: CurrentActor, runtime: RuntimeDep, inline: bool = False
 ) -> FileResponse:
     row, path = attachments.for_download(session, actor, runtime.storage, attachment_id)
+    return attachment_response(row, path, inline=inline)
+
+
+def attachment_response(row: Attachment, path: Path, *, inline: bool) -> FileResponse:
+    """A download; inline only for proven raster images, sandboxed. Shared with the workspace's route."""
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
     if inline and row.inline_image_type:
         headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"

@@ -134,3 +134,20 @@ def sweep_orphans(session: Session, storage: Storage, *, older_than_hours: float
     for key in unreferenced:
         storage.delete(key)
     return len(keys) + len(unreferenced)
+
+
+def pending_uploads(session: Session, actor: Actor, attachment_ids: list[str]) -> list[Attachment]:
+    """The caller's own uploads not yet sent with a message (a composer shown again keeps them)."""
+    if not attachment_ids or actor.user_id is None:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Attachment)
+            .where(
+                Attachment.id.in_(attachment_ids[:50]),
+                Attachment.message_id.is_(None),
+                Attachment.uploaded_by_user_id == actor.user_id,
+            )
+            .order_by(Attachment.created_at)
+        )
+    )

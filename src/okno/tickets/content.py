@@ -10,6 +10,7 @@ import html
 import re
 
 import nh3
+from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = frozenset(
     {
@@ -48,19 +49,34 @@ def text_to_html(text: str) -> str:
     return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
 
 
+# Markdown-lite for what agents write: emphasis, lists, links, inline and fenced code, line breaks.
+# Raw HTML in the text stays text (html=False); headings, tables and images are not enabled.
+_markdown = MarkdownIt("zero", {"html": False, "breaks": True, "linkify": False}).enable(
+    ["emphasis", "list", "link", "autolink", "backticks", "fence", "newline", "escape"]
+)
+
+
+def markdown_to_html(text: str) -> str:
+    """The agent's plain-text source rendered, then sanitised like any other HTML."""
+    return sanitise_html(_markdown.render(text.strip()))
+
+
 def html_to_text(raw: str) -> str:
     with_breaks = _BLOCK_BREAK.sub("\n", raw)
     text = html.unescape(nh3.clean(with_breaks, tags=set()))
     return _BLANK_RUNS.sub("\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip()
 
 
-def bodies(text: str | None, raw_html: str | None) -> tuple[str, str]:
-    """(plain text, safe HTML) from whichever the sender gave; at least one must be non-empty."""
+def bodies(text: str | None, raw_html: str | None, *, markdown: bool = False) -> tuple[str, str]:
+    """(plain text, safe HTML) from whichever the sender gave; at least one must be non-empty.
+
+    With ``markdown`` the plain text is the source and is rendered as Markdown-lite.
+    """
     if raw_html:
         safe = sanitise_html(raw_html)
         return (text or html_to_text(safe)), safe
     text = text or ""
-    return text, text_to_html(text)
+    return text, markdown_to_html(text) if markdown else text_to_html(text)
 
 
 _REMOTE_IMAGE = re.compile(r'<img([^>]*?) src="(https?://[^"]*)"', re.IGNORECASE)

@@ -373,3 +373,75 @@ def list_events(
     if after_id is not None:
         query = query.where(TicketEvent.id > after_id)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class TicketLink:
+    id: int
+    number: int
+    subject: str
+    status: str
+
+
+def _links(session: Session, actor: Actor, condition: sa.ColumnElement[bool], limit: int = 50) -> list[TicketLink]:
+    rows = session.execute(
+        sa.select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status)
+        .where(visible_tickets(actor), condition)
+        .order_by(Ticket.number)
+        .limit(limit)
+    )
+    return [TicketLink(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Related:
+    """Tickets linked to one: the one it follows up, its follow-ups, and those merged into it."""
+
+    previous: TicketLink | None
+    follow_ups: list[TicketLink]
+    merged_in: list[TicketLink]
+    merged_into: TicketLink | None
+
+
+def related(session: Session, actor: Actor, ticket: Ticket) -> Related:
+    """Only tickets the reader may see are named; a link to one they may not see is left out."""
+    previous = _links(session, actor, Ticket.id == ticket.follow_up_of_id) if ticket.follow_up_of_id else []
+    merged_into = _links(session, actor, Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else []
+    return Related(
+        previous=previous[0] if previous else None,
+        follow_ups=_links(session, actor, Ticket.follow_up_of_id == ticket.id),
+        merged_in=_links(session, actor, Ticket.merged_into_id == ticket.id),
+        merged_into=merged_into[0] if merged_into else None,
+    )
+
+
+def merge_candidates(session: Session, actor: Actor, source: Ticket, q: str, *, limit: int = 20) -> list[Ticket]:
+    """Tickets the source could be merged into: visible, not closed, not merged; by #number or words.
+
+    With no search words, the customer's own other tickets come first: a duplicate is the usual case.
+    """
+    open_statuses: list[TicketStatus] = [s for s in TicketStatus if s != TicketStatus.closed]
+    query = filtered(actor, TicketFilters(q=q or None, status=open_statuses)).where(Ticket.id != source.id)
+    if not q:
+        query = query.where(Ticket.customer_id == source.customer_id)
+    query = query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(limit)
+    return list(session.scalars(query.options(*_read_options())))
+
+
+def ticket_titles(session: Session, actor: Actor, ticket_ids: set[int]) -> dict[int, tuple[int, str]]:
+    """(number, subject) of those of these tickets the reader may see."""
+    if not ticket_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Ticket.id, Ticket.number, Ticket.subject).where(Ticket.id.in_(ticket_ids), visible_tickets(actor))
+    )
+    return {ticket_id: (number, subject) for ticket_id, number, subject in rows}
+
+
+def message_ticket_id(session: Session, actor: Actor, message_id: int) -> int | None:
+    """The ticket a message is on now (merging moves messages), if the reader may see it."""
+    return session.scalar(
+        sa.select(Message.ticket_id)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .where(Message.id == message_id, visible_tickets(actor))
+    )

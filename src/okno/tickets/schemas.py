@@ -86,6 +86,11 @@ class MessageCreate(MessageIn):
         description="The newest message the writer had seen. A public reply is refused (409 replied_meanwhile) "
         "when a colleague has replied since, so the customer does not get two answers.",
     )
+    mentioned_user_ids: list[int] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Internal notes only: colleagues to notify. Each must be active staff who may open the ticket.",
+    )
 
     @field_validator("kind")
     @classmethod

@@ -18,7 +18,8 @@ from okno.accounts.permissions import Actor, forbid_fields, require_agent
 from okno.customers import service as customers_service
 from okno.db import next_sequence_value, utcnow
 from okno.errors import Conflict, Forbidden, Invalid, NotFound
-from okno.tickets import attachments, content, events, fields, lifecycle
+from okno.notifications import service as notifications
+from okno.tickets import attachments, content, events, fields, lifecycle, mentions
 from okno.tickets.access import get_ticket, writable
 from okno.tickets.events import EventKind
 from okno.tickets.models import (
@@ -52,7 +53,9 @@ def _new_message(
     at: datetime | None = None,
 ) -> tuple[Message, int]:
     """A message on the ticket; ``at`` is given for a ticket's first message, made with the ticket."""
-    text, safe_html = content.bodies(message.body, message.body_html)
+    # What agents write is Markdown-lite (bold, italic, lists, links, code); outside text is plain.
+    written_by_staff = kind != MessageKind.inbound and actor.is_staff
+    text, safe_html = content.bodies(message.body, message.body_html, markdown=written_by_staff)
     now = at or utcnow(session)
     row = Message(
         ticket_id=ticket.id,
@@ -195,6 +198,7 @@ def add_message(session: Session, actor: Actor, ticket_id: int, *, data: Message
         if data.status is not None:
             forbid_fields(actor, {"status"}, set())
         ticket = writable(session, actor, ticket_id)
+        mentioned = mentions.check(session, ticket, data.mentioned_user_ids)
         note, attached = _new_message(
             session, actor, ticket, kind=MessageKind.note, message=data, channel=ticket.channel
         )
@@ -203,9 +207,12 @@ def add_message(session: Session, actor: Actor, ticket_id: int, *, data: Message
             ticket_id=ticket.id,
             kind=EventKind.note_added,
             actor=actor,
-            data={"message_id": note.id, "attachment_count": attached},
+            data={"message_id": note.id, "attachment_count": attached, "mentioned_user_ids": mentioned},
         )
+        notifications.notify_mentioned(session, actor, user_ids=mentioned, ticket_id=ticket.id, message_id=note.id)
         return Posted(ticket, note)
+    if data.mentioned_user_ids:
+        raise Invalid("Mentions notify colleagues in internal notes only.", field="mentioned_user_ids")
     require_agent(actor)
     ticket = writable(session, actor, ticket_id)
     if data.seen_message_id is not None:

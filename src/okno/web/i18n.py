@@ -18,6 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
@@ -93,3 +94,13 @@ class Formatter:
         except (ValueError, UnknownLocaleError):
             return code
         return str(name) if name else code
+
+    def size(self, size_bytes: int) -> str:
+        """A file size for people: 820 B, 12.3 kB, 25 MB (steps of 1024, so a 25 MiB limit reads "25 MB")."""
+        steps = (("digital-gigabyte", 1 << 30), ("digital-megabyte", 1 << 20), ("digital-kilobyte", 1 << 10))
+        for unit, scale in steps:
+            if size_bytes >= scale:
+                return str(format_unit(size_bytes / scale, unit, length="short", format="#,##0.#", locale=self.locale))
+        if self.locale.language == "en":
+            return f"{format_decimal(size_bytes, locale=self.locale)} B"  # CLDR's short form says "byte"
+        return str(format_unit(size_bytes, "digital-byte", length="short", locale=self.locale))

@@ -17,6 +17,7 @@ from okno.accounts.models import PresenceStatus
 from okno.accounts.web_sessions import SignedIn
 from okno.errors import Forbidden
 from okno.http.deps import get_runtime
+from okno.notifications import queries as notifications_queries
 from okno.tickets.content import block_remote_images
 from okno.web.admin_nav import sections_for
 from okno.web.i18n import Formatter, Gettext, negotiate
@@ -51,6 +52,7 @@ class Page:
     locale: str
     formatter: Formatter
     presence: str = "offline"
+    unread_notifications: int = 0
 
     def gettext(self, message: str, **values: object) -> str:
         return Gettext(self.locale).gettext(message, **values)
@@ -65,6 +67,7 @@ class Page:
             locale=self.locale,
             fmt=self.formatter,
             presence=self.presence,
+            unread_notifications=self.unread_notifications,
             away_after_seconds=self.request.app.state.runtime.settings.away_after_idle_seconds,
             gettext=words.gettext,
             ngettext=words.ngettext,
@@ -88,22 +91,23 @@ class Page:
         return response
 
 
-def _signed_in(request: Request) -> tuple[SignedIn | None, str]:
+def _signed_in(request: Request) -> tuple[SignedIn | None, str, int]:
     runtime = get_runtime(request)
     with runtime.db.read() as session:
         signed_in = web_sessions.resolve(session, request.cookies.get(SESSION_COOKIE))
         if signed_in is None:
-            return None, PresenceStatus.offline.value
+            return None, PresenceStatus.offline.value, 0
         timeout = runtime.settings.presence_timeout_seconds
-        return signed_in, presence.status_of(session, signed_in.user.id, timeout_seconds=timeout).value
+        status = presence.status_of(session, signed_in.user.id, timeout_seconds=timeout).value
+        return signed_in, status, notifications_queries.unread_count(session, signed_in.user.id)
 
 
 async def _page(request: Request) -> Page:
-    signed_in, status = await run_in_threadpool(_signed_in, request)
+    signed_in, status, unread = await run_in_threadpool(_signed_in, request)
     request.state.pre_session_csrf = request.cookies.get(PRE_SESSION_CSRF_COOKIE) or secrets.token_urlsafe(32)
     if signed_in is not None:
         user = signed_in.user
-        return Page(request, signed_in, user.locale, Formatter(user.locale, user.time_zone), status)
+        return Page(request, signed_in, user.locale, Formatter(user.locale, user.time_zone), status, unread)
     locale = negotiate(request.headers.get("accept-language"))
     return Page(request, None, locale, Formatter(locale, "UTC"))
 

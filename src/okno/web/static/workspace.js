@@ -55,6 +55,41 @@
     }, 500);
   }
 
+  // The bell: a note naming this user arrives on their stream like any event they may see.
+  var myId = me || null;
+
+  function refreshBell() {
+    fetch("/notifications/unread", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        var bell = document.getElementById("bell");
+        if (!data || !bell) return;
+        var count = bell.querySelector("[data-bell-count]");
+        bell.dataset.unread = String(data.unread);
+        bell.classList.toggle("has-unread", data.unread > 0);
+        count.textContent = data.unread > data.cap ? data.cap + "+" : String(data.unread);
+        count.hidden = data.unread === 0;
+        if (location.pathname === "/notifications") refreshNotificationList();
+      });
+  }
+
+  // On the notifications page itself, the list follows too.
+  function refreshNotificationList() {
+    fetch("/notifications", { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+        var main = document.getElementById("main");
+        if (fresh && main) main.innerHTML = fresh.innerHTML;
+      });
+  }
+
+  function mentionsMe(event) {
+    var ids = event.data && event.data.mentioned_user_ids;
+    return myId !== null && Array.isArray(ids) && ids.indexOf(myId) !== -1;
+  }
+
   // Collision warnings: who else has this ticket open, and who is writing on it right now.
   var VIEWING_REPEAT_MS = 15000, VIEWER_FORGET_MS = 40000, TYPING_SHOW_MS = 6000, TYPING_EVERY_MS = 2500;
   var indicator = document.getElementById("collision");
@@ -129,6 +164,7 @@
     lastId = Math.max(lastId || 0, event.id);
     document.dispatchEvent(new CustomEvent("okno:event", { detail: event }));
     if (ticketId && event.ticket_id === ticketId) refreshTimeline();
+    if (mentionsMe(event)) refreshBell();
     refreshCounts();
   }
 
@@ -136,7 +172,13 @@
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var url = scheme + location.host + "/live" + (lastId ? "?after_id=" + lastId : "");
     socket = new WebSocket(url);
-    socket.onopen = function () { document.documentElement.dataset.live = "on"; delay = 1000; send("viewing"); };
+    socket.onopen = function () {
+      document.documentElement.dataset.live = "on";
+      // After a reconnect the log replays what was missed; the bell is simply asked again.
+      if (delay > 1000) refreshBell();
+      delay = 1000;
+      send("viewing");
+    };
     socket.onmessage = function (message) { onEvent(JSON.parse(message.data)); };
     socket.onclose = function () {
       document.documentElement.dataset.live = "off";
@@ -200,7 +242,10 @@
   function focusComposer(kind) {
     var radio = document.getElementById(kind === "note" ? "kind-note" : "kind-reply");
     var body = document.getElementById("body");
-    if (radio) radio.checked = true;
+    if (radio && !radio.checked) {
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change"));
+    }
     if (body) body.focus();
   }
 
@@ -235,6 +280,8 @@
       "n": function () { focusComposer("note"); },
       "a": function () { submit("assign-to-me"); },
       "s": function () { submit("solve"); },
+      "t": function () { var tag = document.getElementById("tag-add"); if (tag) tag.focus(); },
+      "m": function () { var merge = document.getElementById("merge-link"); if (merge) merge.click(); },
       "/": function () { var box = document.getElementById("search"); if (box) box.focus(); },
       "?": function () { var help = document.getElementById("shortcuts"); if (help) help.showModal(); }
     };
@@ -371,5 +418,232 @@ document.addEventListener("click", function (event) {
   });
   document.querySelectorAll("input[data-select-on-focus]").forEach(function (field) {
     field.addEventListener("focus", function () { field.select(); });
+  });
+})();
+
+// @mentions in internal notes: type @ and a few letters, pick a colleague with the arrows and Enter (or a click).
+// The pick is kept as a user id next to the text; a mention deleted from the text is dropped on sending.
+(function () {
+  "use strict";
+  var body = document.getElementById("body");
+  var list = document.getElementById("mention-list");
+  var holder = document.getElementById("mentions");
+  if (!body || !list || !holder) return;
+  var noteRadio = document.getElementById("kind-note");
+  var replyPlaceholder = body.placeholder;
+  var items = [];
+  var active = -1;
+  var query = null;
+  var timer = null;
+
+  function isNote() { return noteRadio && noteRadio.checked; }
+
+  document.querySelectorAll('input[name="kind"]').forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      body.placeholder = isNote() ? body.dataset.notePlaceholder : replyPlaceholder;
+      if (!isNote()) close();
+    });
+  });
+  if (isNote()) body.placeholder = body.dataset.notePlaceholder;
+
+  function close() {
+    list.hidden = true;
+    list.innerHTML = "";
+    items = [];
+    active = -1;
+    query = null;
+    body.setAttribute("aria-expanded", "false");
+    body.removeAttribute("aria-activedescendant");
+  }
+
+  function highlight(index) {
+    active = index;
+    items.forEach(function (item, i) {
+      var option = document.getElementById("mention-option-" + i);
+      option.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    if (index >= 0) body.setAttribute("aria-activedescendant", "mention-option-" + index);
+  }
+
+  function show(found) {
+    items = found;
+    list.innerHTML = "";
+    if (!found.length) { close(); return; }
+    found.forEach(function (person, i) {
+      var option = document.createElement("li");
+      option.id = "mention-option-" + i;
+      option.setAttribute("role", "option");
+      option.textContent = person.name;
+      option.addEventListener("mousedown", function (event) { event.preventDefault(); pick(i); });
+      list.appendChild(option);
+    });
+    list.hidden = false;
+    body.setAttribute("aria-expanded", "true");
+    highlight(0);
+  }
+
+  function currentToken() {
+    var before = body.value.slice(0, body.selectionStart);
+    var match = /(^|\s)@([^\s@]{0,30})$/.exec(before);
+    return match ? { text: match[2], start: before.length - match[2].length - 1 } : null;
+  }
+
+  function pick(index) {
+    var person = items[index];
+    var token = currentToken();
+    if (!person || !token) { close(); return; }
+    var mention = "@" + person.name + " ";
+    var caret = body.selectionStart;
+    body.value = body.value.slice(0, token.start) + mention + body.value.slice(caret);
+    var at = token.start + mention.length;
+    body.setSelectionRange(at, at);
+    keep(person);
+    remember();
+    body.dispatchEvent(new Event("input"));
+    close();
+  }
+
+  function keep(person) {
+    if (holder.querySelector('input[value="' + person.id + '"]')) return;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "mentioned_user_ids";
+    input.value = String(person.id);
+    input.dataset.name = person.name;
+    holder.appendChild(input);
+  }
+
+  // Picks survive a reload with the draft they belong to.
+  var storeKey = "okno-mentions-" + (document.getElementById("timeline") || { dataset: {} }).dataset.ticketId;
+  function remember() {
+    var picked = Array.prototype.map.call(holder.querySelectorAll("input"), function (input) {
+      return { id: Number(input.value), name: input.dataset.name };
+    });
+    localStorage.setItem(storeKey, JSON.stringify(picked));
+  }
+  try {
+    JSON.parse(localStorage.getItem(storeKey) || "[]").forEach(function (person) {
+      if (body.value.indexOf("@" + person.name) !== -1) keep(person);
+    });
+  } catch (ignored) { localStorage.removeItem(storeKey); }
+
+  body.addEventListener("input", function () {
+    var token = isNote() ? currentToken() : null;
+    if (!token) { close(); return; }
+    if (token.text === query) return;
+    query = token.text;
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      fetch(body.dataset.mentionUrl + "?q=" + encodeURIComponent(token.text), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        .then(function (data) { if (query === token.text) show(data.items); });
+    }, 120);
+  });
+
+  body.addEventListener("keydown", function (event) {
+    if (list.hidden || !items.length) return;
+    if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % items.length); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); highlight((active - 1 + items.length) % items.length); }
+    else if ((event.key === "Enter" && !event.ctrlKey && !event.metaKey) || event.key === "Tab") {
+      event.preventDefault();
+      event.stopPropagation();
+      pick(active);
+    } else if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); close(); }
+  });
+  body.addEventListener("blur", function () { setTimeout(close, 150); });
+
+  body.form.addEventListener("submit", function () {
+    holder.querySelectorAll("input").forEach(function (input) {
+      if (!isNote() || body.value.indexOf("@" + input.dataset.name) === -1) input.remove();
+    });
+    localStorage.removeItem(storeKey);
+  });
+})();
+
+// Attachments: each file is uploaded as soon as it is chosen; the message carries their ids.
+(function () {
+  "use strict";
+  var form = document.getElementById("composer");
+  var picker = document.getElementById("attach-files");
+  var uploads = document.getElementById("uploads");
+  var token = document.querySelector('meta[name="csrf-token"]');
+  if (!form || !picker || !uploads || !token) return;
+  var limit = Number(form.dataset.uploadLimit);
+  var pending = 0;
+  var send = form.querySelector('button[type="submit"]');
+
+  function row(file) {
+    var item = document.createElement("li");
+    item.dataset.upload = "";
+    var name = document.createElement("span");
+    name.textContent = file.name;
+    var state = document.createElement("span");
+    state.className = "muted";
+    item.appendChild(name);
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(state);
+    uploads.appendChild(item);
+    return { item: item, state: state };
+  }
+
+  function removable(item, label) {
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link-button";
+    remove.dataset.removeUpload = "";
+    remove.setAttribute("aria-label", label);
+    remove.textContent = "×";
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(remove);
+  }
+
+  function failed(line, message) {
+    line.item.classList.add("upload-error");
+    line.state.className = "error";
+    line.state.setAttribute("role", "alert");
+    line.state.textContent = message;
+    removable(line.item, "×");
+  }
+
+  function settle() {
+    pending -= 1;
+    if (send) send.disabled = pending > 0;
+  }
+
+  picker.addEventListener("change", function () {
+    Array.prototype.forEach.call(picker.files, function (file) {
+      var line = row(file);
+      if (file.size > limit) {
+        failed(line, uploads.dataset.tooLarge.replace("%(name)s", file.name).replace("%(limit)s", form.dataset.uploadLimitLabel));
+        return;
+      }
+      line.state.textContent = uploads.dataset.uploading;
+      pending += 1;
+      if (send) send.disabled = true;
+      var data = new FormData();
+      data.append("file", file);
+      fetch("/attachments", { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRF-Token": token.content } })
+        .then(function (r) { return r.json().then(function (json) { return { ok: r.ok, json: json }; }, function () { return { ok: false, json: null }; }); })
+        .then(function (answer) {
+          settle();
+          if (!answer.ok) {
+            failed(line, answer.json && answer.json.error ? answer.json.error.message : uploads.dataset.failed);
+            return;
+          }
+          var id = document.createElement("input");
+          id.type = "hidden";
+          id.name = "attachment_ids";
+          id.value = answer.json.id;
+          line.item.insertBefore(id, line.item.firstChild);
+          line.state.textContent = answer.json.size_label;
+          removable(line.item, uploads.dataset.removeLabel.replace("%(name)s", file.name));
+        }, function () { settle(); failed(line, uploads.dataset.failed); });
+    });
+    picker.value = "";
+  });
+
+  uploads.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-remove-upload]");
+    if (button) button.closest("[data-upload]").remove();
   });
 })();
