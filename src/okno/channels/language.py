@@ -28,7 +28,10 @@ _NOISE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(\.[\w-]+)+|\d+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _UKRAINIAN_ONLY = re.compile(r"[іїєґІЇЄҐ]")
-_RUSSIAN_ONLY = re.compile(r"[ыэъёЫЭЪЁ]")
+_RUSSIAN_ONLY = re.compile(r"[ыэёЫЭЁ]")
+# Letters of Cyrillic languages this desk does not detect (Belarusian, Serbian, Macedonian, Kazakh).
+_OTHER_CYRILLIC = re.compile(r"[ўђјљњћџѓќѕәғқңөұүһЎЂЈЉЊЋЏЃЌЅӘҒҚҢӨҰҮҺ]")
+_HARD_SIGN = re.compile(r"[ъЪ]")
 _ROMANIAN_ONLY = re.compile(r"[șțȘȚşţŞŢ]")
 _lock = threading.Lock()
 
@@ -50,6 +53,27 @@ def _rank(text: str, candidates: tuple[str, ...]) -> list[tuple[str, float]]:
     return [(code, score / total) for code, score in kept]
 
 
+def _cyrillic_by_letters(text: str) -> str | None:
+    """Russian or Ukrainian from the letters only one of them has; "model" when both or neither say.
+
+    The character n-gram model confuses short Russian and Ukrainian sentences (about one in
+    five short Russian commands came out Ukrainian at low confidence), while the alphabets
+    differ: і, ї, є, ґ are Ukrainian only, ы, э, ё Russian only, and a Ukrainian sentence of a
+    dozen letters almost always has an і. A heavy use of ъ without ы or э is Bulgarian: unsure.
+    """
+    if _OTHER_CYRILLIC.search(text):
+        return None
+    ukrainian, russian = bool(_UKRAINIAN_ONLY.search(text)), bool(_RUSSIAN_ONLY.search(text))
+    if ukrainian and not russian:
+        return "uk"
+    if russian and not ukrainian:
+        return "ru"
+    if not ukrainian and not russian:
+        letters = len(_CYRILLIC.findall(text))
+        return None if len(_HARD_SIGN.findall(text)) / max(1, letters) > 0.015 else "ru"
+    return "model"
+
+
 def detect_language(text: str | None) -> str | None:
     """ISO 639-1 code of the text's language, or None when short, mixed or unsure."""
     if not text:
@@ -67,10 +91,9 @@ def detect_language(text: str | None) -> str | None:
     dominant = _LATIN if cyrillic > latin else _CYRILLIC
     cleaned = re.sub(r"\w*" + dominant.pattern + r"\w*", " ", cleaned)
     if cyrillic > latin:
-        if _UKRAINIAN_ONLY.search(cleaned) and not _RUSSIAN_ONLY.search(cleaned):
-            return "uk"
-        if _RUSSIAN_ONLY.search(cleaned) and not _UKRAINIAN_ONLY.search(cleaned):
-            return "ru"
+        decided = _cyrillic_by_letters(cleaned)
+        if decided != "model":
+            return decided
         candidates = _CYRILLIC_LANGUAGES
     else:
         candidates = _LATIN_LANGUAGES
