@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
@@ -157,7 +157,7 @@ def parse_email(
     if structured:
         walker.visit(message)
     else:
-        walker._keep(None, raw, name="original.eml", ctype="message/rfc822")
+        walker.keep(None, raw, name="original.eml", ctype="message/rfc822")
 
     subject = decode_words(raw_header(message, "subject") or "", hint=hint).strip()
     subject = re.sub(r"\s+", " ", subject)
@@ -201,13 +201,14 @@ def parse_email(
     # A file is inline when the HTML places it; it is shown there only if its bytes are a raster image.
     placed = cid_references(body_html or "")
     attachments = tuple(
-        _placed(attachment, attachment.content_id is not None and attachment.content_id in placed)
+        replace(attachment, is_inline=attachment.content_id is not None and attachment.content_id in placed)
         for attachment in collected.attachments
     )
 
     flags = classify.noise_flags(message, subject=subject, sender=sender_email)
     bounce: BounceInfo | None = classify.bounce_info(message, subject=subject, sender=sender_email, body_text=body_text)
     language = detect_language(new_text) or detect_language(f"{subject}\n{new_text}")
+    sent_at = _sent_at(message, received_at, collected)
     limits_hit = budget.exhausted or not structured or collected.has("too_many_parts") or collected.has("too_deep")
     if limits_hit:
         collected.note("limits_hit", "parsing stopped at a limit; what was read before it is kept")
@@ -228,7 +229,7 @@ def parse_email(
         to=tuple(address for _, address in _addresses(message, "to", hint)),
         cc=tuple(address for _, address in _addresses(message, "cc", hint)),
         reply_to=tuple(address for _, address in _addresses(message, "reply-to", hint)),
-        sent_at=_sent_at(message, received_at, collected),
+        sent_at=sent_at,
         language=language,
         auto_submitted=flags.auto_submitted or bounce is not None,
         is_bulk=flags.is_bulk,
@@ -246,19 +247,6 @@ def parse_email(
         forwarded=tuple(collected.forwarded),
         noise_reasons=flags.reasons,
         limits_hit=limits_hit,
-    )
-
-
-def _placed(attachment: InboundAttachment, is_placed: bool) -> InboundAttachment:
-    if attachment.is_inline == is_placed:
-        return attachment
-    return InboundAttachment(
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-        data=attachment.data,
-        content_id=attachment.content_id,
-        is_inline=is_placed,
-        image_type=attachment.image_type,
     )
 
 

@@ -218,7 +218,7 @@ class Walker:
         elif ctype.startswith("message/") and part.is_multipart():  # delivery-status and the like
             blocks = part.get_payload()
             text = "\n".join(block.as_string() for block in blocks if isinstance(block, Message))
-            self._keep(part, text.encode("utf-8", "surrogateescape"), name=_default_name(ctype, ctype.split("/")[1]))
+            self.keep(part, text.encode("utf-8", "surrogateescape"), name=_default_name(ctype, ctype.split("/")[1]))
         elif part.is_multipart():
             self._multipart(part, ctype, depth)
         else:
@@ -291,7 +291,7 @@ class Walker:
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             data = str(part.get_payload()).encode("utf-8", "surrogateescape")
-        self._keep(part, data, name=name, ctype=ctype)
+        self.keep(part, data, name=name, ctype=ctype)
 
     def _estimated_size(self, part: Message) -> int:
         """The decoded size, estimated before decoding, so a 30 MB file is refused without being decoded."""
@@ -318,7 +318,7 @@ class Walker:
         self.out.dropped.append(DroppedAttachment(safe_filename(name), ctype, size, "too_large"))
         self.out.note("attachment_too_large", f"{safe_filename(name)} ({size} bytes) was over the size limit")
 
-    def _keep(self, part: Message | None, data: bytes, *, name: str, ctype: str | None = None) -> None:
+    def keep(self, part: Message | None, data: bytes, *, name: str, ctype: str | None = None) -> None:
         ctype = ctype or (content_type(part) if part is not None else "application/octet-stream")
         if not self._room_for(name, ctype, len(data)):
             return
@@ -343,12 +343,12 @@ class Walker:
         content = tnef.extract(data)
         if content is None or not (content.files or content.body_text or content.body_html):
             self.out.note("tnef_unreadable", "winmail.dat could not be unpacked and is kept as a file")
-            self._keep(part, data, name=filename or "winmail.dat")
+            self.keep(part, data, name=filename or "winmail.dat")
             return
         self.out.note("tnef_unpacked", f"{len(content.files)} files taken out of winmail.dat")
         for name, payload in content.files:
             guessed = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
-            self._keep(None, payload, name=name, ctype=guessed)
+            self.keep(None, payload, name=name, ctype=guessed)
         if content.body_html and not self.out.html:
             self.out.html.append(content.body_html)
         elif content.body_text and not self.out.plain:
@@ -366,7 +366,7 @@ class Walker:
         except Exception:
             data = inner.as_string().encode("utf-8", "surrogateescape")
         stem = re.sub(r"[^\w\- ]+", "", subject)[:80].strip() or "forwarded"
-        self._keep(part, data, name=filename_of(part, hint=self.hint) or f"{stem}.eml", ctype="message/rfc822")
+        self.keep(part, data, name=filename_of(part, hint=self.hint) or f"{stem}.eml", ctype="message/rfc822")
         # The forwarded text is read (within the same budget) for a summary; its files stay in the .eml.
         nested = Collected()
         Walker(self.budget, nested, hint=self.hint, keep_files=False).visit(inner, depth + 1)
