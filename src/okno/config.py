@@ -66,6 +66,19 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="How long a SQLite writer waits.")
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
     log_level: str = Field(default="info", description="Log level for `okno serve` and `okno worker`.")
+    smtp_receiver_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="When set, `okno serve` also receives mail by SMTP on this port (for mail forwarded to Okno).",
+    )
+    smtp_receiver_host: str = Field(default="127.0.0.1", description="Address the SMTP receiver listens on.")
+    max_email_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest mail the SMTP receiver accepts (552 above it); larger attachments inside are "
+        "dropped later, with a note, by the attachment limit.",
+    )
 
     @model_validator(mode="before")
     @classmethod

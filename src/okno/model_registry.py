@@ -1,6 +1,7 @@
 """Imports every domain's tables, explicitly, so Alembic and the mappers see all of them."""
 
 from okno.accounts import models as accounts_models
+from okno.channels.email import models as email_models
 from okno.customers import models as customers_models
 from okno.db import Base
 from okno.http import models as http_models
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "customers_models",
+    "email_models",
     "http_models",
     "jobs_models",
     "notifications_models",

@@ -55,6 +55,8 @@ class User(Base):
     skills: Mapped[list[str]] = mapped_column(JSONData, default=list)
     locale: Mapped[str] = mapped_column(sa.String(10), default="en")
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # Plain text under the agent's email replies.
+    signature: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,10 @@ def team_exists(session: Session, team_id: int) -> bool:
     return session.get(Team, team_id) is not None
 
 
+def team_id_by_name(session: Session, name: str) -> int | None:
+    return session.scalar(sa.select(Team.id).where(sa.func.lower(Team.name) == name.strip().lower()))
+
+
 def is_member(session: Session, user_id: int, team_id: int) -> bool:
     return (
         session.scalar(
@@ -113,3 +117,11 @@ def find_staff(session: Session, q: str, *, limit: int) -> list[tuple[int, str, 
         if any(word.startswith(needle) for word in [name.casefold(), *name.casefold().split(), email.casefold()])
     ]
     return found[:limit]
+
+
+def sender_of(session: Session, user_id: int | None) -> tuple[str, str]:
+    """The name and email signature a reply is sent under ("" for none)."""
+    if user_id is None:
+        return "", ""
+    row = session.execute(sa.select(User.name, User.signature).where(User.id == user_id)).first()
+    return (row[0], row[1] or "") if row else ("", "")

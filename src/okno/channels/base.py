@@ -14,18 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from okno.tickets.attachments import sniff_raster_image
-
-
-class Channel(StrEnum):
-    email = "email"
-    chat = "chat"
-    portal = "portal"
-    web_form = "web_form"
-    api = "api"
+from okno.tickets.models import Channel
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import click
+from pydantic import ValidationError
 
 from okno.config import Settings
 from okno.runtime import Runtime
@@ -17,6 +18,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**given)  # type: ignore[arg-type]
     except Exception as exc:  # pydantic's message names the setting and the reason
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+
+
+def validation_message(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
 
 
 def runtime_for(settings: Settings, *, migrate: bool = False) -> Runtime:

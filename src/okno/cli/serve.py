@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from types import FrameType
 
 import click
 import uvicorn
 
+from okno.channels.email.smtp_receiver import SMTPReceiver
 from okno.cli.common import configure_logging, load_settings, runtime_for
+from okno.config import Settings
 
 APP = "okno.app:create_app_from_environment"
 
@@ -86,10 +90,33 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         os.environ["OKNO_EMBEDDED_WORKER"] = "false"
     click.echo(f"Okno listening on http://{host}:{port} (API docs at /api/docs)")
     log_level = settings.log_level.lower()
-    if workers == 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, proxy_headers=True)
-    else:
-        _supervise(host, port, workers, log_level)
+    with _smtp_receiver(settings):
+        if workers == 1:
+            uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, proxy_headers=True)
+        else:
+            _supervise(host, port, workers, log_level)
+
+
+@contextlib.contextmanager
+def _smtp_receiver(settings: Settings) -> Iterator[None]:
+    """One SMTP receiver per installation, beside the web processes (not in each of them)."""
+    if settings.smtp_receiver_port is None:
+        yield
+        return
+    runtime = runtime_for(settings)
+    receiver = SMTPReceiver(
+        runtime.db,
+        host=settings.smtp_receiver_host,
+        port=settings.smtp_receiver_port,
+        max_message_bytes=settings.max_email_bytes,
+    )
+    receiver.start()
+    click.echo(f"Receiving mail by SMTP on {settings.smtp_receiver_host}:{settings.smtp_receiver_port}")
+    try:
+        yield
+    finally:
+        receiver.stop()
+        runtime.close()
 
 
 @click.command()

@@ -7,12 +7,8 @@ from okno.accounts import service as accounts_service
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor
 from okno.accounts.schemas import UserCreate
-from okno.cli.common import load_settings, runtime_for
+from okno.cli.common import load_settings, runtime_for, validation_message
 from okno.errors import OknoError
-
-
-def _validation_message(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
 
 
 @click.command()
@@ -33,7 +29,7 @@ def createuser(email: str, name: str, role: str, password: str | None, languages
     try:
         data = UserCreate(email=email, name=name, role=Role(role), password=password, languages=list(languages))
     except ValidationError as exc:
-        raise click.ClickException(_validation_message(exc)) from exc
+        raise click.ClickException(validation_message(exc)) from exc
     runtime = runtime_for(load_settings())
     try:
         with runtime.db.write() as session:

@@ -39,10 +39,20 @@ class Channel(StrEnum):
     other = "other"
 
 
+# Public replies on tickets of these channels are delivered to the customer by the channel.
+DELIVERING_CHANNELS = frozenset({Channel.email})
+
+
 class MessageKind(StrEnum):
     inbound = "inbound"  # from the customer (or a CC) through a channel
     reply = "reply"  # public answer from an agent
     note = "note"  # internal, never shown to the customer
+
+
+class DeliveryStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
 
 
 class ActorType(StrEnum):
@@ -150,6 +160,9 @@ class Message(Base):
     body_html: Mapped[str] = mapped_column(sa.Text)
     language: Mapped[str | None] = mapped_column(sa.String(10))
     external_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
+    # Public replies that a channel delivers: queued, sent, or failed (with the reason).
+    delivery_status: Mapped[DeliveryStatus | None] = mapped_column(sa.String(20))
+    delivery_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.created_at")

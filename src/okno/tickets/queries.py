@@ -329,6 +329,8 @@ def message_read(message: Message) -> MessageRead:
         body_html=message.body_html,
         language=message.language,
         external_id=message.external_id,
+        delivery_status=message.delivery_status,
+        delivery_error=message.delivery_error,
         attachments=[attachment_read(a) for a in message.attachments],
         created_at=message.created_at,
     )
@@ -445,3 +447,13 @@ def message_ticket_id(session: Session, actor: Actor, message_id: int) -> int | 
         .join(Ticket, Ticket.id == Message.ticket_id)
         .where(Message.id == message_id, visible_tickets(actor))
     )
+
+
+def reply_for_delivery(session: Session, message_id: int) -> Message | None:
+    """A public reply with its attachments, locked while a channel delivers it."""
+    return session.scalars(
+        sa.select(Message)
+        .where(Message.id == message_id, Message.kind == MessageKind.reply)
+        .options(selectinload(Message.attachments))
+        .with_for_update(of=Message)
+    ).first()

@@ -8,7 +8,7 @@ from pydantic import EmailStr, Field, field_validator, model_validator
 
 from okno.customers.models import Plan
 from okno.schemas import InputModel, OutputModel
-from okno.tickets.models import Channel, MessageKind, Priority, TicketStatus, ViewScope
+from okno.tickets.models import Channel, DeliveryStatus, MessageKind, Priority, TicketStatus, ViewScope
 
 TAG_PATTERN = re.compile(r"^[\w][\w\-.:/+]{0,79}$")
 
@@ -167,7 +167,11 @@ class MessageRead(OutputModel):
     body_text: str
     body_html: str
     language: str | None
-    external_id: str | None
+    external_id: str | None = Field(description="The channel's id of the message: an email's Message-ID.")
+    delivery_status: DeliveryStatus | None = Field(
+        default=None, description="For public replies a channel delivers: queued, sent or failed."
+    )
+    delivery_error: str | None = Field(default=None, description="Why delivery failed, when it did.")
     attachments: list[AttachmentRead]
     created_at: datetime
 

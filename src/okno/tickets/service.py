@@ -18,12 +18,15 @@ from okno.accounts.permissions import Actor, forbid_fields, require_agent
 from okno.customers import service as customers_service
 from okno.db import next_sequence_value, utcnow
 from okno.errors import Conflict, Forbidden, Invalid, NotFound
+from okno.jobs.registry import enqueue
 from okno.notifications import service as notifications
 from okno.tickets import attachments, content, events, fields, lifecycle, mentions
 from okno.tickets.access import get_ticket, writable
 from okno.tickets.events import EventKind
 from okno.tickets.models import (
+    DELIVERING_CHANNELS,
     Channel,
+    DeliveryStatus,
     Message,
     MessageKind,
     Priority,
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from okno.customers.models import Customer
 
 CUSTOMER_CREATE_FIELDS = {"subject", "message", "cc", "channel"}
+# Run by the channel that delivers the reply (okno.channels.delivery).
+DELIVER_REPLY_JOB = "channels.deliver_reply"
 
 
 def _new_message(
@@ -50,6 +55,7 @@ def _new_message(
     channel: Channel,
     customer_id: int | None = None,
     external_id: str | None = None,
+    language: str | None = None,
     at: datetime | None = None,
 ) -> tuple[Message, int]:
     """A message on the ticket; ``at`` is given for a ticket's first message, made with the ticket."""
@@ -66,6 +72,7 @@ def _new_message(
         body_text=text,
         body_html=safe_html,
         external_id=external_id,
+        language=language,
         created_at=now,
     )
     session.add(row)
@@ -113,7 +120,19 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
         forbid_fields(actor, set(data.model_fields_set), CUSTOMER_CREATE_FIELDS)
     else:
         require_agent(actor)
-    customer = _resolve_customer(session, actor, data)
+    ticket, _first = _open(session, actor, _resolve_customer(session, actor, data), data)
+    return ticket
+
+
+def _open(
+    session: Session,
+    actor: Actor,
+    customer: Customer,
+    data: TicketCreate,
+    *,
+    external_id: str | None = None,
+    language: str | None = None,
+) -> tuple[Ticket, Message]:
     check_team(session, data.team_id)
     check_assignee(session, data.assignee_id, data.team_id)
     checked_fields = fields.validate_custom_fields(session, data.custom_fields)
@@ -130,6 +149,7 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
         assignee_id=data.assignee_id,
         customer_id=customer.id,
         customer_plan=customers_service.effective_plan(customer).value,
+        language=language,
         custom_fields={key: value for key, (_d, value) in checked_fields.items() if value is not None},
         created_at=now,
         updated_at=now,
@@ -149,6 +169,8 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
         message=data.message,
         channel=data.channel,
         customer_id=None if data.outbound else customer.id,
+        external_id=external_id,
+        language=language,
         at=ticket.created_at,
     )
     events.record(
@@ -176,7 +198,7 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
             data={"message_id": message.id, "channel": ticket.channel, "attachment_count": attached},
         )
     session.flush()
-    return ticket
+    return ticket, message
 
 
 @dataclass(frozen=True)
@@ -220,6 +242,9 @@ def add_message(session: Session, actor: Actor, ticket_id: int, *, data: Message
     target = lifecycle.after_agent_reply(TicketStatus(ticket.status), data.status)
     check_transition(ticket, target)
     reply, attached = _new_message(session, actor, ticket, kind=MessageKind.reply, message=data, channel=ticket.channel)
+    if ticket.channel in DELIVERING_CHANNELS:
+        reply.delivery_status = DeliveryStatus.queued
+        enqueue(session, DELIVER_REPLY_JOB, {"message_id": reply.id}, key=f"deliver-reply:{reply.id}")
     events.record(
         session,
         ticket_id=ticket.id,
@@ -251,6 +276,54 @@ def _refuse_if_replied_meanwhile(session: Session, actor: Actor, ticket: Ticket,
         )
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A customer's message from a channel, as tickets need it (the channel did the parsing).
+
+    ``continues_ticket_id`` is the ticket the channel found this message belongs to (an email's
+    In-Reply-To, a chat's conversation), already checked against the sender; ``team_id`` is where
+    a new ticket goes (the mailbox's or the topic's team).
+    """
+
+    channel: Channel
+    subject: str
+    message: MessageIn
+    external_id: str | None = None
+    language: str | None = None
+    team_id: int | None = None
+    continues_ticket_id: int | None = None
+    cc: tuple[str, ...] = ()
+
+
+def receive(session: Session, customer: Actor, incoming: Incoming) -> Posted:
+    """A message from outside: continues its ticket (reopening or following up), or opens a new one."""
+    if not customer.is_customer or customer.customer_id is None:
+        raise Forbidden("Only a customer's own message can be received from a channel.")
+    if incoming.continues_ticket_id is not None:
+        ticket = get_ticket(session, customer, incoming.continues_ticket_id, for_update=True)
+        _add_participants(session, ticket, list(incoming.cc))
+        return receive_customer_message(
+            session,
+            customer,
+            ticket,
+            message=incoming.message,
+            channel=incoming.channel,
+            external_id=incoming.external_id,
+            language=incoming.language,
+        )
+    data = TicketCreate(
+        subject=(incoming.subject or "").strip()[:500] or "(no subject)",
+        message=incoming.message,
+        channel=incoming.channel,
+        team_id=incoming.team_id,
+        cc=[],
+    )
+    person = customers_service.get_customer(session, customer, customer.customer_id)
+    ticket, first = _open(session, customer, person, data, external_id=incoming.external_id, language=incoming.language)
+    _add_participants(session, ticket, list(incoming.cc))
+    return Posted(ticket, first)
+
+
 def receive_customer_message(
     session: Session,
     actor: Actor,
@@ -259,6 +332,7 @@ def receive_customer_message(
     message: MessageIn,
     channel: Channel,
     external_id: str | None = None,
+    language: str | None = None,
 ) -> Posted:
     """A customer (or participant) wrote on an existing ticket: reopen, wake up, or follow up."""
     outcome = lifecycle.on_customer_message(TicketStatus(ticket.status))
@@ -272,7 +346,10 @@ def receive_customer_message(
         message=message,
         channel=channel,
         external_id=external_id,
+        language=language,
     )
+    if language and not ticket.language:
+        ticket.language = language
     events.record(
         session,
         ticket_id=ticket.id,

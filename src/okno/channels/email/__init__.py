@@ -1,1 +1,1 @@
-"""Email: parsing raw RFC 5322 mail into a normalised inbound message (receivers and sending come next)."""
+"""Email: parsing raw mail, mailboxes, the raw mail store, receiving (SMTP receiver) and sending (SMTP)."""

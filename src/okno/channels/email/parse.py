@@ -21,7 +21,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
-from okno.channels.base import BounceInfo, Channel, InboundAttachment, InboundMessage, SenderIdentity
+from okno.channels.base import BounceInfo, InboundAttachment, InboundMessage, SenderIdentity
 from okno.channels.email import classify, prescan
 from okno.channels.email.charsets import decode_words
 from okno.channels.email.html_text import cid_references, clean_html, readable_text
@@ -39,6 +39,7 @@ from okno.channels.email.parts import (
 )
 from okno.channels.email.quoting import split_quoted
 from okno.channels.language import detect_language
+from okno.tickets.models import Channel
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_ATTACHMENTS = 50

@@ -1,0 +1,81 @@
+"""Mailboxes: the addresses customers write to, how mail reaches Okno, how replies leave it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.accounts import queries as accounts_queries
+from okno.accounts.permissions import Actor, require_admin
+from okno.channels.email.models import Mailbox
+from okno.channels.email.schemas import MailboxCreate
+from okno.crypto import Sealer
+from okno.db import is_unique_violation, utcnow
+from okno.errors import Conflict, Invalid, NotFound
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+def base_address(address: str) -> str:
+    """``support+orders@shop.example`` is delivered to ``support@shop.example`` (sub-addressing)."""
+    local, _, domain = normalise_address(address).rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def add_mailbox(session: Session, actor: Actor, *, data: MailboxCreate, sealer: Sealer) -> Mailbox:
+    require_admin(actor)
+    if data.team_id is not None and not accounts_queries.team_exists(session, data.team_id):
+        raise Invalid("No such team.", field="team_id")
+    mailbox = Mailbox(
+        address=normalise_address(str(data.address)),
+        display_name=data.display_name,
+        team_id=data.team_id,
+        receiving=data.receiving,
+        imap_host=data.imap_host,
+        imap_port=data.imap_port,
+        imap_security=data.imap_security,
+        imap_username=data.imap_username,
+        imap_password_sealed=sealer.seal(data.imap_password) if data.imap_password else None,
+        imap_folder=data.imap_folder,
+        smtp_host=data.smtp_host,
+        smtp_port=data.smtp_port,
+        smtp_security=data.smtp_security,
+        smtp_username=data.smtp_username,
+        smtp_password_sealed=sealer.seal(data.smtp_password) if data.smtp_password else None,
+        is_active=True,
+        created_at=utcnow(session),
+    )
+    try:
+        with session.begin_nested():
+            session.add(mailbox)
+            session.flush()
+    except sa.exc.IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise Conflict("A mailbox with this address exists already.", code="mailbox_exists") from exc
+        raise
+    return mailbox
+
+
+def list_mailboxes(session: Session, actor: Actor) -> list[Mailbox]:
+    require_admin(actor)
+    return list(session.scalars(sa.select(Mailbox).order_by(Mailbox.address)))
+
+
+def get_mailbox(session: Session, actor: Actor, mailbox_id: int) -> Mailbox:
+    require_admin(actor)
+    mailbox = session.get(Mailbox, mailbox_id)
+    if mailbox is None:
+        raise NotFound("Mailbox not found.")
+    return mailbox
+
+
+def for_recipient(session: Session, address: str) -> Mailbox | None:
+    """The active mailbox that mail to ``address`` belongs to (exact, or without a +tag)."""
+    candidates = {normalise_address(address), base_address(address)}
+    return session.scalars(
+        sa.select(Mailbox)
+        .where(Mailbox.address.in_(sorted(candidates)), Mailbox.is_active.is_(True))
+        .order_by(sa.func.length(Mailbox.address).desc())
+    ).first()

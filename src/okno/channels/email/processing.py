@@ -1,0 +1,146 @@
+"""Turning a stored mail into a message on a ticket: the job behind every received mail.
+
+Runs at least once per mail. The mail's row is locked and its status checked first, and the
+ticket changes commit together with the status, so a mail is filed exactly once. A mail that
+cannot be filed (the parser or a rule fails on it) is quarantined with the reason: its raw
+bytes stay, an admin sees it and can run it again. A database that is down is not the mail's
+fault: that error propagates and the job retries with back-off.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.accounts.models import Role
+from okno.accounts.permissions import Actor
+from okno.channels.base import InboundMessage
+from okno.channels.email.models import InboundEmail, InboundStatus, Mailbox
+from okno.channels.email.parse import parse_email
+from okno.customers import service as customers_service
+from okno.db import utcnow
+from okno.jobs.registry import JobContext
+from okno.tickets import attachments, threads
+from okno.tickets import service as tickets_service
+from okno.tickets.models import Channel, MessageKind
+from okno.tickets.schemas import MessageCreate, MessageIn
+
+log = logging.getLogger(__name__)
+
+TICKET_NUMBER = re.compile(r"\[#(\d{1,18})\]")
+MAX_ATTACHMENTS = 50
+MAX_PARTS = 1000
+
+
+@dataclass(frozen=True)
+class Filed:
+    ticket_id: int | None
+    message_id: int | None
+    new_ticket: bool
+
+
+def process(session: Session, inbound_id: int, context: JobContext) -> None:
+    inbound = session.get(InboundEmail, inbound_id, with_for_update=True)
+    if inbound is None or inbound.status != InboundStatus.queued:
+        return  # filed already by an earlier run of this job
+    mailbox = session.get(Mailbox, inbound.mailbox_id)
+    assert mailbox is not None
+    inbound.attempts += 1
+    try:
+        with session.begin_nested():
+            filed = file_mail(session, inbound, mailbox, context)
+    except sa.exc.OperationalError:
+        raise
+    except Exception as exc:
+        log.exception("quarantined inbound mail %s", inbound.id)
+        inbound.status = InboundStatus.quarantined
+        inbound.error = f"{type(exc).__name__}: {exc}"[:4000]
+    else:
+        inbound.status = InboundStatus.processed
+        inbound.ticket_id = filed.ticket_id
+        inbound.error = None
+    inbound.processed_at = utcnow(session)
+
+
+def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context: JobContext) -> Filed:
+    parsed = parse_email(
+        inbound.raw,
+        max_attachment_bytes=context.settings.max_attachment_bytes,
+        max_attachments=MAX_ATTACHMENTS,
+        max_parts=MAX_PARTS,
+        received_at=inbound.received_at,
+    )
+    message = parsed.message
+    if message.sender.email is None:
+        raise ValueError("the mail names no sender address")
+    customer = customers_service.find_or_create_by_email(
+        session, email=message.sender.email, name=message.sender.name or ""
+    )
+    actor = Actor(role=Role.customer, customer_id=customer.id, name=customer.name)
+    ticket_id = _thread(session, message, customer.id)
+    attachment_ids, body_html = _store_attachments(session, actor, message, context)
+    posted = tickets_service.receive(
+        session,
+        actor,
+        tickets_service.Incoming(
+            channel=Channel.email,
+            subject=message.subject,
+            message=MessageIn(
+                body=message.body_text or ("(no text)" if not attachment_ids and not body_html else ""),
+                body_html=body_html,
+                attachment_ids=attachment_ids,
+            ),
+            external_id=message.external_id,
+            language=message.language,
+            team_id=mailbox.team_id,
+            continues_ticket_id=ticket_id,
+            cc=tuple(a for a in message.cc if a != mailbox.address),
+        ),
+    )
+    if parsed.dropped:
+        # The agent must know the customer sent more than the ticket shows.
+        kept_out = "\n".join(
+            f"- {item.filename} ({item.size:,} bytes): "
+            + ("over the attachment size limit" if item.reason == "too_large" else "more attachments than allowed")
+            for item in parsed.dropped
+        )
+        tickets_service.add_message(
+            session,
+            Actor.system("email"),
+            posted.ticket.id,
+            data=MessageCreate(kind=MessageKind.note, body=f"Attachments of this mail that were not kept:\n{kept_out}"),
+        )
+    return Filed(ticket_id=posted.ticket.id, message_id=posted.message.id, new_ticket=ticket_id is None)
+
+
+def _thread(session: Session, message: InboundMessage, customer_id: int) -> int | None:
+    """The ticket a mail continues: by its Message-ID references, then by [#number] from its own people."""
+    by_reference = threads.ticket_by_external_ids(session, list(message.thread_ids))
+    if by_reference is not None:
+        return by_reference
+    for match in TICKET_NUMBER.finditer(message.subject):
+        ticket_id = threads.ticket_by_number_for(session, number=int(match.group(1)), customer_id=customer_id)
+        if ticket_id is not None:
+            return ticket_id
+    # A number from anyone else opens a new ticket: guessing numbers must not reach other tickets.
+    return None
+
+
+def _store_attachments(
+    session: Session, actor: Actor, message: InboundMessage, context: JobContext
+) -> tuple[list[str], str | None]:
+    """Stores the files and points inline images (cid:) at them; only proven raster images show inline."""
+    ids: list[str] = []
+    html = message.body_html
+    for item in message.attachments:
+        stored = context.storage.put(io.BytesIO(item.data), max_bytes=context.settings.max_attachment_bytes)
+        row = attachments.record_upload(session, actor, stored, filename=item.filename, content_type=item.content_type)
+        ids.append(row.id)
+        if html and item.content_id and row.inline_image_type is not None:
+            html = html.replace(f"cid:{item.content_id}", f"/attachments/{row.id}?inline=1")
+    return ids, html

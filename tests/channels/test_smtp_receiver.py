@@ -1,0 +1,121 @@
+"""Okno's SMTP receiver: 250 only after the raw mail is committed, once per Message-ID, 451 on failure."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from okno.accounts.permissions import Actor
+from okno.channels.email import mailboxes
+from okno.channels.email.models import InboundEmail
+from okno.channels.email.schemas import MailboxCreate
+from okno.channels.email.smtp_receiver import SMTPReceiver
+from okno.crypto import Sealer
+from okno.db import Database, make_engine
+from okno.jobs.models import Job
+from tests import databases
+from tests.served import free_port
+
+
+@dataclass
+class Receiving:
+    db: Database
+    port: int
+
+    def send(self, message: EmailMessage | bytes, to: list[str], sender: str = "anna@customer.example") -> None:
+        raw = message if isinstance(message, bytes) else message.as_bytes()
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as client:
+            client.sendmail(sender, to, raw)
+
+    def stored(self) -> list[tuple[int, str, str]]:
+        with self.db.read() as session:
+            rows = session.execute(
+                sa.select(InboundEmail.mailbox_id, InboundEmail.message_key, InboundEmail.status).order_by(
+                    InboundEmail.id
+                )
+            )
+            return [(m, k, str(s)) for m, k, s in rows]
+
+    def jobs(self) -> list[str]:
+        with self.db.read() as session:
+            return [
+                str(key)
+                for key in session.scalars(sa.select(Job.idempotency_key).where(Job.name == "channels.email.process"))
+            ]
+
+
+@pytest.fixture
+def receiving(served_template: databases.Template, tmp_path: Path) -> Iterator[Receiving]:
+    engine = make_engine(served_template.fresh_url(tmp_path))
+    db = Database(engine)
+    with db.write() as session:
+        for address in ("support@shop.example", "sales@shop.example"):
+            mailboxes.add_mailbox(
+                session, Actor.system("tests"), data=MailboxCreate(address=address), sealer=Sealer("test")
+            )
+    receiver = SMTPReceiver(db, host="127.0.0.1", port=free_port(), max_message_bytes=1024 * 1024)
+    with receiver:
+        yield Receiving(db, receiver.port)
+    engine.dispose()
+
+
+def mail(message_id: str | None = "<order-1042@customer.example>", subject: str = "Where is my order?") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Anna <anna@customer.example>"
+    message["To"] = "support@shop.example"
+    message["Subject"] = subject
+    if message_id:
+        message["Message-ID"] = message_id
+    message.set_content("It has not arrived yet.")
+    return message
+
+
+def test_a_mail_is_stored_raw_once_and_its_processing_queued(receiving: Receiving) -> None:
+    receiving.send(mail(), ["support@shop.example"])
+    receiving.send(mail(), ["support@shop.example"])  # the sender retried after a lost 250
+    stored = receiving.stored()
+    assert [(key, status) for _box, key, status in stored] == [("<order-1042@customer.example>", "queued")]
+    assert len(receiving.jobs()) == 1
+
+
+def test_without_a_message_id_the_raw_bytes_are_the_key(receiving: Receiving) -> None:
+    raw = mail(message_id=None).as_bytes()
+    receiving.send(raw, ["support@shop.example"])
+    receiving.send(raw, ["support@shop.example"])
+    receiving.send(mail(message_id=None, subject="Another question").as_bytes(), ["support@shop.example"])
+    keys = [key for _box, key, _status in receiving.stored()]
+    assert len(keys) == 2 and all(key.startswith("sha256:") for key in keys)
+
+
+def test_unknown_recipients_are_refused_and_sub_addresses_delivered(receiving: Receiving) -> None:
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        receiving.send(mail(), ["nobody@shop.example"])
+    assert refused.value.recipients["nobody@shop.example"][0] == 550
+    receiving.send(mail(), ["Support+Orders@shop.example", "sales@shop.example", "nobody@shop.example"])
+    assert len({box for box, _key, _status in receiving.stored()}) == 2  # one copy per mailbox
+
+
+def test_a_failed_store_answers_451_so_the_sender_retries(receiving: Receiving) -> None:
+    with receiving.db.write() as session:
+        session.execute(sa.text("ALTER TABLE inbound_emails RENAME TO inbound_emails_away"))
+    with pytest.raises(smtplib.SMTPDataError) as failed:
+        receiving.send(mail(), ["support@shop.example"])
+    assert failed.value.smtp_code == 451
+    with receiving.db.write() as session:
+        session.execute(sa.text("ALTER TABLE inbound_emails_away RENAME TO inbound_emails"))
+    receiving.send(mail(), ["support@shop.example"])  # the retry
+    assert len(receiving.stored()) == 1 and len(receiving.jobs()) == 1
+
+
+def test_a_mail_over_the_size_limit_is_refused(receiving: Receiving) -> None:
+    big = mail()
+    big.set_content("x" * (2 * 1024 * 1024))
+    with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected)):
+        receiving.send(big, ["support@shop.example"])
+    assert receiving.stored() == []
