@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from okno import __version__
 from okno.accounts import api as accounts_api
 from okno.accounts import views as accounts_views
+from okno.automation.macros import api as macros_api
+from okno.automation.macros import views as macros_views
 from okno.config import Settings
 from okno.customers import api as customers_api
 from okno.errors import install_error_handlers
@@ -74,9 +76,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         upload_limit=settings.max_attachment_bytes + 64 * 1024,
         upload_paths=("/api/v1/attachments",),
     )
-    for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
+    for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
         app.include_router(router)
-    for router in (accounts_views.router, tickets_views.router, live.router):
+    for router in (accounts_views.router, tickets_views.router, macros_views.router, live.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
     install_page_handlers(app)

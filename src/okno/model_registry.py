@@ -1,12 +1,21 @@
 """Imports every domain's tables, explicitly, so Alembic and the mappers see all of them."""
 
 from okno.accounts import models as accounts_models
+from okno.automation.macros import models as macros_models
 from okno.customers import models as customers_models
 from okno.db import Base
 from okno.http import models as http_models
 from okno.jobs import models as jobs_models
 from okno.tickets import models as tickets_models
 
-__all__ = ["Base", "accounts_models", "customers_models", "http_models", "jobs_models", "tickets_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "customers_models",
+    "http_models",
+    "jobs_models",
+    "macros_models",
+    "tickets_models",
+]
 
 metadata = Base.metadata

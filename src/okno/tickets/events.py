@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     merged = "merged"
     reopened = "reopened"
     follow_up_created = "follow_up_created"
+    macro_applied = "macro_applied"
 
 
 class _Payload(BaseModel):
@@ -99,6 +100,12 @@ class FollowUp(_Payload):
     follow_up_ticket_id: int
 
 
+class MacroApplied(_Payload):
+    """A macro was applied; the changes and the message it made are their own events, just after."""
+
+    macro_id: int
+
+
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.created: Created,
     EventKind.message_received: MessageAdded,
@@ -113,6 +120,7 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.merged: Merged,
     EventKind.reopened: Reopened,
     EventKind.follow_up_created: FollowUp,
+    EventKind.macro_applied: MacroApplied,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
+from okno.automation.macros import service as macros_service
 from okno.customers import service as customers_service
 from okno.db import utcnow
 from okno.errors import Conflict, OknoError
@@ -127,9 +129,11 @@ async def post_message(
     status: Annotated[str, Form()] = "",
     seen_message_id: Annotated[int | None, Form()] = None,
     csrf_token: Annotated[str, Form()] = "",
+    macro_id: Annotated[str, Form(description="a macro chosen in the picker: its actions go with the message")] = "",
 ) -> Response:
     check_csrf(page, csrf_token)
     assert page.signed_in is not None
+    actor = page.signed_in.actor
     try:
         data = MessageCreate.model_validate(
             {
@@ -140,7 +144,11 @@ async def post_message(
             }
         )
         async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
-            posted = await run_in_threadpool(service.add_message, session, page.signed_in.actor, ticket_id, data=data)
+            if macro_id.isdigit():
+                send = functools.partial(macros_service.post_with_macro, macro_id=int(macro_id), message=data)
+                posted = await run_in_threadpool(send, session, actor, ticket_id=ticket_id)
+            else:
+                posted = await run_in_threadpool(service.add_message, session, actor, ticket_id, data=data)
     except ValidationError:
         return await _show_error(page, ticket_id, page.gettext("Write a message first."))
     except Conflict as conflict:

@@ -1,0 +1,156 @@
+// Macro picker on the ticket page: `m` focuses it, typing filters (the server renders each macro for
+// this ticket), arrows move, Enter chooses. Choosing puts the text into the composer and sets reply or
+// note; the macro's actions go with the message (hidden macro_id), so sending applies both at once and
+// nothing changes on the ticket until then.
+(function () {
+  "use strict";
+  var picker = document.getElementById("macro-picker");
+
+  // Buttons that ask first (deleting a macro).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
+  if (!picker) return;
+  var box = document.getElementById("macro-search");
+  var list = document.getElementById("macro-options");
+  var chosen = document.getElementById("macro-chosen");
+  var chosenText = document.getElementById("macro-chosen-text");
+  var warning = document.getElementById("macro-warning");
+  var hidden = document.getElementById("macro-id");
+  var body = document.getElementById("body");
+  var statusSelect = document.getElementById("status");
+  var ticketId = picker.dataset.ticketId;
+  var items = [];
+  var active = -1;
+  var timer = null;
+  var latest = 0;
+
+  function open(isOpen) {
+    list.hidden = !isOpen;
+    box.setAttribute("aria-expanded", String(isOpen));
+    if (!isOpen) box.removeAttribute("aria-activedescendant");
+  }
+
+  function highlight(index) {
+    active = index;
+    Array.prototype.forEach.call(list.children, function (li, i) {
+      li.setAttribute("aria-selected", String(i === active));
+    });
+    if (active >= 0 && list.children[active]) {
+      box.setAttribute("aria-activedescendant", list.children[active].id);
+      list.children[active].scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function show(found) {
+    items = found;
+    list.textContent = "";
+    if (!found.length) {
+      var empty = document.createElement("li");
+      empty.className = "macro-empty muted";
+      empty.textContent = picker.dataset.textEmpty;
+      list.appendChild(empty);
+      active = -1;
+      open(true);
+      return;
+    }
+    found.forEach(function (item, i) {
+      var li = document.createElement("li");
+      li.id = "macro-option-" + item.id;
+      li.setAttribute("role", "option");
+      li.dataset.index = String(i);
+      var title = document.createElement("strong");
+      title.textContent = item.title;
+      var kind = document.createElement("span");
+      kind.className = "badge" + (item.kind === "note" ? " note" : "");
+      kind.textContent = item.kind === "note" ? picker.dataset.textNote : picker.dataset.textReply;
+      var preview = document.createElement("span");
+      preview.className = "macro-preview muted";
+      preview.textContent = item.text.length > 160 ? item.text.slice(0, 160) + "…" : item.text;
+      li.append(title, " ", kind, preview);
+      if (item.actions.length) {
+        var acts = document.createElement("span");
+        acts.className = "chips";
+        item.actions.forEach(function (phrase) {
+          var chip = document.createElement("span");
+          chip.className = "chip";
+          chip.textContent = phrase;
+          acts.appendChild(chip);
+        });
+        li.appendChild(acts);
+      }
+      li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(i); });
+      list.appendChild(li);
+    });
+    open(true);
+    highlight(0);
+  }
+
+  function search() {
+    var asked = ++latest;
+    var url = "/macros/search?ticket_id=" + encodeURIComponent(ticketId) + "&q=" + encodeURIComponent(box.value);
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && asked === latest && document.activeElement === box) show(data.items); });
+  }
+
+  function choose(index) {
+    var item = items[index];
+    if (!item || !body) return;
+    var radio = document.getElementById(item.kind === "note" ? "kind-note" : "kind-reply");
+    if (radio) radio.checked = true;
+    if (item.text) {
+      body.value = body.value.trim() ? body.value.replace(/\s+$/, "") + "\n\n" + item.text : item.text;
+      body.dispatchEvent(new Event("input", { bubbles: true }));  // the draft is saved as typed text is
+    }
+    if (statusSelect && item.status && item.kind === "reply") statusSelect.value = item.status;
+    hidden.value = String(item.id);
+    chosenText.textContent = item.title + (item.actions.length ? " · " + picker.dataset.textOnSend + " " + item.actions.join(", ") : "");
+    chosen.hidden = false;
+    warning.hidden = !item.missing.length;
+    warning.textContent = item.missing.length ? picker.dataset.textMissing + " " + item.missing.map(function (n) { return "{{" + n + "}}"; }).join(", ") : "";
+    box.value = "";
+    open(false);
+    body.focus();
+    body.setSelectionRange(body.value.length, body.value.length);
+  }
+
+  box.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(search, 120);
+  });
+  box.addEventListener("focus", search);
+  box.addEventListener("blur", function () { open(false); });
+  box.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (list.hidden) { search(); return; }
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      if (items.length) highlight((active + step + items.length) % items.length);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (active >= 0) choose(active);
+    } else if (event.key === "Escape") {
+      open(false);
+      box.blur();
+    }
+  });
+
+  document.getElementById("macro-clear").addEventListener("click", function () {
+    hidden.value = "";
+    chosen.hidden = true;
+    warning.hidden = true;
+  });
+
+  // `m` anywhere outside a field focuses the picker (the other keys live in workspace.js).
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key !== "m" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    if (document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    box.focus();
+  });
+})();
