@@ -238,3 +238,15 @@ def test_search_matches_title_then_body_ranked_and_rendered(db: Database, people
         assert len(found("")) == 3
         first = service.suggest(session, people.agent.actor, ticket_id=ticket_id, q="возв")[0]
         assert first.rendered.text == "Ольга, деньги вернутся"
+
+
+def test_demo_macros_are_seeded_once(db: Database) -> None:
+    from okno.demo import seed
+    from okno.demo.macros import MACROS, seed_macros
+
+    with db.write() as session:
+        seed._setup(session)
+        assert seed_macros(session) == len(MACROS)
+    with db.write() as session:
+        assert seed_macros(session) == 0
+        assert len(service.list_macros(session, Actor.system("tests"), scope="all")) == len(MACROS)

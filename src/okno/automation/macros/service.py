@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,8 +34,11 @@ from okno.tickets import access, events, queries
 from okno.tickets import changes as ticket_changes
 from okno.tickets import service as tickets_service
 from okno.tickets.events import EventKind
-from okno.tickets.models import Message, MessageKind, Ticket
+from okno.tickets.models import MessageKind
 from okno.tickets.schemas import MessageCreate, TicketUpdate
+
+if TYPE_CHECKING:
+    from okno.tickets.models import Message, Ticket
 
 LIST_SCOPES = ("mine", "personal", "team", "everyone", "all")
 SEARCH_POOL = 1000

@@ -26,6 +26,7 @@
   var active = -1;
   var timer = null;
   var latest = 0;
+  var statusBefore = null;  // the composer's status before a macro chose one
 
   function open(isOpen) {
     list.hidden = !isOpen;
@@ -68,8 +69,15 @@
       kind.textContent = item.kind === "note" ? picker.dataset.textNote : picker.dataset.textReply;
       var preview = document.createElement("span");
       preview.className = "macro-preview muted";
-      preview.textContent = item.text.length > 160 ? item.text.slice(0, 160) + "…" : item.text;
+      var flat = item.text.replace(/\s+/g, " ").trim();
+      preview.textContent = flat.length > 180 ? flat.slice(0, 180) + "…" : flat;
       li.append(title, " ", kind, preview);
+      if (item.missing.length) {
+        var missing = document.createElement("span");
+        missing.className = "macro-warning";
+        missing.textContent = missingText(item);
+        li.appendChild(missing);
+      }
       if (item.actions.length) {
         var acts = document.createElement("span");
         acts.className = "chips";
@@ -86,6 +94,10 @@
     });
     open(true);
     highlight(0);
+  }
+
+  function missingText(item) {
+    return picker.dataset.textMissing + " " + item.missing.map(function (n) { return "{{" + n + "}}"; }).join(", ");
   }
 
   function search() {
@@ -105,12 +117,20 @@
       body.value = body.value.trim() ? body.value.replace(/\s+$/, "") + "\n\n" + item.text : item.text;
       body.dispatchEvent(new Event("input", { bubbles: true }));  // the draft is saved as typed text is
     }
-    if (statusSelect && item.status && item.kind === "reply") statusSelect.value = item.status;
+    if (statusSelect && statusBefore !== null) statusSelect.value = statusBefore;
+    statusBefore = null;
+    if (statusSelect && item.status && item.kind === "reply") {
+      statusBefore = statusSelect.value;
+      statusSelect.value = item.status;
+    }
     hidden.value = String(item.id);
-    chosenText.textContent = item.title + (item.actions.length ? " · " + picker.dataset.textOnSend + " " + item.actions.join(", ") : "");
+    var name = document.createElement("strong");
+    name.textContent = item.title;
+    chosenText.textContent = "";
+    chosenText.append(name, item.actions.length ? " · " + picker.dataset.textOnSend + " " + item.actions.join(", ") : "");
     chosen.hidden = false;
     warning.hidden = !item.missing.length;
-    warning.textContent = item.missing.length ? picker.dataset.textMissing + " " + item.missing.map(function (n) { return "{{" + n + "}}"; }).join(", ") : "";
+    warning.textContent = item.missing.length ? missingText(item) : "";
     box.value = "";
     open(false);
     body.focus();
@@ -140,6 +160,9 @@
 
   document.getElementById("macro-clear").addEventListener("click", function () {
     hidden.value = "";
+    // The status the macro chose goes back to what the agent had.
+    if (statusSelect && statusBefore !== null) statusSelect.value = statusBefore;
+    statusBefore = null;
     chosen.hidden = true;
     warning.hidden = true;
   });
