@@ -250,3 +250,30 @@ def test_demo_macros_are_seeded_once(db: Database) -> None:
     with db.write() as session:
         assert seed_macros(session) == 0
         assert len(service.list_macros(session, Actor.system("tests"), scope="all")) == len(MACROS)
+
+
+def test_lists_sort_by_title_usage_or_last_use(db: Database, people: Personas) -> None:
+    ticket_id = make_ticket(db, people.agent.actor)
+    first, second, _never = (create(db, people.agent.actor, title=t) for t in ("B often", "C once", "A never"))
+    for macro_id in (first, second, first):
+        with db.write() as session:
+            service.apply_macro(session, people.agent.actor, ticket_id=ticket_id, macro_id=macro_id)
+    with db.read() as session:
+
+        def order(sort: str) -> list[str]:
+            return [m.title for m in service.list_macros(session, people.agent.actor, sort=sort)]
+
+        assert order("title") == ["A never", "B often", "C once"]
+        assert order("usage") == ["B often", "C once", "A never"]
+        assert order("recent")[-1] == "A never"
+        with pytest.raises(Invalid):
+            order("colour")
+
+
+def test_light_agents_keep_only_plain_note_macros(db: Database, people: Personas) -> None:
+    light = people.light_agent.actor
+    for fields in ({"kind": "reply"}, {"kind": "note", "actions": {"add_tags": ["x"]}}):
+        with db.write() as session, pytest.raises(Invalid) as refused:
+            service.create_macro(session, light, data=MacroCreate.model_validate({"title": "t", "body": "b", **fields}))
+        assert refused.value.details[0]["field"] == "kind"
+    create(db, light, kind="note")

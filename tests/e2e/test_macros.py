@@ -38,6 +38,10 @@ def test_agent_answers_with_a_macro_by_keyboard(browser: Browser, desk: Desk) ->
     expect(composer).to_have_value(expected)
     expect(composer).to_be_focused()
     expect(page.locator("#macro-chosen")).to_contain_text("Courier is on the way")
+    page.reload()  # the draft keeps its macro
+    expect(composer).to_have_value(expected)
+    expect(page.locator("#macro-chosen")).to_contain_text("Status: Pending")
+    composer.focus()
     page.keyboard.press("Control+Enter")
     expect(page.locator(".message-reply")).to_contain_text("the courier brings order")
     expect(page.locator(".ticket-header .badge")).to_have_text("Pending")

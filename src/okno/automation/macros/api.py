@@ -27,8 +27,10 @@ def list_macros(
     actor: CurrentActor,
     scope: Annotated[str, Query(description=SCOPE_HELP)] = "mine",
     active: Annotated[bool, Query(description="Only the macros that are switched on.")] = False,
+    sort: Annotated[str, Query(description="title, usage (most used first) or recent (last used first).")] = "title",
 ) -> list[MacroRead]:
-    return [MacroRead.model_validate(m) for m in service.list_macros(session, actor, scope=scope, active_only=active)]
+    found = service.list_macros(session, actor, scope=scope, active_only=active, sort=sort)
+    return [MacroRead.model_validate(m) for m in found]
 
 
 @router.post(

@@ -42,6 +42,12 @@ if TYPE_CHECKING:
 
 LIST_SCOPES = ("mine", "personal", "team", "everyone", "all")
 SEARCH_POOL = 1000
+# The most used first, or the most recently used (never used last), or by title.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "title": (),
+    "usage": (Macro.usage_count.desc(),),
+    "recent": (Macro.last_used_at.is_(None), Macro.last_used_at.desc()),
+}
 
 
 def actions_of(macro: Macro) -> MacroActions:
@@ -58,11 +64,15 @@ def _mine(actor: Actor, *, also_team: int | None = None) -> sa.ColumnElement[boo
     )
 
 
-def list_macros(session: Session, actor: Actor, *, scope: str = "mine", active_only: bool = False) -> list[Macro]:
+def list_macros(
+    session: Session, actor: Actor, *, scope: str = "mine", active_only: bool = False, sort: str = "title"
+) -> list[Macro]:
     """``mine``: what the person would use; ``all``: every macro they may see (admins: all teams')."""
     require_staff(actor)
     if scope not in LIST_SCOPES:
         raise Invalid(f"must be one of: {', '.join(LIST_SCOPES)}", field="scope")
+    if sort not in SORTS:
+        raise Invalid(f"must be one of: {', '.join(SORTS)}", field="sort")
     query = sa.select(Macro).where(visible_macros(actor))
     if scope == "mine":
         query = query.where(_mine(actor))
@@ -72,7 +82,7 @@ def list_macros(session: Session, actor: Actor, *, scope: str = "mine", active_o
         query = query.where(Macro.scope == scope)
     if active_only:
         query = query.where(Macro.active.is_(True))
-    return list(session.scalars(query.order_by(Macro.title, Macro.id)))
+    return list(session.scalars(query.order_by(*SORTS[sort], Macro.title, Macro.id)))
 
 
 def get_macro(session: Session, actor: Actor, macro_id: int) -> Macro:
@@ -86,6 +96,10 @@ def get_macro(session: Session, actor: Actor, macro_id: int) -> Macro:
 def _check(session: Session, actor: Actor, state: dict[str, Any]) -> None:
     """Rules that need the database, on the macro as it will be saved."""
     require_macro_manager(actor, scope=state["scope"], owner_id=state["owner_id"])
+    if state["scope"] == MacroScope.personal and not may_apply_macro(
+        actor, kind=state["kind"], has_actions=not state["actions"].empty
+    ):
+        raise Invalid("your role may only keep note macros that change nothing", field="kind")
     if state["scope"] == MacroScope.team:
         if state["team_id"] is None:
             raise Invalid("a team macro needs its team", field="team_id")
@@ -150,6 +164,7 @@ def update_macro(session: Session, actor: Actor, macro_id: int, *, changes: Macr
         "team_id": team_id,
         "owner_id": owner_id,
         "body": changes.body if changes.body is not None else macro.body,
+        "kind": changes.kind if changes.kind is not None else macro.kind,
         "actions": changes.actions if changes.actions is not None else actions_of(macro),
     }
     for name in ("title", "kind", "active"):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import queries as accounts_queries
+from okno.accounts.models import Role
 from okno.accounts.permissions import MACRO_MANAGERS, Actor
 from okno.automation.macros import render, service
 from okno.automation.macros.models import Macro
@@ -60,8 +61,8 @@ def _names(session: Session, macros: list[Macro]) -> tuple[dict[int, str], dict[
     return accounts_queries.user_names(session, people), accounts_queries.team_names(session)
 
 
-def _list(session: Session, actor: Actor, scope: str, locale: str) -> dict[str, Any]:
-    macros = service.list_macros(session, actor, scope=scope)
+def _list(session: Session, actor: Actor, scope: str, sort: str, locale: str) -> dict[str, Any]:
+    macros = service.list_macros(session, actor, scope=scope, sort=sort)
     users, teams = _names(session, macros)
     words = Gettext(locale)
     rows = [
@@ -76,17 +77,27 @@ def _list(session: Session, actor: Actor, scope: str, locale: str) -> dict[str, 
 
 
 @router.get("/macros")
-async def macros_page(page: StaffPage, scope: str = "mine", saved: bool = False, deleted: bool = False) -> Response:
+async def macros_page(
+    page: StaffPage, scope: str = "mine", sort: str = "title", saved: bool = False, deleted: bool = False
+) -> Response:
     assert page.signed_in is not None
     actor = page.signed_in.actor
     manager = actor.role in MACRO_MANAGERS
     if scope not in SCOPE_TABS or (scope == "all" and not manager):
         scope = "mine"
+    sort = sort if sort in service.SORTS else "title"
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
-        context = await run_in_threadpool(_list, session, actor, scope, page.locale)
+        context = await run_in_threadpool(_list, session, actor, scope, sort, page.locale)
     tabs = [t for t in SCOPE_TABS if t != "all" or manager]
     return page.render(
-        "macros/list.html", section="macros", scope=scope, tabs=tabs, saved=saved, deleted=deleted, **context
+        "macros/list.html",
+        section="macros",
+        scope=scope,
+        sort=sort,
+        tabs=tabs,
+        saved=saved,
+        deleted=deleted,
+        **context,
     )
 
 
@@ -249,7 +260,9 @@ def _messages(page: Page, fields: set[str], body: str) -> dict[str, str]:
     known = {
         "title": page.gettext("Give the macro a title of up to 200 characters."),
         "body": body_message,
-        "kind": page.gettext("Choose a public reply or an internal note."),
+        "kind": page.gettext("Choose a public reply or an internal note.")
+        if page.signed_in is None or page.signed_in.actor.role != Role.light_agent
+        else page.gettext("Your role may keep only internal notes that change nothing on the ticket."),
         "scope": page.gettext("Only admins and supervisors may share macros with a team or with everyone."),
         "team_id": page.gettext("Choose the team this macro is for."),
         "action_status": page.gettext("Choose a status from the list."),

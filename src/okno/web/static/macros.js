@@ -27,6 +27,15 @@
   var timer = null;
   var latest = 0;
   var statusBefore = null;  // the composer's status before a macro chose one
+  // The chosen macro stays with the draft it went into: a reload, or a send refused because a
+  // colleague replied meanwhile, keeps both. Once the composer is empty (sent), it is forgotten.
+  var storeKey = "okno-macro-" + ticketId;
+  document.addEventListener("DOMContentLoaded", function () {
+    var stored = null;
+    try { stored = JSON.parse(localStorage.getItem(storeKey) || "null"); } catch (e) { stored = null; }
+    if (stored && body && body.value.trim()) showChosen(stored.id, stored.title, stored.summary);
+    else localStorage.removeItem(storeKey);
+  });
 
   function open(isOpen) {
     list.hidden = !isOpen;
@@ -96,6 +105,15 @@
     highlight(0);
   }
 
+  function showChosen(id, title, summary) {
+    hidden.value = String(id);
+    var name = document.createElement("strong");
+    name.textContent = title;
+    chosenText.textContent = "";
+    chosenText.append(name, summary);
+    chosen.hidden = false;
+  }
+
   function missingText(item) {
     return picker.dataset.textMissing + " " + item.missing.map(function (n) { return "{{" + n + "}}"; }).join(", ");
   }
@@ -123,12 +141,9 @@
       statusBefore = statusSelect.value;
       statusSelect.value = item.status;
     }
-    hidden.value = String(item.id);
-    var name = document.createElement("strong");
-    name.textContent = item.title;
-    chosenText.textContent = "";
-    chosenText.append(name, item.actions.length ? " · " + picker.dataset.textOnSend + " " + item.actions.join(", ") : "");
-    chosen.hidden = false;
+    var summary = item.actions.length ? " · " + picker.dataset.textOnSend + " " + item.actions.join(", ") : "";
+    showChosen(item.id, item.title, summary);
+    localStorage.setItem(storeKey, JSON.stringify({ id: item.id, title: item.title, summary: summary }));
     warning.hidden = !item.missing.length;
     warning.textContent = item.missing.length ? missingText(item) : "";
     box.value = "";
@@ -160,6 +175,7 @@
 
   document.getElementById("macro-clear").addEventListener("click", function () {
     hidden.value = "";
+    localStorage.removeItem(storeKey);
     // The status the macro chose goes back to what the agent had.
     if (statusSelect && statusBefore !== null) statusSelect.value = statusBefore;
     statusBefore = null;
