@@ -142,3 +142,21 @@ def test_the_routes_are_documented(client: TestClient) -> None:
     assert {"get", "patch", "delete"} <= set(paths["/api/v1/macros/{macro_id}"])
     apply = paths["/api/v1/tickets/{ticket_id}/macros/{macro_id}"]["post"]
     assert "idempotency-key" in {p["name"].lower() for p in apply["parameters"]}
+
+
+def test_customers_do_not_see_that_a_macro_was_used(client: TestClient, people: Personas) -> None:
+    ticket = client.post(
+        "/api/v1/tickets", json={"subject": "Hi", "message": {"body": "Help"}}, headers=people.customer.headers
+    ).json()
+    macro = client.post("/api/v1/macros", json=MACRO, headers=people.agent.headers).json()
+    client.post(
+        f"/api/v1/tickets/{ticket['id']}/macros/{macro['id']}", json={"post": True}, headers=people.agent.headers
+    )
+    staff = [
+        e["kind"] for e in client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=people.agent.headers).json()
+    ]
+    seen = [
+        e["kind"] for e in client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=people.customer.headers).json()
+    ]
+    assert "macro_applied" in staff and "tags_changed" in staff
+    assert "macro_applied" not in seen and "tags_changed" not in seen and "reply_sent" in seen

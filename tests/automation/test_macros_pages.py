@@ -140,3 +140,25 @@ def test_the_picker_finds_renders_and_sends_with_the_actions(
         data={"body": "Hello", "kind": "reply", "macro_id": "999999", "csrf_token": token},
     )
     assert refused.status_code == 422 and "no such macro" in refused.text
+
+
+def test_a_macro_without_text_applies_at_once(client: TestClient, db: Database, people: Personas) -> None:
+    set_password(db, people.agent.user_id)
+    ticket_id = make_ticket(db, people.agent.actor)
+    macro = client.post(
+        "/api/v1/macros",
+        json={"title": "Spam", "body": "", "actions": {"status": "solved", "add_tags": ["spam"]}},
+        headers=people.agent.headers,
+    ).json()
+    sign_in(client, people.agent.email)
+    token = csrf(client.get(f"/tickets/{ticket_id}", headers=HTML).text)
+    (item,) = client.get(f"/macros/search?ticket_id={ticket_id}&q=spam").json()["items"]
+    assert item["text"] == "" and item["actions"] == ["Status: Solved", "+spam"]
+    assert client.post(f"/tickets/{ticket_id}/macros/{macro['id']}", data={}).status_code == 403  # no CSRF token
+    done = client.post(f"/tickets/{ticket_id}/macros/{macro['id']}", data={"csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/tickets/{ticket_id}"
+    ticket = api(client, people, f"/api/v1/tickets/{ticket_id}")
+    assert ticket["status"] == "solved" and ticket["tags"] == ["spam"]  # type: ignore[index]
+    client.patch(f"/api/v1/macros/{macro['id']}", json={"active": False}, headers=people.agent.headers)
+    off = client.post(f"/tickets/{ticket_id}/macros/{macro['id']}", data={"csrf_token": token})
+    assert off.status_code == 200 and "switched off" in off.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -16,7 +17,7 @@ from okno.accounts.permissions import MACRO_MANAGERS, Actor
 from okno.automation.macros import render, service
 from okno.automation.macros.models import Macro
 from okno.automation.macros.schemas import MAX_BODY, MacroActions, MacroCreate, MacroUpdate
-from okno.errors import Forbidden, Invalid
+from okno.errors import Conflict, Forbidden, Invalid
 from okno.http.deps import unit_of_work
 from okno.tickets.models import Priority, TicketStatus
 from okno.web.i18n import Gettext
@@ -172,6 +173,24 @@ async def search(page: StaffPage, ticket_id: int, q: str = "") -> Response:
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         items = await run_in_threadpool(_search, session, page.signed_in.actor, ticket_id, q[:200], page.locale)
     return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/tickets/{ticket_id}/macros/{macro_id}")
+async def apply_now(
+    page: StaffPage, ticket_id: int, macro_id: int, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    """A macro with actions and no text, chosen in the picker: there is nothing to write, so it applies at once."""
+    check_csrf(page, csrf_token)
+    assert page.signed_in is not None
+    actor = page.signed_in.actor
+    try:
+        async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
+            await run_in_threadpool(
+                lambda: service.apply_macro(session, actor, ticket_id=ticket_id, macro_id=macro_id, post=False)
+            )
+    except (Invalid, Conflict) as refused:
+        return RedirectResponse(f"/tickets/{ticket_id}?error={quote(refused.message)}", status_code=303)
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
 
 
 @router.get("/macros/new")

@@ -80,6 +80,7 @@
       preview.className = "macro-preview muted";
       var flat = item.text.replace(/\s+/g, " ").trim();
       preview.textContent = flat.length > 180 ? flat.slice(0, 180) + "…" : flat;
+      if (!item.text.trim()) kind.textContent = picker.dataset.textAtOnce;
       li.append(title, " ", kind, preview);
       if (item.missing.length) {
         var missing = document.createElement("span");
@@ -129,6 +130,20 @@
   function choose(index) {
     var item = items[index];
     if (!item || !body) return;
+    if (!item.text.trim()) {
+      // Only actions, nothing to write: applied at once, as a change made from the properties pane is.
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/tickets/" + encodeURIComponent(ticketId) + "/macros/" + encodeURIComponent(item.id);
+      var token = document.createElement("input");
+      token.type = "hidden";
+      token.name = "csrf_token";
+      token.value = document.querySelector('meta[name="csrf-token"]').content;
+      form.appendChild(token);
+      document.body.appendChild(form);
+      form.submit();
+      return;
+    }
     var radio = document.getElementById(item.kind === "note" ? "kind-note" : "kind-reply");
     if (radio) radio.checked = true;
     if (item.text) {
