@@ -133,7 +133,7 @@ def test_the_picker_finds_renders_and_sends_with_the_actions(
     kinds = [e["kind"] for e in api(client, people, f"/api/v1/tickets/{ticket_id}/events")]  # type: ignore[attr-defined]
     assert kinds == ["created", "macro_applied", "tags_changed", "reply_sent", "status_changed"]
     timeline = client.get(f"/tickets/{ticket_id}", headers=HTML).text
-    assert "Agent applied a macro" in timeline and "(edited)" in timeline
+    assert "Agent applied the macro “Refund”" in timeline and "(edited)" in timeline
     # A macro the agent may not use is refused next to the composer, and nothing is sent.
     refused = client.post(
         f"/tickets/{ticket_id}/messages",

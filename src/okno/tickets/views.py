@@ -109,6 +109,9 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "agents": accounts_queries.assignable_users(session),
         "now": utcnow(session),
         "seen_message_id": max((m.id for m in messages), default=0),
+        "macro_titles": macros_service.titles(
+            session, actor, {e.data["macro_id"] for e in events if e.kind == "macro_applied"}
+        ),
     }
 
 

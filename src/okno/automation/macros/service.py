@@ -192,6 +192,14 @@ def delete_macro(session: Session, actor: Actor, macro_id: int) -> None:
     session.flush()
 
 
+def titles(session: Session, actor: Actor, macro_ids: set[int]) -> dict[int, str]:
+    """Titles of the macros named in a ticket's history that this person may see (for the timeline)."""
+    if not macro_ids or not actor.is_staff:
+        return {}
+    rows = session.execute(sa.select(Macro.id, Macro.title).where(Macro.id.in_(macro_ids), visible_macros(actor)))
+    return {macro_id: title for macro_id, title in rows}
+
+
 def may_manage(actor: Actor, macro: Macro) -> bool:
     return may_manage_macro(actor, scope=macro.scope, owner_id=macro.owner_id)
 
