@@ -107,8 +107,21 @@ async def admin_macros() -> Response:
     return RedirectResponse("/macros?scope=all", status_code=303)
 
 
-def _form_context(session: Session, actor: Actor) -> dict[str, Any]:
+def _sample(actor: Actor, locale: str) -> dict[str, str]:
+    """Made-up values for the editor's preview: the writer as the agent, a customer in their language."""
+    russian = locale == "ru"
+    return render.values(
+        customer_name="Анна Смирнова" if russian else "Anna Smith",
+        customer_email="anna@example.com",
+        ticket_number=1042,
+        ticket_subject="Где мой заказ?" if russian else "Where is my order?",
+        agent_name=actor.name,
+    )
+
+
+def _form_context(session: Session, actor: Actor, locale: str) -> dict[str, Any]:
     return {
+        "sample": _sample(actor, locale),
         "team_names": accounts_queries.team_names(session),
         "agents": accounts_queries.assignable_users(session),
         "statuses": [s.value for s in TicketStatus if s != TicketStatus.new],
@@ -197,7 +210,7 @@ async def apply_now(
 async def new_macro(page: StaffPage) -> Response:
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
-        context = await run_in_threadpool(_form_context, session, page.signed_in.actor)
+        context = await run_in_threadpool(_form_context, session, page.signed_in.actor, page.locale)
     return page.render("macros/edit.html", section="macros", macro=None, values=_values_of(None), errors={}, **context)
 
 
@@ -209,7 +222,7 @@ async def edit_macro(page: StaffPage, macro_id: int) -> Response:
         macro = await run_in_threadpool(service.get_macro, session, actor, macro_id)
         if not service.may_manage(actor, macro):
             raise Forbidden(page.gettext("Only admins and supervisors may change team and shared macros."))
-        context = await run_in_threadpool(_form_context, session, actor)
+        context = await run_in_threadpool(_form_context, session, actor, page.locale)
     return page.render(
         "macros/edit.html", section="macros", macro=macro, values=_values_of(macro), errors={}, **context
     )
@@ -316,7 +329,7 @@ async def _save(page: StaffPage, macro_id: int | None, form: dict[str, Any]) -> 
             raise
         errors = _messages(page, _error_fields(refused), form["body"])
         async with unit_of_work(runtime, writes=False) as session:
-            context = await run_in_threadpool(_form_context, session, actor)
+            context = await run_in_threadpool(_form_context, session, actor, page.locale)
             macro = await run_in_threadpool(service.get_macro, session, actor, macro_id) if macro_id else None
         return page.render(
             "macros/edit.html", 422, section="macros", macro=macro, values=form, errors=errors, **context

@@ -12,6 +12,38 @@
     if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
   });
 
+  // The macro editor: a preview with sample values as the text is typed, and placeholders inserted
+  // at the cursor. The server checks the same rules again on saving.
+  var sample = document.getElementById("macro-sample");
+  if (sample) {
+    var source = document.getElementById("body");
+    var values = JSON.parse(sample.dataset.values);
+    var sampleText = document.getElementById("macro-sample-text");
+    var sampleWarning = document.getElementById("macro-sample-warning");
+    var renderSample = function () {
+      var unknown = [];
+      sampleText.textContent = source.value.replace(/\{\{([\s\S]*?)\}\}/g, function (whole, name) {
+        name = name.trim();
+        if (Object.prototype.hasOwnProperty.call(values, name)) return values[name];
+        if (unknown.indexOf(whole) < 0) unknown.push(whole);
+        return whole;
+      });
+      sampleWarning.hidden = !unknown.length;
+      sampleWarning.textContent = unknown.length ? sample.dataset.textUnknown + " " + unknown.join(", ") : "";
+    };
+    source.addEventListener("input", renderSample);
+    renderSample();
+    document.querySelectorAll("[data-insert]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var code = button.getAttribute("data-insert");
+        var start = source.selectionStart, end = source.selectionEnd;
+        source.setRangeText(code, start, end, "end");
+        source.focus();
+        renderSample();
+      });
+    });
+  }
+
   if (!picker) return;
   var box = document.getElementById("macro-search");
   var list = document.getElementById("macro-options");
