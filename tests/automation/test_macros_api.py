@@ -33,6 +33,11 @@ def test_create_read_change_and_delete(client: TestClient, people: Personas) -> 
     changed = client.patch(url, json={"title": "Renamed", "kind": "note"}, headers=people.agent.headers)
     assert changed.status_code == 200 and changed.json()["title"] == "Renamed" and changed.json()["kind"] == "note"
     assert client.patch(url, json={"title": "x"}, headers=people.colleague.headers).status_code == 404
+    bad = client.patch(url, json={"body": "{{ticket.id}}"}, headers=people.agent.headers)
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "body"
+    assert client.patch(url, json={"team_id": people.team_a}, headers=people.agent.headers).status_code == 422
+    assert client.get("/api/v1/macros?scope=galaxy", headers=people.agent.headers).status_code == 422
+    assert client.get(url, headers=people.agent.headers).json()["title"] == "Renamed"
     assert client.delete(url, headers=people.agent.headers).status_code == 204
     assert client.get(url, headers=people.agent.headers).status_code == 404
 
