@@ -16,6 +16,8 @@ from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
 from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
+from okno.automation.macros import api as macros_api
+from okno.automation.macros import views as macros_views
 from okno.config import Settings
 from okno.customers import api as customers_api
 from okno.customers import organization_views
@@ -84,7 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         upload_limit=settings.max_attachment_bytes + 64 * 1024,
         upload_paths=("/api/v1/attachments", "/attachments"),
     )
-    for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
+    for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
     for router in (
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         tickets_edit_views.router,
         tickets_composer_views.router,
         notifications_views.router,
+        macros_views.router,
         inbox_views.router,
         customers_views.router,
         organization_views.router,

@@ -1,6 +1,7 @@
 """Imports every domain's tables, explicitly, so Alembic and the mappers see all of them."""
 
 from okno.accounts import models as accounts_models
+from okno.automation.macros import models as macros_models
 from okno.channels.email import models as email_models
 from okno.customers import models as customers_models
 from okno.db import Base
@@ -16,6 +17,7 @@ __all__ = [
     "email_models",
     "http_models",
     "jobs_models",
+    "macros_models",
     "notifications_models",
     "tickets_models",
 ]

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from okno.accounts.models import STAFF_ROLES, Role
+from okno.automation.macros.models import Macro, MacroScope
 from okno.customers.models import Customer
 from okno.errors import Forbidden
 from okno.tickets.models import ActorType, SavedView, Ticket, TicketParticipant, ViewScope
@@ -223,3 +224,50 @@ def require_may_manage_view(actor: Actor, *, owner_user_id: int | None, scope: V
         raise Forbidden("Only supervisors and admins may share views.", details=[{"field": "scope"}])
     if scope == ViewScope.team and actor.role != Role.admin and team_id is not None and team_id not in actor.team_ids:
         raise Forbidden("You may share views only with your own teams.", details=[{"field": "team_id"}])
+
+
+# Macros: personal ones are their owner's alone; team and shared ones are managed by admins and
+# supervisors, who therefore see every team's. Light agents write notes only and change nothing.
+MACRO_MANAGERS = frozenset({Role.admin, Role.supervisor})
+
+
+def visible_macros(actor: Actor) -> ColumnElement[bool]:
+    """The macros this actor may see and use (a rule, running as the system, may use any)."""
+    if actor.is_system:
+        return sa.true()
+    if not actor.is_staff or actor.user_id is None:
+        return sa.false()
+    own = sa.and_(Macro.scope == MacroScope.personal, Macro.owner_id == actor.user_id)
+    if actor.role in MACRO_MANAGERS:
+        return sa.or_(Macro.scope != MacroScope.personal, own)
+    teams = sa.and_(Macro.scope == MacroScope.team, Macro.team_id.in_(sorted(actor.team_ids)))
+    return sa.or_(own, Macro.scope == MacroScope.everyone, teams)
+
+
+def may_manage_macro(actor: Actor, *, scope: str, owner_id: int | None) -> bool:
+    if not actor.is_staff:
+        return False
+    if scope == MacroScope.personal:
+        return actor.user_id is not None and owner_id == actor.user_id
+    return actor.role in MACRO_MANAGERS
+
+
+def require_macro_manager(actor: Actor, *, scope: str, owner_id: int | None) -> None:
+    if not may_manage_macro(actor, scope=scope, owner_id=owner_id):
+        raise Forbidden(
+            "Only admins and supervisors may manage team and shared macros; personal ones only their owner.",
+            details=[{"field": "scope", "reason": "not allowed for your role"}],
+        )
+
+
+def may_apply_macro(actor: Actor, *, kind: str, has_actions: bool) -> bool:
+    """A public reply or a change to the ticket needs an agent; a plain note macro any member of staff."""
+    if not actor.is_staff:
+        return False
+    return (kind == "note" and not has_actions) or actor.role in {Role.admin, Role.supervisor, Role.agent}
+
+
+def require_may_apply_macro(actor: Actor, *, kind: str, has_actions: bool) -> None:
+    require_staff(actor)
+    if not may_apply_macro(actor, kind=kind, has_actions=has_actions):
+        raise Forbidden("Your role may only apply macros that write an internal note and change nothing.")

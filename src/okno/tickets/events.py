@@ -36,6 +36,7 @@ class EventKind(StrEnum):
     reopened = "reopened"
     follow_up_created = "follow_up_created"
     customer_changed = "customer_changed"
+    macro_applied = "macro_applied"
 
 
 class _Payload(BaseModel):
@@ -108,6 +109,12 @@ class CustomerChanged(_Payload):
     reason: str
 
 
+class MacroApplied(_Payload):
+    """A macro was applied; the changes and the message it made are their own events, just after."""
+
+    macro_id: int
+
+
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.created: Created,
     EventKind.message_received: MessageAdded,
@@ -123,6 +130,7 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.reopened: Reopened,
     EventKind.follow_up_created: FollowUp,
     EventKind.customer_changed: CustomerChanged,
+    EventKind.macro_applied: MacroApplied,
 }
 
 

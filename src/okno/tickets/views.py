@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, may_change_tickets
+from okno.automation.macros import service as macros_service
 from okno.customers import card as customer_card
 from okno.customers import service as customers_service
 from okno.db import utcnow
@@ -69,6 +71,9 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "custom_fields": definitions,
         "field_labels": {d.key: d.label for d in definitions},
         "may_change": may_change_tickets(actor),
+        "macro_titles": macros_service.titles(
+            session, actor, {e.data["macro_id"] for e in events if e.kind == "macro_applied"}
+        ),
     }
 
 
@@ -141,12 +146,14 @@ async def post_message(
     mentioned_user_ids: Annotated[list[int], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
     attachment_ids: Annotated[list[str], Form(max_length=50)] = [],  # noqa: B006
     csrf_token: Annotated[str, Form()] = "",
+    macro_id: Annotated[str, Form(description="a macro chosen in the picker: its actions go with the message")] = "",
 ) -> Response:
     check_csrf(page, csrf_token)
     assert page.signed_in is not None
     # Mentions in a public reply are plain words: only notes notify.
     mentions = mentioned_user_ids if kind == MessageKind.note else []
     kept = Shown(draft=body, draft_kind=kind, draft_mentions=mentions, draft_attachment_ids=attachment_ids)
+    actor = page.signed_in.actor
     try:
         data = MessageCreate.model_validate(
             {
@@ -159,7 +166,11 @@ async def post_message(
             }
         )
         async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
-            posted = await run_in_threadpool(service.add_message, session, page.signed_in.actor, ticket_id, data=data)
+            if macro_id.isdigit():
+                send = functools.partial(macros_service.post_with_macro, macro_id=int(macro_id), message=data)
+                posted = await run_in_threadpool(send, session, actor, ticket_id=ticket_id)
+            else:
+                posted = await run_in_threadpool(service.add_message, session, actor, ticket_id, data=data)
     except ValidationError:
         kept.error = page.gettext("Write a message first.")
         return await render_ticket(page, ticket_id, kept, 422)
@@ -240,5 +251,23 @@ async def update_properties(
     except OknoError as refused:
         if refused.status_code == 404:
             raise
+        return await render_ticket(page, ticket_id, Shown(error=refused.message), 422)
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/macros/{macro_id}")
+async def apply_macro_now(
+    page: StaffPage, ticket_id: int, macro_id: int, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    """A macro with actions and no text, chosen in the picker: there is nothing to write, so it applies at once."""
+    check_csrf(page, csrf_token)
+    assert page.signed_in is not None
+    apply = functools.partial(
+        macros_service.apply_macro, actor=page.signed_in.actor, ticket_id=ticket_id, macro_id=macro_id, post=False
+    )
+    try:
+        async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
+            await run_in_threadpool(apply, session)
+    except (Invalid, Conflict) as refused:
         return await render_ticket(page, ticket_id, Shown(error=refused.message), 422)
     return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)

@@ -281,7 +281,7 @@
       "a": function () { submit("assign-to-me"); },
       "s": function () { submit("solve"); },
       "t": function () { var tag = document.getElementById("tag-add"); if (tag) tag.focus(); },
-      "m": function () { var merge = document.getElementById("merge-link"); if (merge) merge.click(); },
+      "M": function () { var merge = document.getElementById("merge-link"); if (merge) merge.click(); },
       "/": function () { var box = document.getElementById("search"); if (box) box.focus(); },
       "?": function () { var help = document.getElementById("shortcuts"); if (help) help.showModal(); }
     };
