@@ -19,6 +19,7 @@ from okno.customers import api as customers_api
 from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
+from okno.http.timing import ServerTimingMiddleware
 from okno.runtime import Runtime
 from okno.tickets import api as tickets_api
 from okno.tickets import views as tickets_views
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         upload_limit=settings.max_attachment_bytes + 64 * 1024,
         upload_paths=("/api/v1/attachments",),
     )
+    app.add_middleware(ServerTimingMiddleware)
     for router in (tickets_api.router, customers_api.router, accounts_api.router, stream.router):
         app.include_router(router)
     for router in (accounts_views.router, tickets_views.router, live.router):
