@@ -109,6 +109,25 @@ def _load_postgres(
     if superuser:
         # Our own consistent rows: foreign-key triggers would only triple the load time.
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+    # Building an index once over all rows is several times faster than growing it row by row.
+    conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+    deferred = conn.execute(
+        sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename IN ('tickets', 'messages', 'ticket_events') "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        )
+    ).all()
+    for name, _definition in deferred:
+        conn.execute(sa.text(f'DROP INDEX "{name}"'))
+    _insert_postgres(conn, count, team_ids, assignee_ids, template)
+    for _name, definition in deferred:
+        conn.execute(sa.text(definition))
+
+
+def _insert_postgres(
+    conn: sa.Connection, count: int, team_ids: list[int], assignee_ids: list[int], template: int
+) -> None:
     customers = max(1, count // TICKETS_PER_CUSTOMER)
     base = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM customers")).scalar()
     conn.execute(

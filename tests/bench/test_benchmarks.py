@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -29,12 +31,13 @@ def test_api_load_quick() -> None:
         assert figures[kind]["errors"] == 0 and figures[kind]["outbox_backlog"] >= 0
 
 
+@pytest.mark.timeout(400)  # a fresh served database per kind, loaded, signed in, 20 live pages
 def test_inbox_latency_quick() -> None:
     result = subprocess.run(
         [sys.executable, str(BENCH / "inbox_latency.py"), "--quick", "--json"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=380,
         env=dict(os.environ),
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
