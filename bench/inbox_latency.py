@@ -37,12 +37,9 @@ import os
 import platform
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,21 +328,6 @@ def _cookie(http: httpx.Client) -> dict[str, str]:
     return {"Cookie": f"okno_session={http.cookies['okno_session']}"}
 
 
-@contextmanager
-def patiently_serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`okno serve`, tried again when it was too slow to start (on a crowded machine it can be)."""
-    with ExitStack() as stack:
-        for attempt in range(3):
-            try:
-                started = stack.enter_context(serving(env, *args))
-                break
-            except RuntimeError:
-                if attempt == 2:
-                    raise
-                print("okno serve was slow to start; trying again", flush=True)
-        yield started
-
-
 # --- one database --------------------------------------------------------------------------------
 
 
@@ -357,7 +339,8 @@ def bench_one(kind: str, postgres_url: str, sizes: Sizes) -> dict[str, Any]:
             raise RuntimeError(initialised.stderr)
         token = admin_token(env)
         workers = ["--workers", "2"] if kind == "postgres" else []
-        with patiently_serving(env, *workers) as (base, process):
+        # Two web processes start slowly on a crowded machine: give them time.
+        with serving(env, *workers, start_timeout=180) as (base, process):
             desk = build_desk(base, token)
             agent_ids = [a["id"] for a in desk["agents"]]
             print(f"[{kind}] bulk-loading {sizes.tickets:,} tickets with their conversations…", flush=True)
