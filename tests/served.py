@@ -54,7 +54,9 @@ def admin_token(env: dict[str, str]) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], *extra_args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serving(
+    env: dict[str, str], *extra_args: str, start_timeout: float = 30
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     # A file, not a pipe: nobody reads a pipe while the server runs, and a full one would block it.
     log = tempfile.NamedTemporaryFile(prefix="okno-serve-", suffix=".log", delete=False)  # noqa: SIM115
@@ -66,7 +68,7 @@ def serving(env: dict[str, str], *extra_args: str) -> Iterator[tuple[str, subpro
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -25,6 +25,7 @@ from okno.customers import views as customers_views
 from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
+from okno.http.timing import ServerTimingMiddleware
 from okno.notifications import views as notifications_views
 from okno.runtime import Runtime
 from okno.tickets import admin_views as tickets_admin_views
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         upload_limit=settings.max_attachment_bytes + 64 * 1024,
         upload_paths=("/api/v1/attachments", "/attachments"),
     )
+    app.add_middleware(ServerTimingMiddleware)
     for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.

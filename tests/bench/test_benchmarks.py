@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -27,3 +29,30 @@ def test_api_load_quick() -> None:
     kinds = ["sqlite"] + (["postgres"] if os.environ.get("OKNO_TEST_POSTGRES_URL") else [])
     for kind in kinds:
         assert figures[kind]["errors"] == 0 and figures[kind]["outbox_backlog"] >= 0
+
+
+@pytest.mark.timeout(400)  # a fresh served database per kind, loaded, signed in, 20 live pages
+def test_inbox_latency_quick() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "inbox_latency.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=380,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["errors"] == 0
+    assert figures["machine"]["cpus"] > 0
+    for key in ("inbox_p95_ms", "ticket_p95_ms", "delivery_p99_ms"):
+        assert figures[key] > 0
+    kinds = ["sqlite"] + (["postgres"] if os.environ.get("OKNO_TEST_POSTGRES_URL") else [])
+    for kind in kinds:
+        one = figures[kind]
+        assert one["errors"] == 0 and one["missed"] == 0
+        assert one["loaded"]["tickets"] >= one["tickets"] > 0
+        assert one["deliveries"] == one["pages"] * one["replies"] > 0
+        for key in ("inbox_p95_ms", "ticket_p95_ms", "delivery_p50_ms", "delivery_p99_ms"):
+            assert one[key] > 0
+        for page in ("inbox_first_page", "inbox_deep_page", "ticket_page"):
+            assert all(one[page][q] > 0 for q in ("p50_ms", "p95_ms", "p99_ms"))
