@@ -58,7 +58,7 @@ def _actor(page: Page) -> Actor:
 
 @router.get("/admin")
 async def admin_home(page: StaffPage) -> Response:
-    sections = sections_for(_actor(page), page.request.app)
+    sections = sections_for(_actor(page))
     if not sections:
         require_directory(_actor(page))  # raises: nothing here for this role
     return RedirectResponse(sections[0].path, status_code=303)
