@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -18,12 +19,15 @@ from okno.channels.base import PermanentDeliveryError
 from okno.channels.email import outbound
 from okno.jobs.registry import JobContext
 from okno.tickets import queries as ticket_queries
-from okno.tickets.models import Channel, DeliveryStatus, Message
+from okno.tickets.models import Channel, DeliveryStatus
+
+if TYPE_CHECKING:
+    from okno.tickets.models import Message
 
 log = logging.getLogger(__name__)
 
 JOB = "channels.deliver_reply"
-Deliver = Callable[[Session, Message, JobContext], None]
+Deliver = Callable[[Session, "Message", JobContext], None]
 ADAPTERS: dict[Channel, Deliver] = {Channel.email: outbound.deliver}
 
 

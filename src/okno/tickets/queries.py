@@ -457,3 +457,38 @@ def reply_for_delivery(session: Session, message_id: int) -> Message | None:
         .options(selectinload(Message.attachments))
         .with_for_update(of=Message)
     ).first()
+
+
+@dataclass(frozen=True)
+class ReplyThread:
+    """What a channel needs to send a reply where it belongs: the ticket, its people, its earlier ids."""
+
+    ticket_id: int
+    number: int
+    subject: str
+    team_id: int | None
+    customer_id: int
+    participant_ids: frozenset[int]
+    # External ids (Message-IDs) of the conversation's earlier messages, newest first.
+    earlier_ids: list[str]
+
+
+def reply_thread(session: Session, message: Message, *, limit: int = 20) -> ReplyThread:
+    ticket = session.get(Ticket, message.ticket_id, options=[selectinload(Ticket.participants)])
+    assert ticket is not None
+    earlier = session.scalars(
+        sa.select(Message.external_id)
+        .where(Message.ticket_id == ticket.id, Message.id < message.id, Message.external_id.is_not(None))
+        .where(Message.kind != MessageKind.note)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return ReplyThread(
+        ticket_id=ticket.id,
+        number=ticket.number,
+        subject=ticket.subject,
+        team_id=ticket.team_id,
+        customer_id=ticket.customer_id,
+        participant_ids=frozenset(p.customer_id for p in ticket.participants),
+        earlier_ids=[external_id for external_id in earlier if external_id],
+    )

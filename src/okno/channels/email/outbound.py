@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from okno.accounts import queries as accounts_queries
 from okno.channels.base import PermanentDeliveryError, TemporaryDeliveryError
@@ -27,7 +28,11 @@ from okno.crypto import Sealer
 from okno.customers import queries as customers_queries
 from okno.jobs.registry import JobContext
 from okno.storage import Storage
-from okno.tickets.models import DeliveryStatus, Message, MessageKind, Ticket
+from okno.tickets import queries as ticket_queries
+from okno.tickets.models import DeliveryStatus
+
+if TYPE_CHECKING:
+    from okno.tickets.models import Message
 
 SMTP_TIMEOUT_SECONDS = 30
 MAX_REFERENCES = 20
@@ -40,16 +45,16 @@ class Outgoing:
     recipients: list[str]
 
 
-def mailbox_for(session: Session, ticket: Ticket) -> Mailbox | None:
+def mailbox_for(session: Session, *, ticket_id: int, team_id: int | None) -> Mailbox | None:
     """The mailbox the ticket came in through, else its team's, else the first active one."""
     received = session.scalar(
-        sa.select(InboundEmail.mailbox_id).where(InboundEmail.ticket_id == ticket.id).order_by(InboundEmail.id).limit(1)
+        sa.select(InboundEmail.mailbox_id).where(InboundEmail.ticket_id == ticket_id).order_by(InboundEmail.id).limit(1)
     )
     if received is not None:
         return session.get(Mailbox, received)
     query = sa.select(Mailbox).where(Mailbox.is_active.is_(True)).order_by(Mailbox.id)
-    if ticket.team_id is not None:
-        own = session.scalars(query.where(Mailbox.team_id == ticket.team_id)).first()
+    if team_id is not None:
+        own = session.scalars(query.where(Mailbox.team_id == team_id)).first()
         if own is not None:
             return own
     return session.scalars(query).first()
@@ -60,27 +65,16 @@ def reply_message_id(message: Message, mailbox: Mailbox) -> str:
 
 
 def build(session: Session, message: Message, storage: Storage) -> Outgoing:
-    ticket = session.get(Ticket, message.ticket_id, options=[selectinload(Ticket.participants)])
-    assert ticket is not None
-    mailbox = mailbox_for(session, ticket)
+    thread = ticket_queries.reply_thread(session, message, limit=MAX_REFERENCES)
+    mailbox = mailbox_for(session, ticket_id=thread.ticket_id, team_id=thread.team_id)
     if mailbox is None:
         raise PermanentDeliveryError("No mailbox is set up to send email from.")
-    people = customers_queries.summaries(session, {ticket.customer_id} | {p.customer_id for p in ticket.participants})
-    customer_name, customer_email = people.get(ticket.customer_id, ("", None))
+    people = customers_queries.summaries(session, {thread.customer_id} | thread.participant_ids)
+    customer_name, customer_email = people.get(thread.customer_id, ("", None))
     if customer_email is None:
         raise PermanentDeliveryError("The customer has no email address.")
-    copies = sorted({email for cid, (_n, email) in people.items() if email and cid != ticket.customer_id})
-    earlier = [
-        external_id
-        for external_id in session.scalars(
-            sa.select(Message.external_id)
-            .where(Message.ticket_id == ticket.id, Message.id < message.id, Message.external_id.is_not(None))
-            .where(Message.kind != MessageKind.note)
-            .order_by(Message.id.desc())
-            .limit(MAX_REFERENCES)
-        )
-        if external_id
-    ]
+    copies = sorted({email for cid, (_n, email) in people.items() if email and cid != thread.customer_id})
+    earlier = thread.earlier_ids
     agent_name, signature = accounts_queries.sender_of(session, message.author_user_id)
     message.external_id = reply_message_id(message, mailbox)
 
@@ -90,7 +84,7 @@ def build(session: Session, message: Message, storage: Storage) -> Outgoing:
     mail["To"] = Address(display_name=customer_name, addr_spec=customer_email)
     if copies:
         mail["Cc"] = ", ".join(copies)
-    mail["Subject"] = f"Re: {ticket.subject} [#{ticket.number}]"
+    mail["Subject"] = f"Re: {thread.subject} [#{thread.number}]"
     mail["Message-ID"] = message.external_id
     mail["Date"] = format_datetime(message.created_at)
     if earlier:
