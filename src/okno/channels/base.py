@@ -1,20 +1,20 @@
-"""The normalised inbound message every channel produces, the adapter protocol, delivery errors.
+"""The normalised inbound message every channel produces, and the delivery errors of sending.
 
 A channel adapter turns its outside world (a raw email, a chat frame, a portal form) into an
 ``InboundMessage``; ``tickets.service`` takes it from there and never sees the channel's own
 format. The message is a frozen value: a parser that runs twice on the same input gives an
 equal message, which is what makes re-running a quarantined mail safe.
 
-Sending goes the other way through the job outbox. An adapter says whether a failed delivery
-may succeed later (``TemporaryDeliveryError``: the job retries with back-off) or never will
-(``PermanentDeliveryError``: the reply is marked undelivered and an agent sees why).
+Sending goes the other way through the job outbox (``channels.delivery``): a channel's sender
+says whether a failed delivery may succeed later (``TemporaryDeliveryError``: the job retries
+with back-off) or never will (``PermanentDeliveryError``: the reply is marked undelivered and
+an agent sees why).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 from okno.tickets.attachments import sniff_raster_image
 from okno.tickets.models import Channel
@@ -140,40 +140,6 @@ class InboundMessage:
         return tuple(dict.fromkeys(ids))
 
 
-@dataclass(frozen=True)
-class OutboundAttachment:
-    filename: str
-    content_type: str
-    data: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class OutboundMessage:
-    """An agent's reply (or an automatic one) on its way out through a channel."""
-
-    channel: Channel
-    to: SenderIdentity
-    subject: str
-    body_text: str
-    body_html: str | None = None
-    from_name: str | None = None
-    from_address: str | None = None
-    message_id: str | None = None
-    in_reply_to: str | None = None
-    references: tuple[str, ...] = ()
-    attachments: tuple[OutboundAttachment, ...] = ()
-    auto_submitted: bool = False
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What the channel accepted: its id for the sent message and whom it accepted it for."""
-
-    external_id: str | None
-    accepted_recipients: tuple[str, ...] = ()
-    detail: str = ""
-
-
 class DeliveryError(Exception):
     """A send that did not go through; ``retryable`` tells the outbox whether to try again."""
 
@@ -199,18 +165,3 @@ class TemporaryDeliveryError(DeliveryError):
     def __init__(self, message: str, *, detail: str = "", retry_after: float | None = None) -> None:
         super().__init__(message, detail=detail)
         self.retry_after = retry_after
-
-
-@runtime_checkable
-class ChannelAdapter(Protocol):
-    """A channel: turns its raw input into an InboundMessage and sends replies out.
-
-    ``receive`` is pure (no database, no network): the raw input is already stored when it
-    runs, so it can be re-run after a fix. ``send`` raises a DeliveryError subclass on failure.
-    """
-
-    channel: Channel
-
-    def receive(self, raw: bytes) -> InboundMessage: ...
-
-    def send(self, message: OutboundMessage) -> DeliveryResult: ...
