@@ -3,7 +3,7 @@ creating and editing (for the roles the customers service lets change them)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
@@ -73,8 +73,24 @@ def _errors(page: Page, error: Exception) -> dict[str, str]:
     return {field: messages.get(field, page.gettext("Check this value.")) for field in fields}
 
 
+FormModel = TypeVar("FormModel", OrganizationCreate, OrganizationUpdate)
+
+
 def _invalid_domain(domains: list[str]) -> bool:
     return any("." not in d or "@" in d or "/" in d or len(d) > 253 for d in domains)
+
+
+def _checked(model: type[FormModel], form: dict[str, Any]) -> FormModel:
+    """The organization form as the service's input; a domain that is no domain names its field."""
+    data = model(
+        name=str(form["name"]).strip(),
+        domains=_domains(str(form["domains"])),
+        plan=form["plan"],
+        shared_tickets=bool(form["shared_tickets"]),
+    )
+    if _invalid_domain(data.domains or []):
+        raise Invalid("domains", field="domains")
+    return data
 
 
 @router.post("/organizations")
@@ -89,14 +105,7 @@ async def create_organization(
     check_csrf(page, csrf_token)
     form = {"name": name, "domains": domains, "plan": plan, "shared_tickets": shared_tickets}
     try:
-        data = OrganizationCreate(
-            name=name.strip(),
-            domains=_domains(domains),
-            plan=plan,
-            shared_tickets=shared_tickets,
-        )
-        if _invalid_domain(data.domains):
-            raise Invalid("domains", field="domains")
+        data = _checked(OrganizationCreate, form)
         created = await run_write(page, lambda s, a: service.create_organization(s, a, data=data).id)
     except (ValidationError, Invalid, Conflict) as error:
         return await _render_list(page, status_code=422, errors=_errors(page, error), form=form)
@@ -166,14 +175,7 @@ async def update_organization(
     check_csrf(page, csrf_token)
     form = {"name": name, "domains": domains, "plan": plan, "shared_tickets": shared_tickets}
     try:
-        changes = OrganizationUpdate(
-            name=name.strip(),
-            domains=_domains(domains),
-            plan=plan,
-            shared_tickets=shared_tickets,
-        )
-        if _invalid_domain(changes.domains or []):
-            raise Invalid("domains", field="domains")
+        changes = _checked(OrganizationUpdate, form)
         await run_write(page, lambda s, a: service.update_organization(s, a, organization_id, changes=changes))
     except (ValidationError, Invalid, Conflict) as error:
         return await _render_organization(
