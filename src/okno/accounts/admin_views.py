@@ -156,6 +156,19 @@ def _invite(session: Session, actor: Actor, data: UserInvite) -> tuple[User, dat
     return user, row.expires_at, token
 
 
+def _show_invitation(page: Page, person: User, token: str, expires_at: datetime, *, new_user: bool) -> Response:
+    """The link, shown once: only its hash is kept."""
+    return page.render(
+        "admin/invitation_link.html",
+        section="admin",
+        admin_key="users",
+        person=person,
+        link=_invitation_link(page, token),
+        expires_at=expires_at,
+        new_user=new_user,
+    )
+
+
 def _invitation_link(page: Page, token: str) -> str:
     settings = page.request.app.state.runtime.settings
     # The configured public address when there is one; otherwise the address the admin is using.
@@ -187,15 +200,7 @@ async def invite(page: StaffPage) -> Response:
         return page.render(
             "admin/invite.html", 422, section="admin", admin_key="users", values=values, errors=errors, **context
         )
-    return page.render(
-        "admin/invitation_link.html",
-        section="admin",
-        admin_key="users",
-        person=user,
-        link=_invitation_link(page, token),
-        expires_at=expires_at,
-        new_user=True,
-    )
+    return _show_invitation(page, user, token, expires_at, new_user=True)
 
 
 @router.get("/admin/users/{user_id}")
@@ -316,15 +321,7 @@ async def new_invitation(page: StaffPage, user_id: int) -> Response:
         if refused.code not in messages:
             raise
         return await _user_action_refused(page, user_id, page.gettext(messages[refused.code]))
-    return page.render(
-        "admin/invitation_link.html",
-        section="admin",
-        admin_key="users",
-        person=user,
-        link=_invitation_link(page, token),
-        expires_at=expires_at,
-        new_user=False,
-    )
+    return _show_invitation(page, user, token, expires_at, new_user=False)
 
 
 # ---- teams ----
