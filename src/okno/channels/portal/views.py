@@ -233,7 +233,7 @@ async def _render_ticket(
 async def request_page(page: CustomerPage, ticket_id: int, sent: int = 0, closed: int = 0) -> Response:
     notice = None
     if sent:
-        notice = page.gettext("Thank you. We have your message and will answer by email and here.")
+        notice = page.gettext("Thank you. We have your message and will answer here.")
     elif closed:
         notice = page.gettext("The request is closed. Write here any time if you need us again.")
     return await _render_ticket(page, ticket_id, notice=notice)
