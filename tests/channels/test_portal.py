@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from okno.accounts.permissions import Actor
 from okno.channels.portal import service as portal_service
 from okno.clock import FrozenClock
 from okno.config import Settings
 from okno.crypto import Sealer
+from okno.customers import service as customers_service
+from okno.customers.schemas import OrganizationCreate
 from okno.db import Database
 from okno.jobs.models import Job
+from okno.runtime import Runtime
 from okno.tickets.models import Attachment, Message, Ticket
-from tests.factories.personas import Personas
+from tests.factories.personas import Personas, make_customer_person
 from tests.factories.tickets import make_ticket, reply
 
 HTML = {"accept": "text/html"}
@@ -286,3 +292,41 @@ def test_russian_by_browser_and_by_choice(client: TestClient) -> None:
     assert "Свяжитесь с нами" in russian.text
     client.get("/portal/language?to=en&next=/support/new")
     assert "Contact us" in client.get("/support/new", headers={**HTML, "accept-language": "ru"}).text
+
+
+def test_without_a_mailbox_the_link_job_ends_quietly(
+    client: TestClient, db: Database, runtime: Runtime, people: Personas, caplog: pytest.LogCaptureFixture
+) -> None:
+    ask_for_link(client, people.customer.email)
+    with caplog.at_level(logging.WARNING, logger="okno.channels.portal.mail"):
+        report = runtime.worker.run_pending()
+    assert report.done >= 1 and report.failed == 0
+    assert "no mailbox with an SMTP server" in caplog.text
+
+
+def test_an_organization_that_shares_tickets_shows_colleagues_requests(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    with db.write() as session:
+        org = customers_service.create_organization(
+            session, Actor.system("tests"), data=OrganizationCreate(name="Acme", shared_tickets=True)
+        )
+        org_id = org.id
+    first = make_customer_person(db, email="first@acme.example", organization_id=org_id)
+    second = make_customer_person(db, email="second@acme.example", organization_id=org_id)
+    stranger = make_customer_person(db, email="stranger@else.example")
+    make_ticket(db, second.actor, subject="Printer on floor 2")
+    make_ticket(db, stranger.actor, subject="Not Acme's business")
+    signed_in(client, db, settings, first.email)
+    page = client.get("/portal", headers=HTML).text
+    assert "Printer on floor 2" in page and "· from second<" in page and "Not Acme" not in page
+
+
+def test_a_staff_address_never_signs_into_the_portal(
+    client: TestClient, db: Database, settings: Settings, people: Personas
+) -> None:
+    with db.write() as session:
+        customers_service.find_or_create_by_email(session, email=people.agent.email, name="Agent as customer")
+    ask_for_link(client, people.agent.email)
+    [token] = link_tokens(db, settings)
+    assert sign_in_with(client, token) == 410
