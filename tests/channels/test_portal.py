@@ -22,7 +22,7 @@ from okno.jobs.models import Job
 from okno.runtime import Runtime
 from okno.tickets.models import Attachment, Message, Ticket
 from tests.factories.personas import Personas, make_customer_person
-from tests.factories.tickets import make_ticket, reply
+from tests.factories.tickets import make_ticket, reply, update
 
 HTML = {"accept": "text/html"}
 
@@ -330,3 +330,24 @@ def test_a_staff_address_never_signs_into_the_portal(
     ask_for_link(client, people.agent.email)
     [token] = link_tokens(db, settings)
     assert sign_in_with(client, token) == 410
+
+
+def test_writing_on_a_closed_request_continues_in_a_follow_up(
+    client: TestClient, db: Database, settings: Settings, people: Personas
+) -> None:
+    ticket_id = make_ticket(db, people.customer.actor, subject="Broken zipper")
+    update(db, people.agent.actor, ticket_id, status="solved")
+    update(db, people.agent.actor, ticket_id, status="closed")
+    signed_in(client, db, settings, people.customer.email)
+    page = client.get(f"/portal/requests/{ticket_id}", headers=HTML).text
+    assert "Closed" in page and "Close this request" not in page
+    response = client.post(
+        f"/portal/requests/{ticket_id}/reply",
+        data={"message": "The new one broke too.", "csrf_token": portal_csrf(client)},
+        follow_redirects=False,
+    )
+    follow_up = int(response.headers["location"].split("/")[3].split("?")[0])
+    assert follow_up != ticket_id
+    with db.read() as session:
+        ticket = session.get(Ticket, follow_up)
+        assert ticket is not None and ticket.follow_up_of_id == ticket_id and ticket.channel == "portal"
