@@ -18,6 +18,9 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.channels.portal import form_views as portal_form_views
+from okno.channels.portal import service as portal_service
+from okno.channels.portal import views as portal_views
 from okno.config import Settings
 from okno.customers import api as customers_api
 from okno.customers import organization_views
@@ -86,6 +89,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # Room for the multipart envelope around the largest allowed file.
         upload_limit=settings.max_attachment_bytes + 64 * 1024,
         upload_paths=("/api/v1/attachments", "/attachments"),
+        # The public form and the portal send a few files with the text.
+        form_limit=portal_service.MAX_FILES * settings.max_attachment_bytes + 256 * 1024,
+        form_paths=("/support/new", "/portal/"),
     )
     app.add_middleware(ServerTimingMiddleware)
     for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
@@ -106,10 +112,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         accounts_admin_views.router,
         accounts_invite_views.router,
         tickets_admin_views.router,
+        portal_views.router,
+        portal_form_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
     install_page_handlers(app)
+    portal_views.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     def healthz() -> JSONResponse:

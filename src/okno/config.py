@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Failed logins per address within the window before refusing."
     )
     login_window_seconds: int = Field(default=900, ge=1, description="Window for counting failed logins.")
+    portal_form_min_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        description="The public web form is refused (and served again) when sent sooner than this after it was "
+        "shown: people read and type, bots post at once.",
+    )
     presence_timeout_seconds: int = Field(
         default=90, ge=15, description="An agent whose pages sent no heartbeat for this long is offline."
     )

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.accounts import presence, web_sessions
-from okno.accounts.models import LoginFailure
-from okno.db import utcnow
+from okno.accounts import presence, rate_limits, web_sessions
 from okno.jobs.registry import JobContext, job, periodic
 
 
 @job("accounts.prune_login_failures")
 def prune_login_failures(session: Session, payload: dict[str, Any], context: JobContext) -> None:
-    window = timedelta(seconds=context.settings.login_window_seconds)
-    session.execute(sa.delete(LoginFailure).where(LoginFailure.occurred_at < utcnow(session) - 2 * window))
+    # Every counted attempt (sign-ins, the public form, magic links), kept past the longest window.
+    keep = max(2 * context.settings.login_window_seconds, rate_limits.LONGEST_WINDOW_S)
+    rate_limits.sweep(session, older_than_s=keep)
 
 
 periodic("accounts.prune_login_failures", every_seconds=3600)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from okno.accounts.models import STAFF_ROLES, ApiToken, LoginFailure, Role, Team, TeamMembership, User, WebSession
+from okno.accounts import rate_limits
+from okno.accounts.models import STAFF_ROLES, ApiToken, Role, Team, TeamMembership, User, WebSession
 from okno.accounts.permissions import Actor, forbid_fields, require_admin, require_staff
 from okno.accounts.schemas import SELF_EDITABLE, TeamCreate, TeamMembers, TeamUpdate, UserCreate, UserUpdate
 from okno.accounts.security import hash_api_token, hash_password, new_api_token, verify_password
 from okno.customers import queries as customers_queries
 from okno.db import utcnow
-from okno.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from okno.errors import Conflict, Invalid, NotFound, Unauthorized
 from okno.tickets import changes as tickets_changes
 
 
@@ -218,13 +217,14 @@ def login(session: Session, *, email: str, password: str, client: str, max_failu
     Raises Unauthorized on a bad password; the caller records the failure in its own
     transaction, since this one is rolled back with the error.
     """
-    since = utcnow(session) - timedelta(seconds=window_s)
-    for key, limit in ((f"email:{email.lower()}", max_failures), (f"client:{client}", max_failures * 5)):
-        recent = session.scalar(
-            sa.select(sa.func.count()).where(LoginFailure.key == key, LoginFailure.occurred_at >= since)
-        )
-        if (recent or 0) >= limit:
-            raise RateLimited("Too many failed sign-ins; try again later.", details={"retry_after_s": window_s})
+    rate_limits.check(
+        session,
+        [
+            rate_limits.Limit(f"email:{email.lower()}", max_failures, window_s),
+            rate_limits.Limit(f"client:{client}", max_failures * 5, window_s),
+        ],
+        message="Too many failed sign-ins; try again later.",
+    )
     user = find_user_by_email(session, email)
     if not verify_password(user.password_hash if user else None, password) or user is None or not user.is_active:
         raise Unauthorized("Wrong email or password.")
@@ -232,13 +232,7 @@ def login(session: Session, *, email: str, password: str, client: str, max_failu
 
 
 def record_login_failure(session: Session, *, email: str, client: str) -> None:
-    now = utcnow(session)
-    session.add_all(
-        [
-            LoginFailure(key=f"email:{email.lower()}", occurred_at=now),
-            LoginFailure(key=f"client:{client}", occurred_at=now),
-        ]
-    )
+    rate_limits.record(session, [f"email:{email.lower()}", f"client:{client}"])
 
 
 def issue_token(session: Session, user: User, *, name: str = "") -> tuple[ApiToken, str]:
@@ -316,6 +310,45 @@ def relink_customer_accounts(session: Session, actor: Actor, *, from_customer_id
         sa.update(User).where(User.customer_id == from_customer_id).values(customer_id=to_customer_id)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def customer_account(session: Session, *, customer_id: int, email: str, name: str, locale: str) -> User | None:
+    """The portal account of a customer, made on their first sign-in; None when none may be used.
+
+    Called once the customer proved they read mail at ``email`` (a magic link). An address that
+    belongs to a member of staff, or to another customer's account, or a deactivated account,
+    gives None: the portal never signs anyone into an account that is not theirs.
+    """
+    address = email.strip().lower()
+    by_email = find_user_by_email(session, address)
+    if by_email is not None:
+        if by_email.role == Role.customer and by_email.customer_id == customer_id and by_email.is_active:
+            return by_email
+        return None
+    linked = session.scalars(
+        sa.select(User).where(User.customer_id == customer_id, User.role == Role.customer).order_by(User.id)
+    ).first()
+    if linked is not None:
+        return linked if linked.is_active else None
+    now = utcnow(session)
+    user = User(
+        email=address,
+        name=name or address,
+        role=Role.customer,
+        password_hash=None,
+        is_active=True,
+        customer_id=customer_id,
+        limited_to_teams=False,
+        languages=[],
+        skills=[],
+        locale=locale,
+        time_zone="UTC",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
 
 
 def set_team_members(session: Session, actor: Actor, team_id: int, *, data: TeamMembers) -> Team:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from okno.accounts import service as accounts_service
-from okno.accounts.models import STAFF_ROLES, User, WebSession
+from okno.accounts.models import STAFF_ROLES, Role, User, WebSession
 from okno.accounts.permissions import Actor
 from okno.accounts.security import hash_password, verify_password
 from okno.db import utcnow
@@ -67,6 +67,26 @@ def resolve(session: Session, token: str | None) -> SignedIn | None:
         .where(WebSession.id == _key(token), WebSession.expires_at > utcnow(session), User.is_active.is_(True))
     ).first()
     if row is None or row[1].role not in STAFF_ROLES:
+        return None
+    web_session, user = row
+    return SignedIn(
+        actor=accounts_service.actor_for(session, user),
+        user=user,
+        session_id=web_session.id,
+        csrf_token=web_session.csrf_token,
+    )
+
+
+def resolve_customer(session: Session, token: str | None) -> SignedIn | None:
+    """The signed-in customer behind a portal cookie, or None; staff sessions never count here."""
+    if not token:
+        return None
+    row = session.execute(
+        sa.select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.id == _key(token), WebSession.expires_at > utcnow(session), User.is_active.is_(True))
+    ).first()
+    if row is None or row[1].role != Role.customer or row[1].customer_id is None:
         return None
     web_session, user = row
     return SignedIn(

@@ -21,11 +21,23 @@ class BodyTooLarge(StarletteHTTPException):
 class BodyLimitMiddleware:
     """413 for bodies over the limit: by Content-Length up front, else counted as they stream in."""
 
-    def __init__(self, app: ASGIApp, *, default_limit: int, upload_limit: int, upload_paths: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default_limit: int,
+        upload_limit: int,
+        upload_paths: tuple[str, ...],
+        form_limit: int | None = None,
+        form_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.default_limit = default_limit
         self.upload_limit = upload_limit
         self.upload_paths = upload_paths
+        # Pages whose forms carry several files with the text (the public form, the portal).
+        self.form_limit = form_limit or upload_limit
+        self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,6 +45,8 @@ class BodyLimitMiddleware:
             return
         path: str = scope["path"]
         limit = self.upload_limit if path.startswith(self.upload_paths) else self.default_limit
+        if self.form_paths and path.startswith(self.form_paths):
+            limit = self.form_limit
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

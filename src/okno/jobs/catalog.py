@@ -3,8 +3,9 @@
 from okno.accounts import jobs as accounts_jobs
 from okno.channels import jobs as channels_jobs
 from okno.channels.email import jobs as email_jobs
+from okno.channels.portal import jobs as portal_jobs
 from okno.http import jobs as http_jobs
 from okno.jobs import maintenance
 from okno.tickets import jobs as tickets_jobs
 
-__all__ = ["accounts_jobs", "channels_jobs", "email_jobs", "http_jobs", "maintenance", "tickets_jobs"]
+__all__ = ["accounts_jobs", "channels_jobs", "email_jobs", "http_jobs", "maintenance", "portal_jobs", "tickets_jobs"]

@@ -27,6 +27,8 @@ def _error_page(request: Request, status_code: int, message: str) -> HTMLRespons
         ngettext=words.ngettext,
         _=words.gettext,
         locale=locale,
+        # Customers on the portal and the public form never go to the agents' inbox.
+        for_customers=request.url.path.startswith(("/portal", "/support")),
     )
     return HTMLResponse(html, status_code=status_code)
 
