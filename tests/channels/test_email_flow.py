@@ -120,3 +120,21 @@ def test_a_refused_recipient_marks_the_reply_undelivered(mail_desk: MailDesk) ->
         -1
     ]
     assert "550" in last["delivery_error"]
+
+
+def test_a_reply_on_a_web_form_ticket_is_also_emailed(mail_desk: MailDesk) -> None:
+    created = mail_desk.api.post(
+        "/api/v1/tickets",
+        json={
+            "subject": "Промокод не применяется",
+            "customer": {"email": "oleg@customer.example", "name": "Олег"},
+            "message": {"body": "Код OKNO10 не работает"},
+            "channel": "web",
+        },
+    )
+    assert created.status_code == 201, created.text
+    ticket = created.json()
+    mail_desk.api.post(f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "Олег, код снова работает."})
+    [(recipients, sent)] = mail_desk.outbox.wait_for(1)
+    assert recipients == ["oleg@customer.example"] and f"[#{ticket['number']}]" in sent["Subject"]
+    mail_desk.wait(f"/api/v1/tickets/{ticket['id']}/messages", lambda b: b[-1]["delivery_status"] == "sent")

@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 
 JOB = "channels.deliver_reply"
 Deliver = Callable[[Session, "Message", JobContext], None]
-ADAPTERS: dict[Channel, Deliver] = {Channel.email: outbound.deliver}
+ADAPTERS: dict[Channel, Deliver] = {
+    Channel.email: outbound.deliver,
+    Channel.web: outbound.deliver_copy,
+    Channel.portal: outbound.deliver_copy,
+}
 
 
 def deliver_reply(session: Session, message_id: int, context: JobContext) -> None:

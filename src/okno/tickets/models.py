@@ -40,7 +40,7 @@ class Channel(StrEnum):
 
 
 # Public replies on tickets of these channels are delivered to the customer by the channel.
-DELIVERING_CHANNELS = frozenset({Channel.email})
+DELIVERING_CHANNELS = frozenset({Channel.email, Channel.web, Channel.portal})
 
 
 class MessageKind(StrEnum):

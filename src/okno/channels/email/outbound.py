@@ -141,7 +141,18 @@ def _reasons(refused: dict[str, tuple[int, bytes]]) -> str:
 
 
 def deliver(session: Session, message: Message, context: JobContext) -> None:
+    """A reply on an email ticket: email is the only way it reaches the customer."""
     outgoing = build(session, message, context.storage)
     send(outgoing, Sealer(context.settings.resolved_secret_key()))
     message.delivery_status = DeliveryStatus.sent
     message.delivery_error = None
+
+
+def deliver_copy(session: Session, message: Message, context: JobContext) -> None:
+    """A reply on a web form or portal ticket: the portal shows it, and a copy goes by email when a
+    mailbox can send one. Without a mailbox there is nothing to deliver, which is not a failure."""
+    thread = ticket_queries.reply_thread(session, message, limit=1)
+    if mailbox_for(session, ticket_id=thread.ticket_id, team_id=thread.team_id) is None:
+        message.delivery_status = None
+        return
+    deliver(session, message, context)
