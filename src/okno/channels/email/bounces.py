@@ -1,0 +1,70 @@
+"""Delivery status notifications (bounces) for mail Okno sent.
+
+A bounce never opens a ticket and is never answered. One that names a reply of ours (by the
+Message-ID outbound.py gave it) goes onto that reply's ticket as an internal note, and a
+permanent failure marks the reply undelivered with the reason, which the workspace shows on
+the message. A bounce of an automatic acknowledgement marks that acknowledgement failed. Any
+other bounce is dropped, with the reason kept on the stored mail.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.accounts.permissions import Actor
+from okno.channels.base import InboundMessage
+from okno.channels.email.models import AutoReply
+from okno.tickets import service as tickets_service
+from okno.tickets.models import DeliveryStatus, Message, MessageKind
+from okno.tickets.schemas import MessageCreate
+
+UNKNOWN = "bounce for an unknown message"
+NOTE_TEXT_LIMIT = 8000
+
+
+def reason(message: InboundMessage) -> str:
+    bounce = message.bounce
+    if bounce is None:
+        return "the mail server reported a delivery problem"
+    parts = [p for p in (bounce.status, bounce.diagnostic) if p]
+    return " ".join(parts) if parts else (bounce.action or "delivery failed")
+
+
+def file_bounce(session: Session, message: InboundMessage) -> tuple[int | None, str | None]:
+    """Files a bounce; returns the ticket it went to (or None) and why it was dropped (or None)."""
+    original = message.bounce.original_message_id if message.bounce else None
+    if not original:
+        return None, UNKNOWN
+    permanent = message.bounce is not None and message.bounce.permanent
+    reply = session.scalars(
+        sa.select(Message)
+        .where(Message.external_id == original, Message.kind == MessageKind.reply)
+        .order_by(Message.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if reply is None:
+        ack = session.scalars(sa.select(AutoReply).where(AutoReply.external_id == original).limit(1)).first()
+        if ack is None:
+            return None, UNKNOWN
+        if permanent:
+            ack.delivery_status = DeliveryStatus.failed
+            ack.delivery_error = reason(message)[:2000]
+        return ack.ticket_id, None
+    recipients = ", ".join(message.bounce.failed_recipients) if message.bounce else ""
+    if permanent:
+        reply.delivery_status = DeliveryStatus.failed
+        reply.delivery_error = reason(message)[:2000]
+        headline = f"A reply could not be delivered{f' to {recipients}' if recipients else ''}: {reason(message)}"
+    else:
+        headline = f"The mail server reports a delay delivering a reply: {reason(message)}"
+    sender = message.sender.email or "the mail server"
+    body = f"{headline}\n\nDelivery report from {sender}, subject {message.subject!r}:\n\n{message.body_text}"
+    tickets_service.add_message(
+        session,
+        Actor.system("email"),
+        reply.ticket_id,
+        data=MessageCreate(kind=MessageKind.note, body=body[:NOTE_TEXT_LIMIT]),
+    )
+    return reply.ticket_id, None
