@@ -18,6 +18,7 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.channels.email import admin_views as email_admin_views
 from okno.config import Settings
 from okno.customers import api as customers_api
 from okno.customers import organization_views
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         accounts_admin_views.router,
         accounts_invite_views.router,
         tickets_admin_views.router,
+        email_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
