@@ -31,6 +31,7 @@ from okno.channels.email.models import AutoReply, Mailbox
 from okno.crypto import Sealer
 from okno.customers import queries as customers_queries
 from okno.db import utcnow
+from okno.errors import Conflict
 from okno.jobs.registry import JobContext, enqueue
 from okno.tickets import service as tickets_service
 from okno.tickets.models import DeliveryStatus, MessageKind, Ticket
@@ -140,9 +141,13 @@ def deliver(session: Session, auto_reply_id: int, context: JobContext) -> None:
         row.delivery_status = DeliveryStatus.sent
         row.sent_at = utcnow(session)
         note = f"Automatic acknowledgement sent to {row.recipient}."
-    tickets_service.add_message(
-        session, Actor.system("email"), row.ticket_id, data=MessageCreate(kind=MessageKind.note, body=note)
-    )
+    try:
+        with session.begin_nested():
+            tickets_service.add_message(
+                session, Actor.system("email"), row.ticket_id, data=MessageCreate(kind=MessageKind.note, body=note)
+            )
+    except Conflict:
+        log.info("ticket %s was merged meanwhile; the acknowledgement's note is left out", row.ticket_id)
 
 
 def _customer_name(session: Session, customer_id: int) -> str:

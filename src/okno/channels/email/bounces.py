@@ -16,6 +16,7 @@ from okno.accounts.permissions import Actor
 from okno.channels.base import InboundMessage
 from okno.channels.email.models import AutoReply
 from okno.tickets import service as tickets_service
+from okno.tickets import threads
 from okno.tickets.models import DeliveryStatus, Message, MessageKind
 from okno.tickets.schemas import MessageCreate
 
@@ -61,10 +62,12 @@ def file_bounce(session: Session, message: InboundMessage) -> tuple[int | None, 
         headline = f"The mail server reports a delay delivering a reply: {reason(message)}"
     sender = message.sender.email or "the mail server"
     body = f"{headline}\n\nDelivery report from {sender}, subject {message.subject!r}:\n\n{message.body_text}"
+    # A ticket merged meanwhile lives on in the one it was merged into.
+    ticket_id = threads.ticket_by_external_ids(session, [original]) or reply.ticket_id
     tickets_service.add_message(
         session,
         Actor.system("email"),
-        reply.ticket_id,
+        ticket_id,
         data=MessageCreate(kind=MessageKind.note, body=body[:NOTE_TEXT_LIMIT]),
     )
-    return reply.ticket_id, None
+    return ticket_id, None
