@@ -18,6 +18,7 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
 from okno.channels.portal import views as portal_views
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         tickets_admin_views.router,
         portal_views.router,
         portal_form_views.router,
+        email_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

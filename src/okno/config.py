@@ -85,6 +85,18 @@ class Settings(BaseSettings):
         description="Largest mail the SMTP receiver accepts (552 above it); larger attachments inside are "
         "dropped later, with a note, by the attachment limit.",
     )
+    imap_poll_seconds: int = Field(
+        default=60, ge=10, description="How often mailboxes that receive by IMAP are checked for new mail."
+    )
+    ack_expected_response: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The expected first response named in the acknowledgement of a new ticket (e.g. 'within "
+        "4 hours'); unset: 'within one business day', in the customer's language.",
+    )
+    auto_replies_per_hour: int = Field(
+        default=3, ge=0, description="Most automatic replies sent to one sender address per hour (0: none at all)."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -28,6 +28,9 @@ class MailDesk:
         with smtplib.SMTP("127.0.0.1", self.receiver_port, timeout=10) as client:
             client.send_message(message, to_addrs=[to])
 
+    def messages(self, ticket_id: int) -> list[dict[str, Any]]:
+        return public(self.api.get(f"/api/v1/tickets/{ticket_id}/messages").json())
+
     def wait(self, path: str, check: Any, timeout: float = 15) -> Any:
         deadline = time.monotonic() + timeout
         while True:
@@ -37,6 +40,11 @@ class MailDesk:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{path} never matched: {body}")
             time.sleep(0.1)
+
+
+def public(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Without internal notes (the system notes that the acknowledgement went out)."""
+    return [m for m in messages if m["kind"] != "note"]
 
 
 @pytest.fixture
@@ -75,16 +83,21 @@ def test_mail_becomes_a_ticket_and_the_reply_threads_under_it(mail_desk: MailDes
     tickets = mail_desk.wait("/api/v1/tickets?channel=email", lambda b: len(b["items"]) == 1)["items"]
     ticket = tickets[0]
     assert ticket["subject"] == "Заказ 1042 не пришёл" and ticket["channel"] == "email"
-    messages = mail_desk.api.get(f"/api/v1/tickets/{ticket['id']}/messages").json()
+    messages = mail_desk.messages(ticket["id"])
     assert [m["external_id"] for m in messages] == ["<first-1042@customer.example>"]
     assert messages[0]["language"] == "ru"
+    # The customer is told the ticket's number at once, in Russian, as an RFC 3834 auto-reply.
+    [(recipients, ack)] = mail_desk.outbox.wait_for(1)
+    assert recipients == ["anna@customer.example"] and ack["Auto-Submitted"] == "auto-replied"
+    assert ack["In-Reply-To"] == "<first-1042@customer.example>" and f"[#{ticket['number']}]" in ack["Subject"]
+    assert "Мы получили ваше обращение" in ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     reply = mail_desk.api.post(
         f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "Анна, курьер привезёт заказ сегодня."}
     )
     assert reply.status_code == 201, reply.text
-    [(recipients, sent)] = mail_desk.outbox.wait_for(1)
-    assert recipients == ["anna@customer.example"]
+    (recipients, sent) = mail_desk.outbox.wait_for(2)[1]
+    assert recipients == ["anna@customer.example"] and sent["Auto-Submitted"] == "no"
     assert sent["In-Reply-To"] == "<first-1042@customer.example>"
     assert f"[#{ticket['number']}]" in sent["Subject"]
     assert str(sent["From"]).endswith("<support@shop.example>")
@@ -97,7 +110,7 @@ def test_mail_becomes_a_ticket_and_the_reply_threads_under_it(mail_desk: MailDes
         In_Reply_To=sent["Message-ID"], References=f"<first-1042@customer.example> {sent['Message-ID']}",
     )  # fmt: skip
     mail_desk.send(answer)
-    mail_desk.wait(f"/api/v1/tickets/{ticket['id']}/messages", lambda b: len(b) == 3)
+    mail_desk.wait(f"/api/v1/tickets/{ticket['id']}/messages", lambda b: len(public(b)) == 3)
     assert len(mail_desk.api.get("/api/v1/tickets?channel=email").json()["items"]) == 1
 
 
@@ -108,7 +121,7 @@ def test_a_guessed_ticket_number_from_a_stranger_opens_a_new_ticket(mail_desk: M
     stranger.replace_header("From", "Mallory <mallory@evil.example>")
     mail_desk.send(stranger)
     mail_desk.wait("/api/v1/tickets?channel=email", lambda b: len(b["items"]) == 2)
-    assert len(mail_desk.api.get(f"/api/v1/tickets/{ticket['id']}/messages").json()) == 1
+    assert len(mail_desk.messages(ticket["id"])) == 1
 
 
 def test_a_refused_recipient_marks_the_reply_undelivered(mail_desk: MailDesk) -> None:
@@ -116,10 +129,10 @@ def test_a_refused_recipient_marks_the_reply_undelivered(mail_desk: MailDesk) ->
     mail_desk.send(customer_mail())
     ticket = mail_desk.wait("/api/v1/tickets?channel=email", lambda b: len(b["items"]) == 1)["items"][0]
     mail_desk.api.post(f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "Hello"})
-    last = mail_desk.wait(f"/api/v1/tickets/{ticket['id']}/messages", lambda b: b[-1]["delivery_status"] == "failed")[
-        -1
-    ]
-    assert "550" in last["delivery_error"]
+    last = mail_desk.wait(
+        f"/api/v1/tickets/{ticket['id']}/messages", lambda b: public(b)[-1]["delivery_status"] == "failed"
+    )
+    assert "550" in public(last)[-1]["delivery_error"]
 
 
 def test_a_reply_on_a_web_form_ticket_is_also_emailed(mail_desk: MailDesk) -> None:

@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
-from okno.channels.email import mailboxes
+from okno.channels.email import imap, mailboxes, quarantine
 from okno.channels.email.models import Receiving, Security
 from okno.channels.email.schemas import MailboxCreate
 from okno.cli.common import load_settings, runtime_for, validation_message
@@ -79,5 +79,86 @@ def mailbox_list() -> None:
                 sending = f"{box.smtp_host}:{box.smtp_port or ''}" if box.smtp_host else "no SMTP server"
                 state = "" if box.is_active else " (inactive)"
                 click.echo(f"{box.id}\t{box.address}\treceives by {box.receiving}\tsends via {sending}{state}")
+    finally:
+        runtime.close()
+
+
+@mailbox.command("fetch")
+@click.option("--address", help="Only this mailbox (default: every active mailbox that receives by IMAP).")
+def mailbox_fetch(address: str | None) -> None:
+    """Fetch new mail from IMAP mailboxes now (the worker also does it every OKNO_IMAP_POLL_SECONDS)."""
+    settings = load_settings()
+    runtime = runtime_for(settings)
+    sealer = Sealer(settings.resolved_secret_key())
+    failed = False
+    try:
+        with runtime.db.read() as session:
+            boxes = [
+                (box.id, box.address)
+                for box in mailboxes.list_mailboxes(session, Actor.system("cli"))
+                if box.is_active and box.receiving == Receiving.imap
+            ]
+        if address is not None:
+            boxes = [b for b in boxes if b[1] == mailboxes.normalise_address(address)]
+            if not boxes:
+                raise click.ClickException(f"no active IMAP mailbox {address!r}")
+        for mailbox_id, box_address in boxes:
+            stored = duplicates = 0
+            for _ in range(imap.MAX_BATCHES_PER_POLL):
+                # One unit of work per batch: committed, then marked seen on the server.
+                with runtime.db.write() as session:
+                    fetched = imap.fetch_batch(session, mailbox_id, sealer)
+                stored += fetched.stored
+                duplicates += fetched.duplicates
+                if fetched.error or not (fetched.more and fetched.uids):
+                    break
+            if fetched.error:
+                failed = True
+                click.echo(f"{box_address}: {fetched.error}", err=True)
+            else:
+                click.echo(f"{box_address}: {stored} new, {duplicates} stored already")
+    finally:
+        runtime.close()
+    if failed:
+        raise SystemExit(1)
+
+
+@mailbox.command("retry")
+@click.argument("inbound_id", type=int, required=False)
+@click.option("--all", "everything", is_flag=True, help="Every quarantined mail.")
+def mailbox_retry(inbound_id: int | None, everything: bool) -> None:
+    """Run a quarantined mail (by its id, or --all) through processing again."""
+    if (inbound_id is None) == (not everything):
+        raise click.UsageError("give the id of a quarantined mail, or --all")
+    runtime = runtime_for(load_settings())
+    try:
+        with runtime.db.write() as session:
+            if everything:
+                count = quarantine.retry_all(session, Actor.system("cli"))
+                click.echo(f"Queued {count} quarantined mail(s) again")
+            else:
+                assert inbound_id is not None
+                quarantine.retry(session, Actor.system("cli"), inbound_id)
+                click.echo(f"Queued mail {inbound_id} again")
+    except OknoError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        runtime.close()
+
+
+@mailbox.command("quarantine")
+def mailbox_quarantine() -> None:
+    """List mail that could not be filed (with the reason)."""
+    runtime = runtime_for(load_settings())
+    try:
+        with runtime.db.read() as session:
+            found, total = quarantine.list_quarantined(session, Actor.system("cli"))
+            for mail in found:
+                click.echo(
+                    f"{mail.id}\t{mail.received_at:%Y-%m-%d %H:%M}\t{mail.mailbox_address}\t{mail.sender}\t"
+                    f"{mail.subject}\t{mail.error.splitlines()[0] if mail.error else ''}"
+                )
+            if total > len(found):
+                click.echo(f"… and {total - len(found)} more")
     finally:
         runtime.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.tickets.models import Message, Ticket, TicketParticipant
+from okno.tickets.models import Message, MessageKind, Ticket, TicketParticipant
 
 MAX_MERGE_HOPS = 20
 
@@ -39,3 +41,31 @@ def ticket_by_number_for(session: Session, *, number: int, customer_id: int) -> 
         )
     )
     return None if ticket_id is None else _follow_merges(session, ticket_id)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What an automatic mail about a ticket names: its number, subject and customer."""
+
+    ticket_id: int
+    number: int
+    subject: str
+    customer_id: int
+
+
+def heading(session: Session, ticket_id: int) -> Heading:
+    row = session.execute(
+        sa.select(Ticket.id, Ticket.number, Ticket.subject, Ticket.customer_id).where(Ticket.id == ticket_id)
+    ).one()
+    return Heading(*row)
+
+
+def reply_by_external_id(session: Session, external_id: str) -> Message | None:
+    """The public reply Okno sent under this Message-ID, locked: a bounce is about to mark it."""
+    return session.scalars(
+        sa.select(Message)
+        .where(Message.external_id == external_id, Message.kind == MessageKind.reply)
+        .order_by(Message.id)
+        .limit(1)
+        .with_for_update()
+    ).first()

@@ -45,6 +45,9 @@ class Mailbox(Base):
     smtp_password_sealed: Mapped[str | None] = mapped_column(sa.Text)
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # IMAP receiving: when the server was last asked, and why it failed then (None: it worked).
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_fetch_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class InboundStatus(StrEnum):
@@ -82,3 +85,27 @@ class InboundEmail(Base):
     ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AutoReply(Base):
+    """An automatic acknowledgement of a new ticket, sent once per ticket through the outbox.
+
+    Counted per recipient over the last hour (in the database, so every worker sees the same
+    count) to cap automatic mail to any one address; kept with its delivery outcome so the
+    ticket's timeline can say it went out, or why it did not.
+    """
+
+    __tablename__ = "auto_replies"
+    __table_args__ = (sa.Index("ix_auto_replies_recipient", "recipient", "created_at"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(sa.ForeignKey("mailboxes.id"))
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), unique=True)
+    recipient: Mapped[str] = mapped_column(sa.String(320))  # lower case
+    in_reply_to: Mapped[str | None] = mapped_column(sa.String(998))
+    external_id: Mapped[str | None] = mapped_column(sa.String(998))
+    language: Mapped[str | None] = mapped_column(sa.String(10))
+    delivery_status: Mapped[str] = mapped_column(sa.String(20))  # tickets.models.DeliveryStatus values
+    delivery_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

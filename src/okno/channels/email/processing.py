@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor
 from okno.channels.base import InboundMessage
+from okno.channels.email import acknowledgement, bounces
 from okno.channels.email.models import InboundEmail, InboundStatus, Mailbox
 from okno.channels.email.parse import parse_email
 from okno.customers import service as customers_service
@@ -42,6 +43,7 @@ class Filed:
     ticket_id: int | None
     message_id: int | None
     new_ticket: bool
+    note: str | None = None  # why a mail was dropped (kept on the stored mail for admins)
 
 
 def process(session: Session, inbound_id: int, context: JobContext) -> None:
@@ -63,7 +65,7 @@ def process(session: Session, inbound_id: int, context: JobContext) -> None:
     else:
         inbound.status = InboundStatus.processed
         inbound.ticket_id = filed.ticket_id
-        inbound.error = None
+        inbound.error = filed.note
     inbound.processed_at = utcnow(session)
 
 
@@ -76,6 +78,10 @@ def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context
         received_at=inbound.received_at,
     )
     message = parsed.message
+    if message.is_bounce:
+        # Never a new ticket, never answered: it goes to the reply it is about, or nowhere.
+        ticket_id, dropped = bounces.file_bounce(session, message)
+        return Filed(ticket_id=ticket_id, message_id=None, new_ticket=False, note=dropped)
     if message.sender.email is None:
         raise ValueError("the mail names no sender address")
     customer = customers_service.find_or_create_by_email(
@@ -114,6 +120,16 @@ def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context
             Actor.system("email"),
             posted.ticket.id,
             data=MessageCreate(kind=MessageKind.note, body=f"Attachments of this mail that were not kept:\n{kept_out}"),
+        )
+    if ticket_id is None and message.may_auto_reply:
+        acknowledgement.queue(
+            session,
+            mailbox=mailbox,
+            ticket_id=posted.ticket.id,
+            recipient=message.sender.email,
+            in_reply_to=None if message.external_id_is_fallback else message.external_id,
+            language=posted.ticket.language,
+            per_hour=context.settings.auto_replies_per_hour,
         )
     return Filed(ticket_id=posted.ticket.id, message_id=posted.message.id, new_ticket=ticket_id is None)
 

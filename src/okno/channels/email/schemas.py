@@ -34,6 +34,15 @@ class MailboxCreate(InputModel):
         return self
 
 
+class MailboxUpdate(MailboxCreate):
+    """All settings at once, as the admin form sends them. Passwords are write-only: an empty
+    one keeps the stored password; ``clear_*_password`` removes it."""
+
+    is_active: bool = True
+    clear_imap_password: bool = False
+    clear_smtp_password: bool = False
+
+
 class MailboxRead(OutputModel):
     id: int
     address: str
@@ -51,3 +60,5 @@ class MailboxRead(OutputModel):
     smtp_username: str | None
     is_active: bool
     created_at: datetime
+    last_fetch_at: datetime | None
+    last_fetch_error: str | None
