@@ -58,37 +58,62 @@ class Page:
         return Gettext(self.locale).gettext(message, **values)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        words = Gettext(self.locale)
-        html = environment.get_template(template).render(
-            request=self.request,
+        return html_page(
+            self.request,
+            template,
+            locale=self.locale,
+            status_code=status_code,
+            pre_session_csrf=None if self.signed_in else self.request.state.pre_session_csrf,
             signed_in=self.signed_in,
             user=self.signed_in.user if self.signed_in else None,
             csrf_token=self.signed_in.csrf_token if self.signed_in else self.request.state.pre_session_csrf,
-            locale=self.locale,
             fmt=self.formatter,
             presence=self.presence,
             unread_notifications=self.unread_notifications,
             away_after_seconds=self.request.app.state.runtime.settings.away_after_idle_seconds,
-            gettext=words.gettext,
-            ngettext=words.ngettext,
-            pgettext=words.pgettext,
-            _=words.gettext,
             **context,
         )
-        response = HTMLResponse(html, status_code=status_code)
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        if self.signed_in is None:
-            response.set_cookie(
-                PRE_SESSION_CSRF_COOKIE,
-                self.request.state.pre_session_csrf,
-                httponly=True,
-                samesite="strict",
-                secure=self.request.url.scheme == "https",
-                path="/",
-            )
-        return response
+
+
+def html_page(
+    request: Request,
+    template: str,
+    *,
+    locale: str,
+    status_code: int = 200,
+    referrer_policy: str = "same-origin",
+    pre_session_csrf: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A rendered page in the reader's language, never cached or framed.
+
+    ``pre_session_csrf`` is the form token of a visitor who has no session yet: it goes into a
+    cookie too, and a form is accepted only when the two agree.
+    """
+    words = Gettext(locale)
+    html = environment.get_template(template).render(
+        request=request,
+        locale=locale,
+        gettext=words.gettext,
+        ngettext=words.ngettext,
+        pgettext=words.pgettext,
+        _=words.gettext,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = referrer_policy
+    if pre_session_csrf is not None:
+        response.set_cookie(
+            PRE_SESSION_CSRF_COOKIE,
+            pre_session_csrf,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    return response
 
 
 def _signed_in(request: Request) -> tuple[SignedIn | None, str, int]:

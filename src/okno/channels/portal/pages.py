@@ -23,7 +23,7 @@ from okno.accounts.web_sessions import SignedIn
 from okno.errors import Forbidden
 from okno.http.deps import get_runtime, unit_of_work
 from okno.web.i18n import LOCALES, Formatter, Gettext, negotiate
-from okno.web.pages import PRE_SESSION_CSRF_COOKIE, environment
+from okno.web.pages import PRE_SESSION_CSRF_COOKIE, html_page
 
 PORTAL_COOKIE = "okno_portal_session"
 LOCALE_COOKIE = "okno_portal_locale"
@@ -46,35 +46,20 @@ class PortalPage:
         return Gettext(self.locale).gettext(message, **values)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        words = Gettext(self.locale)
-        html = environment.get_template(template).render(
-            request=self.request,
+        return html_page(
+            self.request,
+            template,
+            locale=self.locale,
+            status_code=status_code,
+            # The sign-in link is in the address bar: never send it on to another site.
+            referrer_policy="no-referrer",
+            pre_session_csrf=None if self.customer else self.csrf_token,
             customer=self.customer,
             csrf_token=self.csrf_token,
-            locale=self.locale,
             locales=LOCALES,
             fmt=self.formatter,
-            gettext=words.gettext,
-            ngettext=words.ngettext,
-            pgettext=words.pgettext,
-            _=words.gettext,
             **context,
         )
-        response = HTMLResponse(html, status_code=status_code)
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Frame-Options"] = "DENY"
-        # The sign-in link is in the address bar: never send it on to another site.
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if self.customer is None:
-            response.set_cookie(
-                PRE_SESSION_CSRF_COOKIE,
-                self.csrf_token,
-                httponly=True,
-                samesite="strict",
-                secure=self.request.url.scheme == "https",
-                path="/",
-            )
-        return response
 
 
 def client_address(request: Request) -> str:
