@@ -13,11 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from okno.accounts.permissions import Actor
 from okno.db import utcnow
-from okno.tickets.models import ActorType, TicketEvent
+from okno.tickets.models import ActorType, Ticket, TicketEvent
 
+TOUCHED_TICKETS_KEY = "okno.touched_tickets"
 PENDING_EVENTS_KEY = "okno.new_events"
 
 
@@ -159,4 +161,9 @@ def record(
     )
     session.add(event)
     session.info.setdefault(PENDING_EVENTS_KEY, []).append(event)
+    ticket = session.identity_map.get(identity_key(Ticket, ticket_id))
+    if ticket is not None:
+        # The session holds its objects weakly: kept here, the ticket is still in the session at
+        # commit, and the realtime feed reads its visibility facts from it instead of the database.
+        session.info.setdefault(TOUCHED_TICKETS_KEY, set()).add(ticket)
     return event
