@@ -16,6 +16,8 @@ The load generator shares the machine (and its CPUs) with the server and the dat
 on a small machine the figures are conservative.
 
     python bench/api_load.py [--quick] [--json] [--postgres-url URL] [--bulk-tickets N]
+
+OKNO_BENCH_SERVE_LOG=PATH keeps the served processes' log there.
 """
 
 from __future__ import annotations
