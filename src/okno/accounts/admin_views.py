@@ -27,8 +27,7 @@ from okno.db import utcnow
 from okno.errors import Conflict, Invalid, NotFound, OknoError
 from okno.web import forms
 from okno.web.admin_nav import sections_for
-from okno.web.forms import N_
-from okno.web.i18n import LOCALES
+from okno.web.i18n import LOCALES, N_
 from okno.web.pages import Page, StaffPage
 
 router = APIRouter(include_in_schema=False)
@@ -51,16 +50,11 @@ TEAM_ERRORS = {
 }
 
 
-def _actor(page: Page) -> Actor:
-    assert page.signed_in is not None
-    return page.signed_in.actor
-
-
 @router.get("/admin")
 async def admin_home(page: StaffPage) -> Response:
-    sections = sections_for(_actor(page))
+    sections = sections_for(page.actor)
     if not sections:
-        require_directory(_actor(page))  # raises: nothing here for this role
+        require_directory(page.actor)  # raises: nothing here for this role
     return RedirectResponse(sections[0].path, status_code=303)
 
 
@@ -85,12 +79,12 @@ def _users(session: Session, actor: Actor, show: str, timeout: int) -> dict[str,
 @router.get("/admin/users")
 async def users_page(page: StaffPage, show: str = "active", done: str | None = None, n: int = 0) -> Response:
     timeout = page.request.app.state.runtime.settings.presence_timeout_seconds
-    context = await forms.run(page, False, _users, _actor(page), show, timeout)
+    context = await forms.run(page, False, _users, page.actor, show, timeout)
     return page.render(
         "admin/users.html",
         section="admin",
         admin_key="users",
-        can_edit=may_administer(_actor(page)),
+        can_edit=may_administer(page.actor),
         done=done,
         done_count=n,
         **context,
@@ -140,7 +134,7 @@ def _invite_values(form: FormData | None, locale: str = "en") -> dict[str, Any]:
 
 @router.get("/admin/users/new")
 async def invite_form(page: StaffPage) -> Response:
-    context = await forms.run(page, False, _user_form_context, _actor(page), None)
+    context = await forms.run(page, False, _user_form_context, page.actor, None)
     return page.render(
         "admin/invite.html",
         section="admin",
@@ -185,7 +179,7 @@ async def invite(page: StaffPage) -> Response:
         data = UserInvite.model_validate(
             {**values, "languages": forms.words(values["languages"]), "skills": forms.words(values["skills"])}
         )
-        user, expires_at, token = await forms.run(page, True, _invite, _actor(page), data)
+        user, expires_at, token = await forms.run(page, True, _invite, page.actor, data)
     except ValidationError as error:
         errors = forms.field_errors(page, error, USER_ERRORS)
     except Conflict as refused:
@@ -196,7 +190,7 @@ async def invite(page: StaffPage) -> Response:
         field = refused.details[0]["field"] if refused.details else "form"
         errors = {field: page.gettext(USER_ERRORS.get(field, forms.CHECK_FORM))}
     if errors:
-        context = await forms.run(page, False, _user_form_context, _actor(page), None)
+        context = await forms.run(page, False, _user_form_context, page.actor, None)
         return page.render(
             "admin/invite.html", 422, section="admin", admin_key="users", values=values, errors=errors, **context
         )
@@ -205,7 +199,7 @@ async def invite(page: StaffPage) -> Response:
 
 @router.get("/admin/users/{user_id}")
 async def user_page(page: StaffPage, user_id: int, done: str | None = None, n: int = 0) -> Response:
-    context = await forms.run(page, False, _user_form_context, _actor(page), user_id)
+    context = await forms.run(page, False, _user_form_context, page.actor, user_id)
     return page.render(
         "admin/user.html",
         section="admin",
@@ -223,7 +217,7 @@ async def save_user(page: StaffPage, user_id: int) -> Response:
     form = await forms.read_form(page)
     values = _invite_values(form)
     errors: dict[str, str] = {}
-    actor = _actor(page)
+    actor = page.actor
     try:
         changes = UserUpdate.model_validate(
             {
@@ -266,7 +260,7 @@ async def save_user(page: StaffPage, user_id: int) -> Response:
 
 
 async def _user_action_refused(page: Page, user_id: int, message: str) -> Response:
-    context = await forms.run(page, False, _user_form_context, _actor(page), user_id)
+    context = await forms.run(page, False, _user_form_context, page.actor, user_id)
     return page.render(
         "admin/user.html",
         409,
@@ -284,7 +278,7 @@ async def _user_action_refused(page: Page, user_id: int, message: str) -> Respon
 async def deactivate(page: StaffPage, user_id: int) -> Response:
     await forms.read_form(page)
     try:
-        handed_back = await forms.run(page, True, accounts_service.deactivate_user, _actor(page), user_id)
+        handed_back = await forms.run(page, True, accounts_service.deactivate_user, page.actor, user_id)
     except Conflict as refused:
         messages = {
             "self_deactivation": N_("You cannot deactivate your own account."),
@@ -299,7 +293,7 @@ async def deactivate(page: StaffPage, user_id: int) -> Response:
 @router.post("/admin/users/{user_id}/reactivate")
 async def reactivate(page: StaffPage, user_id: int) -> Response:
     await forms.read_form(page)
-    await forms.run(page, True, accounts_service.update_user, _actor(page), user_id, changes=UserUpdate(is_active=True))
+    await forms.run(page, True, accounts_service.update_user, page.actor, user_id, changes=UserUpdate(is_active=True))
     return RedirectResponse(f"/admin/users/{user_id}?done=reactivated", status_code=303)
 
 
@@ -312,7 +306,7 @@ def _reissue(session: Session, actor: Actor, user_id: int) -> tuple[User, dateti
 async def new_invitation(page: StaffPage, user_id: int) -> Response:
     await forms.read_form(page)
     try:
-        user, expires_at, token = await forms.run(page, True, _reissue, _actor(page), user_id)
+        user, expires_at, token = await forms.run(page, True, _reissue, page.actor, user_id)
     except Conflict as refused:
         messages = {
             "already_accepted": N_("This person has already set a password; an invitation is not needed."),
@@ -344,7 +338,7 @@ def _teams_render(page: Page, context: dict[str, Any], status: int = 200, **extr
         status,
         section="admin",
         admin_key="teams",
-        can_edit=may_administer(_actor(page)),
+        can_edit=may_administer(page.actor),
         values=values,
         **{"errors": {}, "done": None, **extra},
         **context,
@@ -353,7 +347,7 @@ def _teams_render(page: Page, context: dict[str, Any], status: int = 200, **extr
 
 @router.get("/admin/teams")
 async def teams_page(page: StaffPage, done: str | None = None) -> Response:
-    context = await forms.run(page, False, _teams, _actor(page))
+    context = await forms.run(page, False, _teams, page.actor)
     return _teams_render(page, context, done=done)
 
 
@@ -373,9 +367,9 @@ async def create_team(page: StaffPage) -> Response:
     form = await forms.read_form(page)
     values = {"name": forms.text(form, "name"), "description": forms.text(form, "description")}
     try:
-        team = await forms.run(page, True, accounts_service.create_team, _actor(page), data=TeamCreate(**values))
+        team = await forms.run(page, True, accounts_service.create_team, page.actor, data=TeamCreate(**values))
     except (ValidationError, Conflict, Invalid) as error:
-        context = await forms.run(page, False, _teams, _actor(page))
+        context = await forms.run(page, False, _teams, page.actor)
         return _teams_render(page, context, 422, values=values, errors=_team_errors(page, error))
     return RedirectResponse(f"/admin/teams/{team.id}?done=created", status_code=303)
 
@@ -389,7 +383,7 @@ def _team(session: Session, actor: Actor, team_id: int) -> dict[str, Any]:
 
 
 async def _team_render(page: Page, team_id: int, status: int = 200, **extra: Any) -> Response:
-    context = await forms.run(page, False, _team, _actor(page), team_id)
+    context = await forms.run(page, False, _team, page.actor, team_id)
     values = extra.pop("values", None) or {"name": context["team"].name, "description": context["team"].description}
     return page.render(
         "admin/team.html",
@@ -413,7 +407,7 @@ async def save_team(page: StaffPage, team_id: int) -> Response:
     values = {"name": forms.text(form, "name"), "description": forms.text(form, "description")}
     try:
         changes = TeamUpdate(**values)
-        await forms.run(page, True, accounts_service.update_team, _actor(page), team_id, changes=changes)
+        await forms.run(page, True, accounts_service.update_team, page.actor, team_id, changes=changes)
     except (ValidationError, Conflict, Invalid) as error:
         return await _team_render(page, team_id, 422, values=values, errors=_team_errors(page, error))
     return RedirectResponse(f"/admin/teams/{team_id}?done=saved", status_code=303)
@@ -424,7 +418,7 @@ async def save_members(page: StaffPage, team_id: int) -> Response:
     form = await forms.read_form(page)
     try:
         data = TeamMembers(user_ids=forms.ids(form, "user_ids"))
-        await forms.run(page, True, accounts_service.set_team_members, _actor(page), team_id, data=data)
+        await forms.run(page, True, accounts_service.set_team_members, page.actor, team_id, data=data)
     except (ValidationError, Invalid) as error:
         return await _team_render(page, team_id, 422, errors=_team_errors(page, error))
     return RedirectResponse(f"/admin/teams/{team_id}?done=members", status_code=303)
@@ -434,7 +428,7 @@ async def save_members(page: StaffPage, team_id: int) -> Response:
 async def delete_team(page: StaffPage, team_id: int) -> Response:
     await forms.read_form(page)
     try:
-        await forms.run(page, True, accounts_service.delete_team, _actor(page), team_id)
+        await forms.run(page, True, accounts_service.delete_team, page.actor, team_id)
     except Conflict as refused:
         if refused.code != "in_use":
             raise

@@ -20,7 +20,7 @@ from okno.tickets import changes, fields
 from okno.tickets.models import FieldType
 from okno.tickets.schemas import CustomFieldCreate, CustomFieldUpdate, TagCreate, normalise_tag
 from okno.web import forms
-from okno.web.forms import N_
+from okno.web.i18n import N_
 from okno.web.pages import Page, StaffPage
 
 router = APIRouter(include_in_schema=False)
@@ -31,15 +31,6 @@ FIELD_ERRORS = {
     "field_type": N_("Choose a type from the list."),
     "options": N_("Give each option on its own line, each once (up to 200 options)."),
 }
-
-
-def _actor(page: Page) -> Actor:
-    assert page.signed_in is not None
-    return page.signed_in.actor
-
-
-def _render(page: Page, template: str, status: int = 200, **context: Any) -> Response:
-    return page.render(template, status, section="admin", **{"errors": {}, "done": None, **context})
 
 
 # ---- tags ----
@@ -55,8 +46,8 @@ def _tags(session: Session, actor: Actor, q: str) -> dict[str, Any]:
 
 @router.get("/admin/tags")
 async def tags_page(page: StaffPage, q: str = "", done: str | None = None, n: int = 0) -> Response:
-    context = await forms.run(page, False, _tags, _actor(page), q.strip()[:80])
-    return _render(page, "admin/tags.html", admin_key="tags", done=done, done_count=n, value="", **context)
+    context = await forms.run(page, False, _tags, page.actor, q.strip()[:80])
+    return forms.render_admin(page, "admin/tags.html", admin_key="tags", done=done, done_count=n, value="", **context)
 
 
 @router.post("/admin/tags")
@@ -65,15 +56,17 @@ async def create_tag(page: StaffPage) -> Response:
     value = forms.text(form, "name")
     try:
         name = TagCreate(name=value).name
-        await forms.run(page, True, fields.create_tag, _actor(page), name=name)
+        await forms.run(page, True, fields.create_tag, page.actor, name=name)
     except ValidationError:
         error = page.gettext(TAG_NAME)
     except Conflict:
         error = page.gettext("This tag already exists.")
     else:
         return RedirectResponse("/admin/tags?done=created", status_code=303)
-    context = await forms.run(page, False, _tags, _actor(page), "")
-    return _render(page, "admin/tags.html", 422, admin_key="tags", value=value, errors={"name": error}, **context)
+    context = await forms.run(page, False, _tags, page.actor, "")
+    return forms.render_admin(
+        page, "admin/tags.html", 422, admin_key="tags", value=value, errors={"name": error}, **context
+    )
 
 
 def _tag(session: Session, actor: Actor, tag_id: int) -> dict[str, Any]:
@@ -90,9 +83,9 @@ def _tag(session: Session, actor: Actor, tag_id: int) -> dict[str, Any]:
 
 
 async def _tag_page(page: Page, tag_id: int, status: int = 200, **extra: Any) -> Response:
-    context = await forms.run(page, False, _tag, _actor(page), tag_id)
+    context = await forms.run(page, False, _tag, page.actor, tag_id)
     values = {"name": context["tag"].name, "target": "", **extra.pop("values", {})}
-    return _render(page, "admin/tag.html", status, admin_key="tags", values=values, **extra, **context)
+    return forms.render_admin(page, "admin/tag.html", status, admin_key="tags", values=values, **extra, **context)
 
 
 @router.get("/admin/tags/{tag_id}")
@@ -106,7 +99,7 @@ async def rename_tag(page: StaffPage, tag_id: int) -> Response:
     value = forms.text(form, "name")
     try:
         name = TagCreate(name=value).name
-        await forms.run(page, True, fields.rename_tag, _actor(page), tag_id, name=name)
+        await forms.run(page, True, fields.rename_tag, page.actor, tag_id, name=name)
     except ValidationError:
         error = page.gettext(TAG_NAME)
     except Conflict:
@@ -132,7 +125,7 @@ async def merge_tag(page: StaffPage, tag_id: int) -> Response:
     form = await forms.read_form(page)
     value = forms.text(form, "target")
     try:
-        moved = await forms.run(page, True, _merge, _actor(page), tag_id, value)
+        moved = await forms.run(page, True, _merge, page.actor, tag_id, value)
     except Invalid as refused:
         if refused.code == "merge_into_itself":
             error = page.gettext("Choose another tag: a tag cannot be merged into itself.")
@@ -146,7 +139,7 @@ async def merge_tag(page: StaffPage, tag_id: int) -> Response:
 async def delete_tag(page: StaffPage, tag_id: int) -> Response:
     await forms.read_form(page)
     try:
-        await forms.run(page, True, fields.delete_tag, _actor(page), tag_id)
+        await forms.run(page, True, fields.delete_tag, page.actor, tag_id)
     except Conflict:
         error = page.gettext("Tickets carry this tag. Merge it into another tag instead, or remove it from them.")
         return await _tag_page(page, tag_id, 409, errors={"delete": error})
@@ -163,8 +156,8 @@ def _fields(session: Session, actor: Actor) -> dict[str, Any]:
 
 @router.get("/admin/custom-fields")
 async def custom_fields_page(page: StaffPage, done: str | None = None) -> Response:
-    context = await forms.run(page, False, _fields, _actor(page))
-    return _render(page, "admin/custom_fields.html", admin_key="custom_fields", done=done, **context)
+    context = await forms.run(page, False, _fields, page.actor)
+    return forms.render_admin(page, "admin/custom_fields.html", admin_key="custom_fields", done=done, **context)
 
 
 def _new_field_context(session: Session, actor: Actor) -> dict[str, Any]:
@@ -174,9 +167,9 @@ def _new_field_context(session: Session, actor: Actor) -> dict[str, Any]:
 
 @router.get("/admin/custom-fields/new")
 async def new_custom_field(page: StaffPage) -> Response:
-    context = await forms.run(page, False, _new_field_context, _actor(page))
+    context = await forms.run(page, False, _new_field_context, page.actor)
     values = {"key": "", "label": "", "field_type": "text", "options": ""}
-    return _render(page, "admin/custom_field_new.html", admin_key="custom_fields", values=values, **context)
+    return forms.render_admin(page, "admin/custom_field_new.html", admin_key="custom_fields", values=values, **context)
 
 
 def _options(text: str) -> list[str]:
@@ -192,7 +185,7 @@ async def create_custom_field(page: StaffPage) -> Response:
         data = CustomFieldCreate(
             key=values["key"], label=values["label"], field_type=values["field_type"], options=options
         )
-        definition = await forms.run(page, True, fields.create_custom_field, _actor(page), data=data)
+        definition = await forms.run(page, True, fields.create_custom_field, page.actor, data=data)
     except ValidationError as error:
         errors = forms.field_errors(page, error, FIELD_ERRORS)
     except Conflict:
@@ -201,8 +194,8 @@ async def create_custom_field(page: StaffPage) -> Response:
         errors = {"options": page.gettext("A list field needs at least one option.")}
     else:
         return RedirectResponse(f"/admin/custom-fields/{definition.id}?done=created", status_code=303)
-    context = await forms.run(page, False, _new_field_context, _actor(page))
-    return _render(
+    context = await forms.run(page, False, _new_field_context, page.actor)
+    return forms.render_admin(
         page, "admin/custom_field_new.html", 422, admin_key="custom_fields", values=values, errors=errors, **context
     )
 
@@ -214,10 +207,10 @@ def _field(session: Session, actor: Actor, field_id: int) -> dict[str, Any]:
 
 
 async def _field_page(page: Page, field_id: int, status: int = 200, **extra: Any) -> Response:
-    context = await forms.run(page, False, _field, _actor(page), field_id)
+    context = await forms.run(page, False, _field, page.actor, field_id)
     definition = context["definition"]
     values = {"label": definition.label, "options": "\n".join(definition.options), **extra.pop("values", {})}
-    return _render(
+    return forms.render_admin(
         page, "admin/custom_field.html", status, admin_key="custom_fields", values=values, **extra, **context
     )
 
@@ -236,7 +229,7 @@ async def save_custom_field(page: StaffPage, field_id: int) -> Response:
         if "options" in form:
             update["options"] = _options(values["options"])
         changes_ = CustomFieldUpdate.model_validate(update)
-        await forms.run(page, True, fields.update_custom_field, _actor(page), field_id, changes=changes_)
+        await forms.run(page, True, fields.update_custom_field, page.actor, field_id, changes=changes_)
     except ValidationError as error:
         errors = forms.field_errors(page, error, FIELD_ERRORS)
     except Conflict as refused:
@@ -258,7 +251,7 @@ async def set_custom_field_active(page: StaffPage, field_id: int) -> Response:
     form = await forms.read_form(page)
     active = forms.text(form, "active") == "true"
     update = CustomFieldUpdate(is_active=active)
-    await forms.run(page, True, fields.update_custom_field, _actor(page), field_id, changes=update)
+    await forms.run(page, True, fields.update_custom_field, page.actor, field_id, changes=update)
     done = "activated" if active else "deactivated"
     return RedirectResponse(f"/admin/custom-fields/{field_id}?done={done}", status_code=303)
 
@@ -267,7 +260,7 @@ async def set_custom_field_active(page: StaffPage, field_id: int) -> Response:
 async def delete_custom_field(page: StaffPage, field_id: int) -> Response:
     await forms.read_form(page)
     try:
-        await forms.run(page, True, fields.delete_custom_field, _actor(page), field_id)
+        await forms.run(page, True, fields.delete_custom_field, page.actor, field_id)
     except Conflict:
         error = page.gettext("Tickets hold values of this field, so it cannot be deleted. Deactivate it instead.")
         return await _field_page(page, field_id, 409, errors={"delete": error})

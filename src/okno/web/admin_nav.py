@@ -9,11 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from okno.accounts.permissions import Actor, may_administer, may_see_directory
-
-
-def N_(message: str) -> str:
-    """Marks a string for translation where it is shown (the catalog extractor finds it)."""
-    return message
+from okno.web.i18n import N_
 
 
 @dataclass(frozen=True)

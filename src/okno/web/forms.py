@@ -9,16 +9,13 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.responses import Response
 
 from okno.http.deps import unit_of_work
+from okno.web.i18n import N_
 from okno.web.pages import Page, check_csrf
 
 T = TypeVar("T")
-
-
-def N_(message: str) -> str:
-    """Marks a string for translation where it is shown (the catalog extractor finds it)."""
-    return message
 
 
 CHECK_FORM = N_("Check the form.")
@@ -58,3 +55,8 @@ def field_errors(page: Page, error: ValidationError, messages: dict[str, str]) -
         name = str(item["loc"][0]) if item["loc"] else ""
         found[name if name in messages else "form"] = page.gettext(messages.get(name, CHECK_FORM))
     return found
+
+
+def render_admin(page: Page, template: str, status: int = 200, **context: Any) -> Response:
+    """An admin page: the admin section highlighted, no errors and no notice unless given."""
+    return page.render(template, status, section="admin", **{"errors": {}, "done": None, **context})

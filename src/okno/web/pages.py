@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import presence, web_sessions
 from okno.accounts.models import PresenceStatus
+from okno.accounts.permissions import Actor
 from okno.accounts.web_sessions import SignedIn
 from okno.errors import Forbidden
 from okno.http.deps import get_runtime
@@ -53,6 +54,12 @@ class Page:
     formatter: Formatter
     presence: str = "offline"
     unread_notifications: int = 0
+
+    @property
+    def actor(self) -> Actor:
+        """Who is acting on a page that requires sign-in (StaffPage)."""
+        assert self.signed_in is not None
+        return self.signed_in.actor
 
     def gettext(self, message: str, **values: object) -> str:
         return Gettext(self.locale).gettext(message, **values)

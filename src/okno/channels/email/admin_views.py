@@ -23,7 +23,7 @@ from okno.channels.email.schemas import MailboxCreate, MailboxUpdate
 from okno.crypto import Sealer
 from okno.errors import Conflict, Invalid
 from okno.web import forms
-from okno.web.forms import N_
+from okno.web.i18n import N_
 from okno.web.pages import Page, StaffPage
 
 router = APIRouter(include_in_schema=False)
@@ -58,15 +58,8 @@ MAILBOX_ERRORS = {
 }
 
 
-def _actor(page: Page) -> Actor:
-    assert page.signed_in is not None
-    return page.signed_in.actor
-
-
 def _render(page: Page, template: str, status: int = 200, **context: Any) -> Response:
-    return page.render(
-        template, status, section="admin", admin_key="mailboxes", **{"errors": {}, "done": None, **context}
-    )
+    return forms.render_admin(page, template, status, admin_key="mailboxes", **context)
 
 
 def _sealer(page: Page) -> Sealer:
@@ -84,7 +77,7 @@ def _list(session: Session, actor: Actor) -> dict[str, Any]:
 
 @router.get("/admin/mailboxes")
 async def mailboxes_page(page: StaffPage, done: str | None = None) -> Response:
-    context = await forms.run(page, False, _list, _actor(page))
+    context = await forms.run(page, False, _list, page.actor)
     return _render(page, "admin/mailboxes.html", done=done, **context)
 
 
@@ -125,7 +118,7 @@ def _errors(page: Page, error: ValidationError) -> dict[str, str]:
 
 
 async def _mailbox_form(page: Page, template: str, status: int = 200, **context: Any) -> Response:
-    extra = await forms.run(page, False, _form_context, _actor(page))
+    extra = await forms.run(page, False, _form_context, page.actor)
     return _render(page, template, status, **extra, **context)
 
 
@@ -153,7 +146,7 @@ async def create_mailbox(page: StaffPage) -> Response:
             page,
             True,
             mailboxes.add_mailbox,
-            _actor(page),
+            page.actor,
             data=MailboxCreate.model_validate(data),
             sealer=_sealer(page),
         )
@@ -178,7 +171,7 @@ def _mailbox(session: Session, actor: Actor, mailbox_id: int) -> dict[str, Any]:
 
 @router.get("/admin/mailboxes/{mailbox_id:int}")
 async def mailbox_page(page: StaffPage, mailbox_id: int, done: str | None = None) -> Response:
-    context = await forms.run(page, False, _mailbox, _actor(page), mailbox_id)
+    context = await forms.run(page, False, _mailbox, page.actor, mailbox_id)
     return await _mailbox_form(page, "admin/mailbox.html", done=done, **context)
 
 
@@ -191,7 +184,7 @@ async def update_mailbox(page: StaffPage, mailbox_id: int) -> Response:
             page,
             True,
             mailboxes.update_mailbox,
-            _actor(page),
+            page.actor,
             mailbox_id,
             data=MailboxUpdate.model_validate(_data(values)),
             sealer=_sealer(page),
@@ -204,7 +197,7 @@ async def update_mailbox(page: StaffPage, mailbox_id: int) -> Response:
         errors = {"team_id": page.gettext("Choose a team from the list.")}
     else:
         return RedirectResponse(f"/admin/mailboxes/{mailbox_id}?done=saved", status_code=303)
-    context = await forms.run(page, False, _mailbox, _actor(page), mailbox_id)
+    context = await forms.run(page, False, _mailbox, page.actor, mailbox_id)
     values["imap_password"] = values["smtp_password"] = ""
     context["values"] = values
     return await _mailbox_form(page, "admin/mailbox.html", 422, errors=errors, **context)
@@ -215,13 +208,13 @@ async def update_mailbox(page: StaffPage, mailbox_id: int) -> Response:
 
 @router.get("/admin/mailboxes/quarantine")
 async def quarantine_page(page: StaffPage, done: str | None = None, n: int = 0) -> Response:
-    found, total = await forms.run(page, False, quarantine.list_quarantined, _actor(page))
+    found, total = await forms.run(page, False, quarantine.list_quarantined, page.actor)
     return _render(page, "admin/quarantine.html", mails=found, total=total, done=done, done_count=n)
 
 
 @router.get("/admin/mailboxes/quarantine/{inbound_id:int}.eml")
 async def download_raw(page: StaffPage, inbound_id: int) -> Response:
-    raw = await forms.run(page, False, quarantine.raw_mail, _actor(page), inbound_id)
+    raw = await forms.run(page, False, quarantine.raw_mail, page.actor, inbound_id)
     return Response(
         raw,
         media_type="application/octet-stream",
@@ -236,7 +229,7 @@ async def download_raw(page: StaffPage, inbound_id: int) -> Response:
 async def retry_one(page: StaffPage, inbound_id: int) -> Response:
     await forms.read_form(page)
     try:
-        await forms.run(page, True, quarantine.retry, _actor(page), inbound_id)
+        await forms.run(page, True, quarantine.retry, page.actor, inbound_id)
     except Conflict:
         return RedirectResponse("/admin/mailboxes/quarantine?done=gone", status_code=303)
     return RedirectResponse("/admin/mailboxes/quarantine?done=queued&n=1", status_code=303)
@@ -245,5 +238,5 @@ async def retry_one(page: StaffPage, inbound_id: int) -> Response:
 @router.post("/admin/mailboxes/quarantine/retry")
 async def retry_everything(page: StaffPage) -> Response:
     await forms.read_form(page)
-    count = await forms.run(page, True, quarantine.retry_all, _actor(page))
+    count = await forms.run(page, True, quarantine.retry_all, page.actor)
     return RedirectResponse(f"/admin/mailboxes/quarantine?done=queued&n={count}", status_code=303)
