@@ -19,7 +19,7 @@ from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, require_admin
 from okno.channels.email import mailboxes, quarantine
 from okno.channels.email.models import Receiving, Security
-from okno.channels.email.schemas import MailboxCreate, MailboxUpdate
+from okno.channels.email.schemas import SETTINGS, MailboxCreate, MailboxUpdate
 from okno.crypto import Sealer
 from okno.errors import Conflict, Invalid
 from okno.web import forms
@@ -28,21 +28,7 @@ from okno.web.pages import Page, StaffPage
 
 router = APIRouter(include_in_schema=False)
 
-TEXT_FIELDS = [
-    "address",
-    "display_name",
-    "team_id",
-    "receiving",
-    "imap_host",
-    "imap_port",
-    "imap_security",
-    "imap_username",
-    "imap_folder",
-    "smtp_host",
-    "smtp_port",
-    "smtp_security",
-    "smtp_username",
-]
+TEXT_FIELDS = ("address", *SETTINGS)
 MAILBOX_ERRORS = {
     "address": N_("Enter an email address, e.g. support@shop.example."),
     "display_name": N_("Enter a name of at most 200 characters."),

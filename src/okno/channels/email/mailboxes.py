@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, require_admin
 from okno.channels.email.models import Mailbox
-from okno.channels.email.schemas import MailboxCreate, MailboxUpdate
+from okno.channels.email.schemas import SETTINGS, MailboxCreate, MailboxUpdate
 from okno.crypto import Sealer
 from okno.db import is_unique_violation, utcnow
 from okno.errors import Conflict, Invalid, NotFound
@@ -30,19 +30,8 @@ def add_mailbox(session: Session, actor: Actor, *, data: MailboxCreate, sealer: 
         raise Invalid("No such team.", field="team_id")
     mailbox = Mailbox(
         address=normalise_address(str(data.address)),
-        display_name=data.display_name,
-        team_id=data.team_id,
-        receiving=data.receiving,
-        imap_host=data.imap_host,
-        imap_port=data.imap_port,
-        imap_security=data.imap_security,
-        imap_username=data.imap_username,
+        **{name: getattr(data, name) for name in SETTINGS},
         imap_password_sealed=sealer.seal(data.imap_password) if data.imap_password else None,
-        imap_folder=data.imap_folder,
-        smtp_host=data.smtp_host,
-        smtp_port=data.smtp_port,
-        smtp_security=data.smtp_security,
-        smtp_username=data.smtp_username,
         smtp_password_sealed=sealer.seal(data.smtp_password) if data.smtp_password else None,
         is_active=True,
         created_at=utcnow(session),
@@ -63,23 +52,8 @@ def update_mailbox(session: Session, actor: Actor, mailbox_id: int, *, data: Mai
     mailbox = get_mailbox(session, actor, mailbox_id)
     if data.team_id is not None and not accounts_queries.team_exists(session, data.team_id):
         raise Invalid("No such team.", field="team_id")
-    plain = [
-        "display_name",
-        "team_id",
-        "receiving",
-        "imap_host",
-        "imap_port",
-        "imap_security",
-        "imap_username",
-        "imap_folder",
-        "smtp_host",
-        "smtp_port",
-        "smtp_security",
-        "smtp_username",
-        "is_active",
-    ]
     before = (mailbox.imap_host, mailbox.imap_port, mailbox.imap_username, mailbox.imap_password_sealed)
-    for name in plain:
+    for name in (*SETTINGS, "is_active"):
         setattr(mailbox, name, getattr(data, name))
     address = normalise_address(str(data.address))
     for kind in ("imap", "smtp"):

@@ -43,6 +43,10 @@ class MailboxUpdate(MailboxCreate):
     clear_smtp_password: bool = False
 
 
+# The settings stored as given (addresses are normalised, passwords sealed): one list for every writer.
+SETTINGS = tuple(name for name in MailboxCreate.model_fields if name != "address" and not name.endswith("_password"))
+
+
 class MailboxRead(OutputModel):
     id: int
     address: str
