@@ -142,6 +142,9 @@ class Database:
         try:
             yield session
             session.flush()
+            for callback in session.info.pop(_BEFORE_COMMIT_KEY, {}).values():
+                callback(session)
+            session.flush()
             for listener in self.listeners:
                 listener.before_commit(session)
             session.commit()
@@ -172,6 +175,17 @@ class Database:
 
 
 _ON_COMMIT_KEY = "okno.on_commit"
+_BEFORE_COMMIT_KEY = "okno.before_commit"
+
+
+def before_commit(session: Session, name: str, callback: Callable[[Session], None]) -> None:
+    """Runs ``callback(session)`` inside the unit of work, after its last change, just before it commits.
+
+    For work derived from everything the transaction did (the jobs that react to its ticket
+    events), which no single step of it can do alone. Registered once per ``name``; a rollback
+    skips it.
+    """
+    session.info.setdefault(_BEFORE_COMMIT_KEY, {}).setdefault(name, callback)
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -7,5 +7,15 @@ from okno.channels.portal import jobs as portal_jobs
 from okno.http import jobs as http_jobs
 from okno.jobs import maintenance
 from okno.tickets import jobs as tickets_jobs
+from okno.tickets import reactions as tickets_reactions
 
-__all__ = ["accounts_jobs", "channels_jobs", "email_jobs", "http_jobs", "maintenance", "portal_jobs", "tickets_jobs"]
+__all__ = [
+    "accounts_jobs",
+    "channels_jobs",
+    "email_jobs",
+    "http_jobs",
+    "maintenance",
+    "portal_jobs",
+    "tickets_jobs",
+    "tickets_reactions",
+]

@@ -17,6 +17,7 @@ from sqlalchemy.orm.util import identity_key
 
 from okno.accounts.permissions import Actor
 from okno.db import utcnow
+from okno.tickets import reactions
 from okno.tickets.models import ActorType, Ticket, TicketEvent
 
 TOUCHED_TICKETS_KEY = "okno.touched_tickets"
@@ -136,6 +137,11 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
 }
 
 
+def _pending_events(session: Session) -> list[TicketEvent]:
+    # The bulk changes drop the events of a ticket whose savepoint rolled back from this list.
+    return list(session.info.get(PENDING_EVENTS_KEY, []))
+
+
 def record(
     session: Session,
     *,
@@ -161,6 +167,7 @@ def record(
     )
     session.add(event)
     session.info.setdefault(PENDING_EVENTS_KEY, []).append(event)
+    reactions.queue_when_committing(session, _pending_events)
     ticket = session.identity_map.get(identity_key(Ticket, ticket_id))
     if ticket is not None:
         # The session holds its objects weakly: kept here, the ticket is still in the session at
