@@ -71,6 +71,11 @@ class Hours:
     start: time
     end: time
 
+    def __post_init__(self) -> None:
+        for t in (self.start, self.end):
+            if t.second or t.microsecond or t.tzinfo is not None:
+                raise ValueError("hours are whole minutes of local wall-clock time")
+
     @property
     def overnight(self) -> bool:
         return self.end <= self.start and self.end != time(0)
