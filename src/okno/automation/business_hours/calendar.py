@@ -15,9 +15,9 @@ Rules (docs/subsystems/business-hours.md):
   twice in the autumn is read as its first occurrence.
 - Intervals are half-open [start, end): at the closing instant the desk is closed.
 
-Arithmetic walks open intervals day by day and, where a run of whole weeks has no holiday, no
-special date and no offset change, skips those weeks with one multiplication. Nothing loops over
-minutes.
+Arithmetic walks open intervals day by day and, where a run of days has no holiday, no special
+date and no offset change, skips it arithmetically: whole weeks with one multiplication, then at
+most six single days by their weekday's open time. Nothing loops over minutes.
 """
 
 from __future__ import annotations
@@ -123,8 +123,12 @@ class BusinessCalendar:
     _tz: ZoneInfo = field(init=False, repr=False, compare=False, hash=False)
     _special: dict[date, tuple[Hours, ...]] = field(init=False, repr=False, compare=False, hash=False)
     _days: dict[date, tuple[Interval, ...]] = field(init=False, repr=False, compare=False, hash=False)
+    _midnights: dict[date, datetime] = field(init=False, repr=False, compare=False, hash=False)
     _irregular: dict[int, tuple[date, ...]] = field(init=False, repr=False, compare=False, hash=False)
     _week_total: timedelta = field(init=False, repr=False, compare=False, hash=False)
+    # Open time of each weekday (overnight shifts counted whole); None when the week's intervals
+    # overlap, which turns skipping off: skipped days are added up, so they must never overlap.
+    _day_totals: tuple[timedelta, ...] | None = field(init=False, repr=False, compare=False, hash=False)
     _last_fixed: date = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -134,10 +138,11 @@ class BusinessCalendar:
         setattr_(self, "_tz", zone(self.time_zone))
         setattr_(self, "_special", {s.day: s.hours for s in self.special_days})
         setattr_(self, "_days", {})
+        setattr_(self, "_midnights", {})
         setattr_(self, "_irregular", {})
-        # Skipping whole weeks adds up their intervals, so it needs intervals that never overlap.
-        total = timedelta(minutes=sum(h.minutes for day in self.week for h in day))
-        setattr_(self, "_week_total", total if not week_problems(self.week) else ZERO)
+        totals = tuple(timedelta(minutes=sum(h.minutes for h in day)) for day in self.week)
+        setattr_(self, "_day_totals", None if week_problems(self.week) else totals)
+        setattr_(self, "_week_total", sum(totals, ZERO))
         fixed = [*self.holidays, *self._special]
         setattr_(self, "_last_fixed", max(fixed) if fixed else date.min)
 
@@ -205,7 +210,13 @@ class BusinessCalendar:
         return at.astimezone(self._tz).date()
 
     def midnight(self, day: date) -> datetime:
-        return _to_utc(datetime.combine(day, time(0)), self._tz)
+        """The start of a local date, in UTC."""
+        cached = self._midnights.get(day)
+        if cached is None:
+            if len(self._midnights) >= _DAY_CACHE_LIMIT:
+                self._midnights.clear()
+            cached = self._midnights[day] = _to_utc(datetime.combine(day, time(0)), self._tz)
+        return cached
 
     def _regular_until(self, day: date) -> date:
         """The first date on or after ``day`` that is not a plain week day (holiday, special date, offset change).
@@ -319,14 +330,13 @@ def add_business_time(cal: BusinessCalendar, start: datetime, delta: timedelta) 
             remaining -= e - s
             consumed = e
         day += DAY
-        weeks = _weeks_to_skip(cal, day, consumed)
-        if weeks:
-            # Strictly more than the skipped open time must remain, so the answer lies past those weeks.
-            weeks = min(weeks, (remaining - timedelta(microseconds=1)) // cal._week_total)
-            if weeks > 0:
-                remaining -= weeks * cal._week_total
-                day += weeks * WEEK
-                consumed = max([cal.midnight(day), *(e for _, e in cal.day_intervals(day - DAY))])
+        plain = _plain_days(cal, day, consumed)
+        if plain:
+            # Strictly more than the skipped open time must remain, so the answer lies past those days.
+            days, skipped = _skippable(cal, day, plain, remaining - timedelta(microseconds=1))
+            if days:
+                remaining -= skipped
+                day, consumed = _after_skipping(cal, day + timedelta(days=days))
     raise NeverOpen(f"{cal.name or cal.time_zone}: not enough open time after {start.isoformat()}")
 
 
@@ -346,33 +356,55 @@ def business_time_between(cal: BusinessCalendar, start: datetime, end: datetime)
                 total += e - s
                 consumed = e
         day += DAY
-        weeks = _weeks_to_skip(cal, day, consumed)
-        # Intervals of the skipped days end before the local midnight two days after the last of them.
-        weeks = min(weeks, ((last - day).days - 1) // 7)
-        if weeks > 0:
-            total += weeks * cal._week_total
-            day += weeks * WEEK
-            consumed = max([cal.midnight(day), *(e for _, e in cal.day_intervals(day - DAY))])
+        # Intervals of skipped days end before the local midnight two days after the last of them.
+        days = min(_plain_days(cal, day, consumed), (last - day).days - 1)
+        if days > 0:
+            total += _open_time(cal, day.weekday(), days)
+            day, consumed = _after_skipping(cal, day + timedelta(days=days))
     return total
 
 
-def _weeks_to_skip(cal: BusinessCalendar, day: date, consumed: datetime) -> int:
-    """How many whole weeks from ``day`` on are plain: each one then holds exactly the week's open time.
+def _plain_days(cal: BusinessCalendar, day: date, consumed: datetime) -> int:
+    """How many days from ``day`` on are plain: each then holds exactly its weekday's open time.
 
-    Plain means: no holiday, special date or offset change on those days nor on the day after them
-    (whose offset the last overnight shift ends in), and nothing of ``day`` already spent by an
-    irregular shift of the day before.
+    Plain means: no holiday, special date or offset change on those days nor on the day after
+    them (whose offset the last overnight shift ends in), a weekly schedule without overlaps, and
+    nothing of ``day`` already spent by an irregular shift of the day before.
     """
-    if cal._week_total <= ZERO:
+    if cal._day_totals is None:
         return 0
-    stop = cal._regular_until(day)
-    weeks = ((stop - day).days - 1) // 7
-    if weeks <= 0:
+    days = (cal._regular_until(day) - day).days - 1
+    if days <= 0:
         return 0
     first = cal.day_intervals(day)
-    if (first and first[0][0] < consumed) or consumed > cal.midnight(day + DAY):
-        return 0
-    return weeks
+    if first:
+        return days if first[0][0] >= consumed else 0
+    return days if consumed <= cal.midnight(day + DAY) else 0
+
+
+def _open_time(cal: BusinessCalendar, weekday: int, days: int) -> timedelta:
+    """The open time of ``days`` plain days from a ``weekday`` on: whole weeks, then the days left."""
+    assert cal._day_totals is not None
+    weeks, rest = divmod(days, 7)
+    return weeks * cal._week_total + sum((cal._day_totals[(weekday + i) % 7] for i in range(rest)), ZERO)
+
+
+def _skippable(cal: BusinessCalendar, day: date, plain: int, less_than: timedelta) -> tuple[int, timedelta]:
+    """How many of ``plain`` days from ``day`` hold less open time than ``less_than`` in all, and that time."""
+    assert cal._day_totals is not None
+    weeks = min(plain // 7, less_than // cal._week_total) if cal._week_total else plain // 7
+    days, total = weeks * 7, weeks * cal._week_total
+    while days < plain:  # at most a week of single days: the rest of the time fits in one more week
+        more = cal._day_totals[(day.weekday() + days) % 7]
+        if total + more > less_than:
+            break
+        days, total = days + 1, total + more
+    return days, total
+
+
+def _after_skipping(cal: BusinessCalendar, day: date) -> tuple[date, datetime]:
+    """Where the walk resumes after skipping up to ``day``: that day, and the end of what was skipped."""
+    return day, max([cal.midnight(day), *(e for _, e in cal.day_intervals(day - DAY))])
 
 
 def _intervals_from(cal: BusinessCalendar, at: datetime, until: datetime | None = None) -> Iterator[Interval]:
