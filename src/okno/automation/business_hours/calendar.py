@@ -23,17 +23,20 @@ most six single days by their weekday's open time. Nothing loops over minutes.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from okno.automation.business_hours.local_time import offset_change_days, to_utc, zone
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 ZERO = timedelta(0)
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far ahead to look for an opening before concluding a calendar never opens: the weekday of a
 # yearly date repeats within 28 years, so past the last one-off date nothing new can happen.
 _NEVER_YEARS = 28
@@ -44,21 +47,6 @@ Interval = tuple[datetime, datetime]
 
 class NeverOpen(ValueError):
     """The calendar has no open time from the given instant on."""
-
-
-def zone(name: str) -> ZoneInfo:
-    """The IANA zone by name; ValueError for a name that is not one."""
-    try:
-        return _zone(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
-
-
-@functools.lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
-    if not name or name != name.strip():
-        raise ValueError(name)
-    return ZoneInfo(name)
 
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
@@ -195,9 +183,9 @@ class BusinessCalendar:
             return cached
         out: list[Interval] = []
         for h in self.hours_on(day):
-            start = _to_utc(datetime.combine(day, h.start), self._tz)
+            start = to_utc(datetime.combine(day, h.start), self._tz)
             end_day = day + DAY if h.end <= h.start else day
-            end = _to_utc(datetime.combine(end_day, h.end), self._tz)
+            end = to_utc(datetime.combine(end_day, h.end), self._tz)
             if end > start:
                 out.append((start, end))
         result = tuple(_merge(sorted(out)))
@@ -215,7 +203,7 @@ class BusinessCalendar:
         if cached is None:
             if len(self._midnights) >= _DAY_CACHE_LIMIT:
                 self._midnights.clear()
-            cached = self._midnights[day] = _to_utc(datetime.combine(day, time(0)), self._tz)
+            cached = self._midnights[day] = to_utc(datetime.combine(day, time(0)), self._tz)
         return cached
 
     def _regular_until(self, day: date) -> date:
@@ -235,7 +223,7 @@ class BusinessCalendar:
         cached = self._irregular.get(year)
         if cached is not None:
             return cached
-        days = set(_offset_change_days(self.time_zone, year))
+        days = set(offset_change_days(self.time_zone, year))
         days.update(d for d in self.holidays if d.year == year)
         days.update(d for d in self._special if d.year == year)
         for month, day_of_month in self.yearly_holidays:
@@ -449,44 +437,6 @@ def _merge(intervals: list[Interval]) -> Iterator[Interval]:
         pending = (s, e)
     if pending is not None:
         yield pending
-
-
-def _to_utc(local: datetime, tz: tzinfo) -> datetime:
-    """A local wall-clock time as a UTC instant (first occurrence; a skipped time as the moment of the jump)."""
-    aware = local.replace(tzinfo=tz)
-    utc = aware.astimezone(UTC)
-    if aware.utcoffset() == aware.replace(fold=1).utcoffset():
-        return utc  # the usual case: the wall-clock time exists exactly once
-    if utc.astimezone(tz).replace(tzinfo=None) == local:
-        return utc  # occurs twice (autumn): fold=0 is the first occurrence
-    # Skipped by a spring-forward change: find the moment of the jump, the first instant whose wall
-    # clock reads ``local`` or later; it lies between the two readings of the time.
-    low = int(aware.replace(fold=1).timestamp())
-    high = int(utc.timestamp())
-    while low < high:
-        mid = (low + high) // 2
-        if datetime.fromtimestamp(mid, tz).replace(tzinfo=None) >= local:
-            high = mid
-        else:
-            low = mid + 1
-    return datetime.fromtimestamp(low, UTC)
-
-
-@functools.lru_cache(maxsize=256)
-def _offset_change_days(time_zone: str, year: int) -> tuple[date, ...]:
-    """Local dates of ``year`` during which the UTC offset changes (and the day after each)."""
-    tz = zone(time_zone)
-    first = datetime(year, 1, 1, tzinfo=tz)
-    days: list[date] = []
-    previous = first.utcoffset()
-    count = (date(year + 1, 1, 1) - date(year, 1, 1)).days
-    for i in range(1, count + 1):
-        offset = (first + timedelta(days=i)).utcoffset()  # wall-clock arithmetic: the next local midnight
-        if offset != previous:
-            changed = date(year, 1, 1) + timedelta(days=i - 1)
-            days.extend((changed, changed + DAY))
-            previous = offset
-    return tuple(days)
 
 
 def _aware(at: datetime) -> datetime:
