@@ -22,6 +22,7 @@ from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
 from okno.channels.portal import views as portal_views
+from okno.channels.widget import api as widget_api
 from okno.config import Settings
 from okno.customers import api as customers_api
 from okno.customers import organization_views
@@ -95,7 +96,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         form_paths=("/support/new", "/portal/"),
     )
     app.add_middleware(ServerTimingMiddleware)
-    for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
+    for router in (
+        tickets_api.router,
+        customers_api.router,
+        accounts_api.router,
+        macros_api.router,
+        stream.router,
+        widget_api.router,
+    ):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
     for router in (

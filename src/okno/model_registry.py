@@ -4,6 +4,7 @@ from okno.accounts import models as accounts_models
 from okno.automation.macros import models as macros_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
+from okno.channels.widget import models as widget_models
 from okno.customers import models as customers_models
 from okno.db import Base
 from okno.http import models as http_models
@@ -22,6 +23,7 @@ __all__ = [
     "notifications_models",
     "portal_models",
     "tickets_models",
+    "widget_models",
 ]
 
 metadata = Base.metadata
