@@ -45,6 +45,8 @@ __all__ = [
 # Sealed under their own key derived from the installation's secret (not the mailboxes' one).
 SECRET_PURPOSE = b"okno chat widget identity secrets"
 SECRET_PREFIX = "wsec_"
+# Public keys go into HTML attributes and URLs: letters and digits only.
+KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 PRESENCE_TIMEOUT_SECONDS: int = Settings.model_fields["presence_timeout_seconds"].default
 
 
@@ -198,8 +200,8 @@ def _new_secret() -> str:
 
 
 def _new_key(session: Session) -> str:
-    while True:  # 128 random bits: a repeat is not expected, but a key must never be shared
-        key = secrets.token_urlsafe(16)
+    while True:  # about 100 random bits: a repeat is not expected, but a key must never be shared
+        key = "".join(secrets.choice(KEY_ALPHABET) for _ in range(20))
         if session.scalar(sa.select(ChatWidget.id).where(ChatWidget.key == key)) is None:
             return key
 
