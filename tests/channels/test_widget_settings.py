@@ -216,3 +216,15 @@ def test_the_config_of_unknown_or_disabled_widgets_is_not_found(
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "widget_not_found"
         assert "access-control-allow-origin" not in response.headers
+
+
+def test_the_demo_widget_is_seeded_once_and_learns_new_ports(runtime: Runtime, db: Database) -> None:
+    from okno.demo.widgets import demo_origins, seed_widget
+
+    with db.write() as session:
+        first = seed_widget(session, origins=demo_origins(8000))
+    with db.write() as session:
+        again = seed_widget(session, origins=demo_origins(8000))
+        moved = seed_widget(session, origins=demo_origins(9000))
+    assert again == first and moved.id == first.id and moved.key == first.key
+    assert moved.allowed_origins == (*demo_origins(8000), *demo_origins(9000))
