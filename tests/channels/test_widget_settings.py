@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from okno.accounts import presence
 from okno.accounts.models import PresenceStatus
+from okno.automation.business_hours import service as business_hours
+from okno.automation.business_hours.calendar import BusinessCalendar
 from okno.channels.widget import service
 from okno.channels.widget.identity import sign_identity
 from okno.channels.widget.schemas import TopicIn, WidgetCreate, WidgetUpdate
@@ -162,6 +164,28 @@ def test_a_team_is_available_when_one_of_its_agents_is_online(
         presence.set_status(session, people.agent.actor, PresenceStatus.online)
     clock.advance(timedelta(seconds=service.PRESENCE_TIMEOUT_SECONDS + 1))
     assert not available(people.team_a)  # the laptop was closed: no heartbeat
+
+
+def test_a_team_off_shift_is_not_available(
+    db: Database, people: Personas, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Team B works Moscow office hours on weekdays; the clock says Monday 2 March 2026, 09:00 UTC (12:00 there).
+    office = BusinessCalendar.build("Europe/Moscow", {d: ["09:00-18:00"] for d in range(5)})
+    calendars = {people.team_b: office}
+    monkeypatch.setattr(business_hours, "calendar_for_team", lambda _session, team_id: calendars.get(team_id))
+    with db.write() as session:
+        presence.set_status(session, people.other_agent.actor, PresenceStatus.online)
+    with db.read() as session:
+        assert service.team_available(session, people.team_b, clock.now())
+    clock.advance(timedelta(hours=6, minutes=30))
+    with db.write() as session:  # 18:30 in Moscow: the agent's page is still open, but the team is off shift
+        presence.heartbeat(session, people.other_agent.actor, idle=False)
+    with db.read() as session:
+        assert not service.team_available(session, people.team_b, clock.now())
+        assert service.teams_available(session, [people.team_b, None], clock.now()) == {
+            people.team_b: False,
+            None: True,  # "anyone" has no calendar: always open
+        }
 
 
 # ---- GET /widget/{key}/config ----
