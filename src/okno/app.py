@@ -18,6 +18,8 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.automation.webhooks import admin_views as webhooks_admin_views
+from okno.automation.webhooks import api as webhooks_api
 from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         macros_api.router,
         stream.router,
         widget_api.router,
+        webhooks_api.router,
     ):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_form_views.router,
         email_admin_views.router,
         widget_admin_views.router,
+        webhooks_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

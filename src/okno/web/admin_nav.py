@@ -28,6 +28,7 @@ SECTIONS = (
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
     AdminSection("widgets", N_("Chat widgets"), "/admin/widgets", may_administer),
+    AdminSection("webhooks", N_("Webhooks"), "/admin/webhooks", may_administer),
 )
 
 
