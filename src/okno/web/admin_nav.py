@@ -28,6 +28,8 @@ SECTIONS = (
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
     AdminSection("business_hours", N_("Business hours"), "/admin/business-hours", may_administer),
+    AdminSection("widgets", N_("Chat widgets"), "/admin/widgets", may_administer),
+    AdminSection("webhooks", N_("Webhooks"), "/admin/webhooks", may_administer),
 )
 
 
