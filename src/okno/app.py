@@ -18,6 +18,8 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.automation.rules import api as rules_api
+from okno.automation.rules import views as rules_views
 from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
@@ -95,7 +97,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         form_paths=("/support/new", "/portal/"),
     )
     app.add_middleware(ServerTimingMiddleware)
-    for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
+    for router in (
+        tickets_api.router,
+        customers_api.router,
+        accounts_api.router,
+        macros_api.router,
+        rules_api.router,
+        stream.router,
+    ):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
     for router in (
@@ -106,6 +115,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         tickets_composer_views.router,
         notifications_views.router,
         macros_views.router,
+        rules_views.router,
         inbox_views.router,
         customers_views.router,
         organization_views.router,

@@ -19,6 +19,8 @@ from typing import Any
 
 import regex
 
+from okno.web.i18n import N_
+
 log = logging.getLogger(__name__)
 
 MAX_PATTERN = 500
@@ -156,7 +158,7 @@ def _hostile_inputs(pattern: str) -> list[str]:
 def check_pattern(pattern: str, *, timeout: float) -> str | None:
     """Why the pattern cannot be saved, or None: too long, not a valid expression, or too slow."""
     if not pattern:
-        return "write a pattern"
+        return N_("write a pattern")
     if len(pattern) > MAX_PATTERN:
         return f"a pattern may have at most {MAX_PATTERN} characters"
     try:
@@ -167,7 +169,7 @@ def check_pattern(pattern: str, *, timeout: float) -> str | None:
         try:
             expression.search(text, timeout=timeout)
         except TimeoutError:
-            return "this pattern is too slow on long texts (it backtracks too much); simplify it"
+            return N_("this pattern is too slow on long texts (it backtracks too much); simplify it")
     return None
 
 

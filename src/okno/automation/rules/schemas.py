@@ -30,6 +30,7 @@ from okno.customers.models import Plan
 from okno.schemas import InputModel, OutputModel
 from okno.tickets.models import Channel, Priority, TicketStatus
 from okno.tickets.schemas import normalise_tag
+from okno.web.i18n import N_
 
 MAX_TEXT = 20_000
 MAX_ACTIONS = 20
@@ -148,7 +149,7 @@ Problem = tuple[str, str]
 
 def _text_value(value: Any, *, limit: int = 500) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        return "write the text to look for"
+        return N_("write the text to look for")
     if len(value) > limit:
         return f"at most {limit} characters"
     return None
@@ -160,25 +161,25 @@ def _choice(value: Any, choices: type[StrEnum]) -> str | None:
 
 
 def _optional_id(value: Any) -> str | None:
-    return None if value is None or (isinstance(value, int) and not isinstance(value, bool)) else "must be an id"
+    return None if value is None or (isinstance(value, int) and not isinstance(value, bool)) else N_("must be an id")
 
 
 def _condition_value(condition: Condition, *, timed: bool, regex_timeout: float) -> str | None:
     name, op, value = condition.field, condition.op, condition.value
     if op not in OPS[name]:
-        return "this comparison does not apply to this field"
+        return N_("this comparison does not apply to this field")
     if timed and op in (Op.changed, Op.changed_to):
-        return "a time-based rule sees no change; compare the current value"
+        return N_("a time-based rule sees no change; compare the current value")
     if op == Op.changed:
-        return None if value is None else "leave the value empty"
+        return None if value is None else N_("leave the value empty")
     if name in (ConditionField.subject, ConditionField.body):
         if op == Op.contains_any:
             words = value if isinstance(value, list) else None
             if not words or len(words) > 50 or any(_text_value(w, limit=200) for w in words):
-                return "give 1 to 50 words or phrases"
+                return N_("give 1 to 50 words or phrases")
             return None
         if op == Op.matches:
-            return check_pattern(value, timeout=regex_timeout) if isinstance(value, str) else "write a pattern"
+            return check_pattern(value, timeout=regex_timeout) if isinstance(value, str) else N_("write a pattern")
         return _text_value(value)
     if name in ID_FIELDS:
         return _optional_id(value)
@@ -194,19 +195,19 @@ def _condition_value(condition: Condition, *, timed: bool, regex_timeout: float)
         try:
             normalise_tag(str(value or ""))
         except ValueError:
-            return "not a valid tag"
+            return N_("not a valid tag")
         return None
     if name == ConditionField.language:
         ok = value is None or (isinstance(value, str) and 2 <= len(value) <= 10 and value.replace("-", "").isalpha())
-        return None if ok else "a language code such as en or ru"
+        return None if ok else N_("a language code such as en or ru")
     if name == ConditionField.business_hours:
-        return None if value in ("open", "closed") else "must be open or closed"
+        return None if value in ("open", "closed") else N_("must be open or closed")
     return _text_value(value, limit=80)  # intent
 
 
 def _template(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        return "write the text"
+        return N_("write the text")
     if len(value) > MAX_TEXT:
         return f"at most {MAX_TEXT} characters"
     unknown = render.unknown_placeholders(value)
@@ -219,27 +220,29 @@ def _template(value: Any) -> str | None:
 def _action_value(action: Action) -> list[Problem]:
     kind, value = action.type, action.value
     if kind in (ActionType.acknowledge, ActionType.notify_supervisors):
-        return [] if value is None else [("value", "leave the value empty")]
+        return [] if value is None else [("value", N_("leave the value empty"))]
     if kind == ActionType.set_team:
         problem = _optional_id(value)
     elif kind == ActionType.set_assignee:
         is_user = isinstance(value, int) and not isinstance(value, bool)
-        problem = None if value == "nobody" or is_user else "choose a user, or nobody"
+        problem = None if value == "nobody" or is_user else N_("choose a user, or nobody")
     elif kind == ActionType.apply_macro:
-        problem = None if isinstance(value, int) and not isinstance(value, bool) else "choose a macro"
+        problem = None if isinstance(value, int) and not isinstance(value, bool) else N_("choose a macro")
     elif kind == ActionType.set_priority:
         problem = _choice(value, Priority)
     elif kind == ActionType.set_status:
-        problem = "a ticket cannot be set back to new" if value == TicketStatus.new else _choice(value, TicketStatus)
+        problem = (
+            N_("a ticket cannot be set back to new") if value == TicketStatus.new else _choice(value, TicketStatus)
+        )
     elif kind in (ActionType.add_tags, ActionType.remove_tags):
         problem = None
         if not isinstance(value, list) or not 1 <= len(value) <= 20:
-            problem = "give 1 to 20 tags"
+            problem = N_("give 1 to 20 tags")
         else:
             try:
                 [normalise_tag(str(tag)) for tag in value]
             except ValueError:
-                problem = "tags hold letters, digits and - . : / + (up to 80 characters each)"
+                problem = N_("tags hold letters, digits and - . : / + (up to 80 characters each)")
     elif kind == ActionType.set_custom_field:
         ok = isinstance(value, dict) and set(value) == {"key", "value"} and isinstance(value["key"], str)
         problem = None if ok else 'give {"key": ..., "value": ...}'
@@ -268,14 +271,14 @@ def problems(
     timed = kind == RuleKind.timed
     if timed:
         if timer is None:
-            found.append(("timer", "a time-based rule needs its state and time"))
+            found.append(("timer", N_("a time-based rule needs its state and time")))
         if triggers:
-            found.append(("triggers", "a time-based rule runs on its timer, not on triggers"))
+            found.append(("triggers", N_("a time-based rule runs on its timer, not on triggers")))
     else:
         if not triggers:
-            found.append(("triggers", "choose when the rule runs"))
+            found.append(("triggers", N_("choose when the rule runs")))
         if timer is not None:
-            found.append(("timer", "only a time-based rule has a timer"))
+            found.append(("timer", N_("only a time-based rule has a timer")))
     for group in ("all", "any"):
         for index, condition in enumerate(getattr(conditions, group)):
             problem = _condition_value(condition, timed=timed, regex_timeout=regex_timeout)
@@ -283,6 +286,6 @@ def problems(
                 found.append((f"conditions.{group}.{index}.value", problem))
     for index, action in enumerate(actions):
         if timed and action.type == ActionType.acknowledge:
-            found.append((f"actions.{index}.type", "the acknowledgement answers a new ticket; use a trigger"))
+            found.append((f"actions.{index}.type", N_("the acknowledgement answers a new ticket; use a trigger")))
         found += [(f"actions.{index}.{path}", problem) for path, problem in _action_value(action)]
     return found

@@ -35,6 +35,7 @@ from okno.db import utcnow
 from okno.errors import Invalid, NotFound, OknoError
 from okno.tickets import automation_facts, fields
 from okno.tickets.automation_facts import EventFact
+from okno.web.i18n import N_
 
 MAX_DRY_RUN = 500
 
@@ -77,7 +78,7 @@ def _database_problems(session: Session, actor: Actor, groups: Conditions, actio
                 ),
             }[condition.field](value)
             if not exists:
-                found.append((path, "no such " + condition.field.value))
+                found.append((path, N_("nothing with this id exists")))
     for index, action in enumerate(actions):
         path, value = f"actions.{index}.value", action.value
         if (
@@ -85,18 +86,18 @@ def _database_problems(session: Session, actor: Actor, groups: Conditions, actio
             and value is not None
             and not accounts_queries.team_exists(session, value)
         ):
-            found.append((path, "no such team"))
+            found.append((path, N_("no such team")))
         elif action.type == ActionType.set_assignee and value != "nobody":
             if not accounts_queries.is_assignable(session, value):
-                found.append((path, "the assignee must be an active agent, supervisor or admin"))
+                found.append((path, N_("the assignee must be an active agent, supervisor or admin")))
         elif action.type == ActionType.apply_macro:
             try:
                 macro = macros_service.get_macro(session, actor, value)
             except NotFound:
-                found.append((path, "no such macro"))
+                found.append((path, N_("no such macro")))
             else:
                 if macro.scope == "personal":
-                    found.append((path, "a rule may apply only team and shared macros"))
+                    found.append((path, N_("a rule may apply only team and shared macros")))
         elif action.type == ActionType.set_custom_field:
             try:
                 fields.validate_custom_fields(session, {value["key"]: value["value"]})

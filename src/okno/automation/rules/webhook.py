@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from okno.jobs.registry import enqueue
+from okno.web.i18n import N_
 
 JOB = "rules.call_webhook"
 MAX_URL = 2000
@@ -39,14 +40,14 @@ class WebhookRefused(Exception):
 def check_target(url: Any) -> str | None:
     """Why a rule may not call this URL, or None (only its form; addresses are checked when calling)."""
     if not isinstance(url, str) or not url.strip():
-        return "give the URL to call"
+        return N_("give the URL to call")
     if len(url) > MAX_URL:
         return f"at most {MAX_URL} characters"
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "an http:// or https:// address"
+        return N_("an http:// or https:// address")
     if parts.username or parts.password:
-        return "leave credentials out of the address"
+        return N_("leave credentials out of the address")
     return None
 
 
