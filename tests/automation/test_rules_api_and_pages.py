@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from okno.db import Database
+from okno.runtime import Runtime
 from tests.factories.personas import Person, Personas
 from tests.web.test_pages import HTML, set_password, sign_in
 
@@ -144,3 +145,18 @@ def test_the_pages_in_russian_and_for_agents(client: TestClient, db: Database, p
     client.cookies.clear()
     page_sign_in(client, db, people.agent)
     assert client.get("/admin/rules", headers=HTML).status_code == 403
+
+
+def test_the_timeline_names_the_rule_and_a_notification_says_which_rule(
+    client: TestClient, db: Database, people: Personas, runtime: Runtime
+) -> None:
+    rule = {**RULE, "actions": [*RULE["actions"], {"type": "notify_supervisors"}]}
+    assert client.post("/api/v1/rules", json=rule, headers=people.admin.headers).status_code == 201
+    ticket = {"subject": "Не работает оплата", "customer": {"email": "ivan@example.com"}, "message": {"body": "…"}}
+    ticket_id = client.post("/api/v1/tickets", json=ticket, headers=people.agent.headers).json()["id"]
+    runtime.worker.run_pending()
+    page_sign_in(client, db, people.admin)
+    page = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    assert "Rule “Urgent payments” set the priority to" in page
+    notifications = client.get("/notifications", headers=HTML).text
+    assert "The rule “Urgent payments” asks you to look at #" in notifications
