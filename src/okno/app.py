@@ -16,6 +16,9 @@ from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
 from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
+from okno.automation.business_hours import admin_views as business_hours_admin_views
+from okno.automation.business_hours import api as business_hours_api
+from okno.automation.business_hours import views as business_hours_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
 from okno.automation.rules import api as rules_api
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         accounts_api.router,
         macros_api.router,
         rules_api.router,
+        business_hours_api.router,
         stream.router,
     ):
         app.include_router(router)
@@ -126,6 +130,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_views.router,
         portal_form_views.router,
         email_admin_views.router,
+        business_hours_admin_views.router,
+        business_hours_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

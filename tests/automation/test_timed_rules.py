@@ -215,3 +215,55 @@ def test_two_workers_fire_each_ticket_once(served_template: databases.Template, 
         assert notes == len(tickets)
     finally:
         engine.dispose()
+
+
+WEEKDAYS_9_18 = {day: [{"start": "09:00", "end": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def moscow_hours(db: Database, people: Personas) -> None:
+    from okno.automation.business_hours import service as hours_service
+    from okno.automation.business_hours.schemas import CalendarCreate
+
+    data = {"name": "Moscow", "time_zone": "Europe/Moscow", "week": WEEKDAYS_9_18, "team_ids": [people.team_a]}
+    with db.write() as session:
+        hours_service.create_calendar(session, people.admin.actor, data=CalendarCreate.model_validate(data))
+
+
+def test_business_time_counts_only_the_teams_hours(
+    db: Database, people: Personas, worker: Worker, clock: FrozenClock
+) -> None:
+    moscow_hours(db, people)
+    rule_id = make_rule(
+        db,
+        people.admin.actor,
+        kind="timed",
+        triggers=[],
+        timer={"state": "awaiting_reply", "minutes": 8 * 60, "business_time": True},
+        actions=[act("add_tags", ["eight-business-hours"])],
+    )
+    # Monday 12:00 in Moscow: six business hours are left today, two more on Tuesday from 09:00.
+    ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a)
+    worker.run_pending()
+    clock.advance(timedelta(hours=22, minutes=59))  # Tuesday 10:59 Moscow: 7 h 59 min of business time
+    run_timed(db, worker)
+    assert events(db, ticket_id, "tags_changed") == []
+    clock.advance(timedelta(minutes=2))
+    run_timed(db, worker)
+    assert [e.actor_id for e in events(db, ticket_id, "tags_changed")] == [rule_id]
+
+
+def test_a_trigger_on_business_hours(db: Database, people: Personas, worker: Worker, clock: FrozenClock) -> None:
+    moscow_hours(db, people)
+    make_rule(
+        db,
+        people.admin.actor,
+        conditions={"all": [cond("business_hours", "is", "closed")]},
+        actions=[act("add_tags", ["after-hours"])],
+    )
+    during = make_ticket(db, people.agent.actor, team_id=people.team_a)  # Monday 12:00 Moscow
+    worker.run_pending()
+    clock.advance(timedelta(hours=8))  # 20:00 Moscow
+    after = make_ticket(db, people.agent.actor, team_id=people.team_a)
+    worker.run_pending()
+    assert events(db, during, "tags_changed") == []
+    assert [e.data["added"] for e in events(db, after, "tags_changed")] == [["after-hours"]]

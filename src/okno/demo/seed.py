@@ -25,6 +25,7 @@ from okno.customers import service as customers_service
 from okno.customers.schemas import OrganizationCreate
 from okno.db import Database
 from okno.demo import data
+from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
 from okno.demo.rules import seed_rules
 from okno.tickets import changes, fields, service
@@ -257,6 +258,7 @@ def seed(
         _setup(session)
         seed_macros(session)
         seed_rules(session)
+        seed_business_hours(session)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0
     all_plans = plans(ticket_count)

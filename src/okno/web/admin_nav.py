@@ -28,6 +28,7 @@ SECTIONS = (
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
     AdminSection("rules", N_("Rules"), "/admin/rules", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
+    AdminSection("business_hours", N_("Business hours"), "/admin/business-hours", may_administer),
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor
+from okno.automation.business_hours import service as business_hours
 from okno.automation.rules.conditions import ConditionField, Facts
 from okno.channels.email import mailboxes
 from okno.customers import queries as customers_queries
@@ -28,12 +28,8 @@ CHANGE_EVENTS = {
 
 
 def is_open(session: Session, team_id: int | None, at: datetime) -> bool:
-    """Whether the team is on shift (its business hours, else the default calendar); 24/7 without calendars."""
-    try:
-        calendars: Any = importlib.import_module("okno.automation.business_hours.service")
-    except ModuleNotFoundError:
-        return True
-    return bool(calendars.on_shift(session, team_id, at))
+    """Whether the team is on shift (its calendar, else the default one); always, without calendars."""
+    return business_hours.on_shift(session, team_id, at)
 
 
 def changes_of(events: Iterable[EventFact]) -> dict[str, tuple[Any, Any]]:

@@ -19,15 +19,16 @@ business time is then checked for each.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from okno.automation.business_hours import calendar as business_calendar
+from okno.automation.business_hours import service as business_hours
 from okno.automation.rules import actions, conditions, facts
 from okno.automation.rules.engine import active_rules, record_failure
 from okno.automation.rules.models import Rule, RuleFiring, RuleKind
@@ -49,15 +50,10 @@ EVERY_SECONDS = 60
 
 def business_time_between(session: Session, team_id: int | None, start: datetime, end: datetime) -> timedelta:
     """Business time of the team's calendar between two instants; calendar time without calendars."""
-    try:
-        hours: Any = importlib.import_module("okno.automation.business_hours.service")
-        calendar_maths: Any = importlib.import_module("okno.automation.business_hours.calendar")
-    except ModuleNotFoundError:
-        return end - start
-    calendar = hours.calendar_for_team(session, team_id)
+    calendar = business_hours.calendar_for_team(session, team_id)
     if calendar is None:
         return end - start
-    return calendar_maths.business_time_between(calendar, start, end)  # type: ignore[no-any-return]
+    return business_calendar.business_time_between(calendar, start, end)
 
 
 def _claim(session: Session, rule: Rule, ticket_id: int, since: datetime, now: datetime) -> int | None:

@@ -1,7 +1,7 @@
 """rules and time-based automations; the email acknowledgement becomes a default rule
 
 Revision ID: 909749f48f99
-Revises: 5e1d7a9c3f20
+Revises: 4db968763ec8
 Create Date: 2026-11-30 06:35:00
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import okno.db
 
 revision: str = "909749f48f99"
-down_revision: str | None = "5e1d7a9c3f20"
+down_revision: str | None = "4db968763ec8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
