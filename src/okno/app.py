@@ -23,10 +23,14 @@ from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
 from okno.automation.rules import api as rules_api
 from okno.automation.rules import views as rules_views
+from okno.automation.webhooks import admin_views as webhooks_admin_views
+from okno.automation.webhooks import api as webhooks_api
 from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
 from okno.channels.portal import views as portal_views
+from okno.channels.widget import admin_views as widget_admin_views
+from okno.channels.widget import api as widget_api
 from okno.config import Settings
 from okno.customers import api as customers_api
 from okno.customers import organization_views
@@ -108,6 +112,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         rules_api.router,
         business_hours_api.router,
         stream.router,
+        stream.router,
+        widget_api.router,
+        webhooks_api.router,
     ):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
@@ -132,6 +139,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         email_admin_views.router,
         business_hours_admin_views.router,
         business_hours_views.router,
+        widget_admin_views.router,
+        webhooks_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

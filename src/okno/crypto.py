@@ -9,12 +9,21 @@ they must be entered again.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from okno.errors import Invalid
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# The key of ``Session.info`` holding a callable that returns the installation's secret key
+# (put there by the runtime through ``Database.session_info``).
+SECRET_KEY_INFO = "okno.secret_key"
 
 
 class Sealer:
@@ -33,3 +42,11 @@ class Sealer:
                 "A stored credential cannot be read with this installation's secret key; enter it again.",
                 code="credential_unreadable",
             ) from exc
+
+
+def sealer_for(session: Session, *, purpose: bytes = b"okno stored credentials") -> Sealer:
+    """A sealer under the secret key of the installation the session belongs to."""
+    source: Callable[[], str] | None = session.info.get(SECRET_KEY_INFO)
+    if source is None:
+        raise RuntimeError("this session has no secret key: build it through okno.runtime.Runtime")
+    return Sealer(source(), purpose=purpose)

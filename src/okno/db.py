@@ -121,6 +121,9 @@ class Database:
         self.bind = engine
         self.clock: Clock = clock or SystemClock()
         self.listeners: list[CommitListener] = list(listeners or [])
+        # Put into every session's ``info`` beside the clock (e.g. where the installation's secret
+        # key comes from, okno.crypto.sealer_for), so services reach them through the session.
+        self.session_info: dict[str, Any] = {}
         self.dialect_name = engine.dialect.name
         if isinstance(engine, Connection):
             # Test mode: everything happens inside the caller's outer transaction.
@@ -138,7 +141,7 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction that may write; committed when the block ends without an error."""
-        session = self._write_factory(info={"okno.clock": self.clock})
+        session = self._write_factory(info={"okno.clock": self.clock, **self.session_info})
         try:
             yield session
             session.flush()
@@ -162,7 +165,7 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction; anything written in it is rolled back (closing ends it)."""
-        session = self._read_factory(info={"okno.clock": self.clock})
+        session = self._read_factory(info={"okno.clock": self.clock, **self.session_info})
         try:
             yield session
         finally:

@@ -4,8 +4,10 @@ from okno.accounts import models as accounts_models
 from okno.automation.business_hours import models as business_hours_models
 from okno.automation.macros import models as macros_models
 from okno.automation.rules import models as rules_models
+from okno.automation.webhooks import models as webhooks_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
+from okno.channels.widget import models as widget_models
 from okno.customers import models as customers_models
 from okno.db import Base
 from okno.http import models as http_models
@@ -26,6 +28,8 @@ __all__ = [
     "portal_models",
     "rules_models",
     "tickets_models",
+    "webhooks_models",
+    "widget_models",
 ]
 
 metadata = Base.metadata

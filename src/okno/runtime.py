@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from okno.config import Settings
+from okno.crypto import SECRET_KEY_INFO
 from okno.db import Database, make_engine
 from okno.jobs import catalog as _job_catalog  # noqa: F401  (registers every job handler)
 from okno.jobs.registry import JobContext
@@ -38,6 +39,7 @@ class Runtime:
                 busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             )
             db = Database(engine)
+        db.session_info[SECRET_KEY_INFO] = settings.resolved_secret_key  # read when first needed
         bus = Bus(TicketFeed(), _transport(settings))
         storage = FileStorage(settings.data_dir / "attachments")
         worker = Worker(db, context=JobContext(settings=settings, storage=storage))

@@ -179,8 +179,7 @@ def rule_problems(kind: str = "trigger", triggers: list[str] | None = None, **pa
             ["actions.0.value.default"],
         ),
         ({"actions": [{"type": "send_reply", "value": {"ru": "Привет"}}]}, ["actions.0.value"]),
-        ({"actions": [{"type": "call_webhook", "value": "ftp://example.com"}]}, ["actions.0.value"]),
-        ({"actions": [{"type": "call_webhook", "value": "https://user:pw@example.com/"}]}, ["actions.0.value"]),
+        ({"actions": [{"type": "call_webhook", "value": "https://example.com/"}]}, ["actions.0.value"]),
         ({"actions": [{"type": "set_assignee", "value": "me"}]}, ["actions.0.value"]),
         (
             {

@@ -11,16 +11,20 @@ from sqlalchemy.orm import selectinload
 
 from okno.automation.macros import service as macros_service
 from okno.automation.macros.schemas import MacroCreate
-from okno.automation.rules import service, webhook
+from okno.automation.rules import service
 from okno.automation.rules.conditions import Trigger
 from okno.automation.rules.models import Rule, RuleKind
 from okno.automation.rules.schemas import Conditions, RuleUpdate
+from okno.automation.webhooks import service as webhooks_service
+from okno.automation.webhooks.models import WebhookDelivery
+from okno.automation.webhooks.schemas import SubscriptionCreate
+from okno.crypto import Sealer
 from okno.db import Database
 from okno.errors import Forbidden, Invalid
 from okno.jobs.models import Job
 from okno.jobs.worker import Worker
 from okno.notifications.models import Notification
-from okno.tickets import fields
+from okno.tickets import fields, reactions
 from okno.tickets.models import Message, MessageKind, Ticket
 from okno.tickets.schemas import CustomFieldCreate
 from tests.automation.rules_helpers import TIMEOUT, act, cond, events, make_rule, make_worker
@@ -168,18 +172,23 @@ def test_a_rule_applies_a_macro_and_calls_a_webhook_through_the_outbox(
                 actions={"priority": "high"},
             ),
         )
+        hook, _secret = webhooks_service.create_subscription(
+            session,
+            people.admin.actor,
+            data=SubscriptionCreate(name="CRM", url="https://hooks.example.com/okno", event_kinds=["merged"]),
+            sealer=Sealer("test-secret"),
+        )
     rule_id = make_rule(
         db,
         people.admin.actor,
-        actions=[act("apply_macro", macro.id), act("call_webhook", "https://hooks.example.com/okno")],
+        name="Escalate to the CRM",
+        actions=[act("apply_macro", macro.id), act("call_webhook", hook.id)],
     )
     with db.write() as session:
         session.execute(sa.update(Job).values(status="done"))
     ticket_id = make_ticket(db, people.agent.actor)
-    # Only the reaction runs here: the webhook's call stays queued.
+    # Only the reaction runs here: the webhook's delivery stays queued in the outbox.
     with db.write() as session:
-        from okno.tickets import reactions
-
         [react] = session.scalars(sa.select(Job).where(Job.name == reactions.REACT_JOB, Job.status == "queued"))
         react.status = "running"
         react.locked_by = worker.name
@@ -188,17 +197,9 @@ def test_a_rule_applies_a_macro_and_calls_a_webhook_through_the_outbox(
     assert ("macro_applied", "rule", rule_id) in kinds and ("priority_changed", "rule", rule_id) in kinds
     assert ("note_added", "rule", rule_id) in kinds
     with db.read() as session:
-        [call] = session.scalars(sa.select(Job).where(Job.name == webhook.JOB))
-    assert call.payload["url"] == "https://hooks.example.com/okno" and call.payload["rule_id"] == rule_id
-    assert call.payload["ticket_id"] == ticket_id and call.payload["event_ids"]
-
-
-def test_a_webhook_to_a_private_address_is_refused() -> None:
-    payload = {"url": "http://127.0.0.1:9/x", "delivery": "d", "rule_id": 1, "ticket_id": 1, "event_ids": [1]}
-    with pytest.raises(webhook.WebhookRefused):
-        webhook.deliver(payload, "secret")
-    with pytest.raises(webhook.WebhookRefused):
-        webhook.deliver({**payload, "url": "http://[::ffff:10.0.0.1]/x"}, "secret")
+        [delivery] = session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == hook.id))
+    assert delivery.ticket_id == ticket_id and delivery.event_type == "rule"
+    assert delivery.payload["reason"] == f"rule {rule_id}: Escalate to the CRM"
 
 
 def test_notify_supervisors(db: Database, people: Personas, worker: Worker) -> None:

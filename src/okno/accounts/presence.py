@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.accounts.models import STAFF_ROLES, AgentPresence, PresenceChange, PresenceStatus, User
+from okno.accounts.models import STAFF_ROLES, AgentPresence, PresenceChange, PresenceStatus, TeamMembership, User
 from okno.accounts.permissions import Actor, require_staff
+from okno.accounts.queries import ASSIGNABLE_ROLES
 from okno.db import utcnow
 from okno.errors import Forbidden
 from okno.realtime import make_signal, signal_after_commit
@@ -141,3 +142,31 @@ def team_presence(session: Session, actor: Actor, *, timeout_seconds: int) -> li
 
 def status_of(session: Session, user_id: int, *, timeout_seconds: int) -> PresenceStatus:
     return effective(session.get(AgentPresence, user_id), utcnow(session), timeout_seconds)
+
+
+@dataclass(frozen=True)
+class OnlineTeams:
+    """Who could answer at an instant: anyone at all, and the teams with someone online."""
+
+    anyone: bool
+    team_ids: frozenset[int]
+
+
+def online_teams(session: Session, *, at: datetime, timeout_seconds: int) -> OnlineTeams:
+    """Agents who may take conversations and are online at ``at`` (chosen online, heartbeat within
+    the timeout), by team; light agents do not count, they cannot own a conversation.
+
+    One query, for pages that ask about several teams at once (the chat widget's topics).
+    """
+    rows = session.execute(
+        sa.select(User.id, TeamMembership.team_id)
+        .join(AgentPresence, AgentPresence.user_id == User.id)
+        .outerjoin(TeamMembership, TeamMembership.user_id == User.id)
+        .where(
+            User.is_active.is_(True),
+            User.role.in_(sorted(ASSIGNABLE_ROLES)),
+            AgentPresence.chosen == PresenceStatus.online,
+            AgentPresence.last_heartbeat_at >= at - timedelta(seconds=timeout_seconds),
+        )
+    ).all()
+    return OnlineTeams(anyone=bool(rows), team_ids=frozenset(team_id for _user, team_id in rows if team_id is not None))

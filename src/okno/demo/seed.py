@@ -9,7 +9,7 @@ anything twice.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +28,7 @@ from okno.demo import data
 from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
 from okno.demo.rules import seed_rules
+from okno.demo.widgets import demo_origins, seed_widget
 from okno.tickets import changes, fields, service
 from okno.tickets.models import Ticket
 from okno.tickets.schemas import CustomFieldCreate, MessageCreate, MessageIn, TicketCreate, TicketUpdate
@@ -252,6 +253,7 @@ def seed(
     ticket_count: int,
     batch_size: int = 50,
     progress: Callable[[int, int], None] | None = None,
+    widget_origins: Sequence[str] = demo_origins(8000),
 ) -> SeedReport:
     now = clock.now()
     with database.write() as session:
@@ -259,6 +261,7 @@ def seed(
         seed_macros(session)
         seed_rules(session)
         seed_business_hours(session)
+        seed_widget(session, origins=widget_origins)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0
     all_plans = plans(ticket_count)

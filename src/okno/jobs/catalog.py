@@ -2,6 +2,7 @@
 
 from okno.accounts import jobs as accounts_jobs
 from okno.automation.rules import jobs as rules_jobs
+from okno.automation.webhooks import jobs as webhooks_jobs
 from okno.channels import jobs as channels_jobs
 from okno.channels.email import jobs as email_jobs
 from okno.channels.portal import jobs as portal_jobs
@@ -20,4 +21,5 @@ __all__ = [
     "rules_jobs",
     "tickets_jobs",
     "tickets_reactions",
+    "webhooks_jobs",
 ]

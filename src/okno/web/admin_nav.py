@@ -29,6 +29,8 @@ SECTIONS = (
     AdminSection("rules", N_("Rules"), "/admin/rules", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
     AdminSection("business_hours", N_("Business hours"), "/admin/business-hours", may_administer),
+    AdminSection("widgets", N_("Chat widgets"), "/admin/widgets", may_administer),
+    AdminSection("webhooks", N_("Webhooks"), "/admin/webhooks", may_administer),
 )
 
 

@@ -22,8 +22,8 @@ from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
 from okno.automation.macros import render
 from okno.automation.macros import service as macros_service
-from okno.automation.rules import webhook
 from okno.automation.rules.schemas import ActionType
+from okno.automation.webhooks import service as webhooks
 from okno.channels.email import acknowledgement
 from okno.config import Settings
 from okno.db import utcnow
@@ -112,7 +112,11 @@ def carry_out(
         elif kind == ActionType.apply_macro:
             _apply_macro(session, actor, ticket_id, int(value))
         elif kind == ActionType.call_webhook:
-            webhook.dispatch(session, url=value, rule_id=rule.id, ticket_id=ticket_id, event_ids=event_ids or [])
+            reason = f"rule {rule.id}: {rule.name}"
+            first = min(event_ids) if event_ids else None
+            webhooks.send_webhook(
+                session, subscription_id=int(value), ticket_id=ticket_id, reason=reason, event_id=first
+            )
         elif kind == ActionType.acknowledge:
             ticket = access.get_ticket(session, actor, ticket_id)
             acknowledgement.queue_for_ticket(

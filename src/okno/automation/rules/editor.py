@@ -38,7 +38,7 @@ ACTION_INPUTS: dict[ActionType, str] = {
     ActionType.send_reply: "reply",
     ActionType.add_note: "note",
     ActionType.apply_macro: "macro",
-    ActionType.call_webhook: "url",
+    ActionType.call_webhook: "webhook",
     ActionType.acknowledge: "none",
     ActionType.notify_supervisors: "none",
 }
@@ -155,7 +155,7 @@ def _action(row: Row) -> dict[str, Any]:
         value = _id(row.value)
     elif kind == "user":
         value = row.value if row.value == "nobody" else _id(row.value)
-    elif kind == "macro":
+    elif kind in ("macro", "webhook"):
         value = _id(row.value)
     elif kind == "words":
         value = _words(row.value)

@@ -1,16 +1,13 @@
-"""Background work of rules: the reaction to ticket changes, the time-based sweep, webhook calls."""
+"""Background work of rules: the reaction to ticket changes and the time-based sweep."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from okno.automation.rules import engine, timed, webhook
+from okno.automation.rules import engine, timed
 from okno.jobs.registry import JobContext, job, periodic
-
-log = logging.getLogger(__name__)
 
 REACTION = engine.REACTION  # registered by importing the engine: trigger rules run on every change
 
@@ -26,14 +23,3 @@ def run_timed_batch(session: Session, payload: dict[str, Any], context: JobConte
 
 
 periodic(timed.JOB, every_seconds=timed.EVERY_SECONDS)
-
-
-@job(webhook.JOB)
-def call_webhook(session: Session, payload: dict[str, Any], context: JobContext) -> None:
-    try:
-        status = webhook.deliver(payload, context.settings.resolved_secret_key())
-    except webhook.WebhookRefused as refused:
-        # Retrying cannot help; the call is dropped with the reason in the log.
-        log.warning("webhook of rule %s to %s refused: %s", payload["rule_id"], payload["url"], refused)
-        return
-    log.info("webhook of rule %s to %s answered %s", payload["rule_id"], payload["url"], status)

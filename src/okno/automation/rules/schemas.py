@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import Field
 
 from okno.automation.macros import render
-from okno.automation.rules import webhook
 from okno.automation.rules.conditions import (
     ID_FIELDS,
     OPS,
@@ -49,7 +48,7 @@ class ActionType(StrEnum):
     send_reply = "send_reply"  # a public reply from a template (an auto-reply, a reminder)
     add_note = "add_note"
     apply_macro = "apply_macro"
-    call_webhook = "call_webhook"
+    call_webhook = "call_webhook"  # one delivery to a webhook subscription (automation.webhooks)
     acknowledge = "acknowledge"  # the email acknowledgement of a new ticket (channels.email)
     notify_supervisors = "notify_supervisors"
 
@@ -228,6 +227,8 @@ def _action_value(action: Action) -> list[Problem]:
         problem = None if value == "nobody" or is_user else N_("choose a user, or nobody")
     elif kind == ActionType.apply_macro:
         problem = None if isinstance(value, int) and not isinstance(value, bool) else N_("choose a macro")
+    elif kind == ActionType.call_webhook:
+        problem = None if isinstance(value, int) and not isinstance(value, bool) else N_("choose a webhook")
     elif kind == ActionType.set_priority:
         problem = _choice(value, Priority)
     elif kind == ActionType.set_status:
@@ -252,8 +253,8 @@ def _action_value(action: Action) -> list[Problem]:
         if not isinstance(value, dict) or "default" not in value or not set(value) <= set(REPLY_LANGUAGES):
             return [("value", 'give {"default": text} and optionally {"ru": text}')]
         return [(f"value.{lang}", p) for lang, text in value.items() if (p := _template(text))]
-    else:  # call_webhook
-        problem = webhook.check_target(value)
+    else:
+        problem = None
     return [("value", problem)] if problem else []
 
 

@@ -29,6 +29,7 @@ from okno.automation.rules.schemas import (
     Timer,
     problems,
 )
+from okno.automation.webhooks import service as webhooks_service
 from okno.channels.email import mailboxes
 from okno.customers import queries as customers_queries
 from okno.db import utcnow
@@ -98,6 +99,11 @@ def _database_problems(session: Session, actor: Actor, groups: Conditions, actio
             else:
                 if macro.scope == "personal":
                     found.append((path, N_("a rule may apply only team and shared macros")))
+        elif action.type == ActionType.call_webhook:
+            try:
+                webhooks_service.get_subscription(session, actor, value)
+            except NotFound:
+                found.append((path, N_("no such webhook")))
         elif action.type == ActionType.set_custom_field:
             try:
                 fields.validate_custom_fields(session, {value["key"]: value["value"]})

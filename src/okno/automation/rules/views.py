@@ -16,6 +16,7 @@ from okno.automation.rules import editor, service
 from okno.automation.rules.conditions import ConditionField, Trigger
 from okno.automation.rules.models import Rule, RuleKind
 from okno.automation.rules.schemas import ActionType, Conditions, RuleCreate, RuleUpdate, TimerState
+from okno.automation.webhooks import service as webhooks_service
 from okno.channels.email import mailboxes
 from okno.customers import service as customers_service
 from okno.customers.models import Plan
@@ -58,6 +59,7 @@ def _choices(session: Session, actor: Actor) -> dict[str, Any]:
             "mailbox": [(m.id, m.address) for m in mailboxes.list_mailboxes(session, actor)],
             "organization": [(o.id, o.name) for o in customers_service.list_organizations(session, actor)],
             "macro": [(m.id, m.title) for m in macros],
+            "webhook": [(w.id, w.name or w.url) for w in webhooks_service.list_subscriptions(session, actor)],
             "custom_field": [d.key for d in fields.list_custom_fields(session, actor) if d.is_active],
         },
         "ops_for": editor.ops_for,
