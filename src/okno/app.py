@@ -21,6 +21,8 @@ from okno.automation.business_hours import api as business_hours_api
 from okno.automation.business_hours import views as business_hours_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.automation.rules import api as rules_api
+from okno.automation.rules import views as rules_views
 from okno.automation.webhooks import admin_views as webhooks_admin_views
 from okno.automation.webhooks import api as webhooks_api
 from okno.channels.email import admin_views as email_admin_views
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         customers_api.router,
         accounts_api.router,
         macros_api.router,
+        rules_api.router,
         business_hours_api.router,
         stream.router,
         stream.router,
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         tickets_composer_views.router,
         notifications_views.router,
         macros_views.router,
+        rules_views.router,
         inbox_views.router,
         customers_views.router,
         organization_views.router,

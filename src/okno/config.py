@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         description="The expected first response named in the acknowledgement of a new ticket (e.g. 'within "
         "4 hours'); unset: 'within one business day', in the customer's language.",
     )
+    rule_regex_timeout_ms: int = Field(
+        default=50,
+        ge=1,
+        le=5000,
+        description="Longest a rule's regular expression may search one text; a slower search counts as no match, "
+        "and a pattern that is slow on long texts is refused when the rule is saved.",
+    )
     auto_replies_per_hour: int = Field(
         default=3, ge=0, description="Most automatic replies sent to one sender address per hour (0: none at all)."
     )
