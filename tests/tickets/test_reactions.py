@@ -123,3 +123,24 @@ def test_marks_are_carried_down_the_chain(db: Database, people: Personas, worker
         worker.run_pending()
     marks = [sorted(change.marks) for name, change, _ in seen if name == "marker"]
     assert marks == [[], ["round:0"], ["round:0", "round:1"]]
+
+
+def test_a_change_no_reaction_takes_queues_nothing(
+    db: Database, people: Personas, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reactions, "_reactions", {})
+    enabled = {"rules": False}
+    reactions.reaction("tests.priority", order=200, kinds=["priority_changed"])(watch)
+    reactions.reaction("tests.rules", order=100, wanted=lambda session, kinds: enabled["rules"])(watch)
+    seen.clear()
+    ticket_id = make_ticket(db, people.agent.actor)
+    assert react_jobs(db) == []  # "created" is not a kind the one reaction takes, the other one is off
+    update(db, people.agent.actor, ticket_id, tags=["vip"])
+    assert react_jobs(db) == []
+    update(db, people.agent.actor, ticket_id, priority="urgent")
+    enabled["rules"] = True
+    update(db, people.agent.actor, ticket_id, tags=["vip", "later"])
+    assert [job.payload["ticket_id"] for job in react_jobs(db)] == [ticket_id, ticket_id]
+    worker.run_pending()
+    # A queued change runs every reaction, as before: each one still looks at what changed itself.
+    assert [kinds for _, _, kinds in seen] == [["priority_changed"]] * 2 + [["tags_changed"]] * 2
