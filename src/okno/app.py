@@ -18,6 +18,8 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.automation.sla import admin_views as sla_admin_views
+from okno.automation.sla import api as sla_api
 from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         form_paths=("/support/new", "/portal/"),
     )
     app.add_middleware(ServerTimingMiddleware)
-    for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
+    api_routers = (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, sla_api.router)
+    for router in (*api_routers, stream.router):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
     for router in (
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_views.router,
         portal_form_views.router,
         email_admin_views.router,
+        sla_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

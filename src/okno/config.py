@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         description="The expected first response named in the acknowledgement of a new ticket (e.g. 'within "
         "4 hours'); unset: 'within one business day', in the customer's language.",
     )
+    sla_warning_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="How long before an SLA target is due its ticket's assignee and team supervisors are warned "
+        "(once per target; 0: no warnings).",
+    )
     auto_replies_per_hour: int = Field(
         default=3, ge=0, description="Most automatic replies sent to one sender address per hour (0: none at all)."
     )

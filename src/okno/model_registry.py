@@ -2,6 +2,7 @@
 
 from okno.accounts import models as accounts_models
 from okno.automation.macros import models as macros_models
+from okno.automation.sla import models as sla_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
 from okno.customers import models as customers_models
@@ -21,6 +22,7 @@ __all__ = [
     "macros_models",
     "notifications_models",
     "portal_models",
+    "sla_models",
     "tickets_models",
 ]
 

@@ -74,6 +74,14 @@ def team_member_ids(session: Session, team_id: int) -> set[int]:
     return set(session.scalars(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))
 
 
+def supervisor_ids(session: Session, team_id: int | None) -> set[int]:
+    """Active supervisors of the team; of every team when none is given (a ticket no team owns)."""
+    query = sa.select(User.id).where(User.is_active.is_(True), User.role == Role.supervisor)
+    if team_id is not None:
+        query = query.join(TeamMembership, TeamMembership.user_id == User.id).where(TeamMembership.team_id == team_id)
+    return set(session.scalars(query))
+
+
 def staff_actors(session: Session, user_ids: set[int]) -> dict[int, Actor]:
     """Active staff among these users, as the actors they would be (teams included), by id."""
     if not user_ids:

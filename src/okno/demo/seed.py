@@ -26,6 +26,7 @@ from okno.customers.schemas import OrganizationCreate
 from okno.db import Database
 from okno.demo import data
 from okno.demo.macros import seed_macros
+from okno.demo.sla import seed_sla_policies
 from okno.tickets import changes, fields, service
 from okno.tickets.models import Ticket
 from okno.tickets.schemas import CustomFieldCreate, MessageCreate, MessageIn, TicketCreate, TicketUpdate
@@ -255,6 +256,7 @@ def seed(
     with database.write() as session:
         _setup(session)
         seed_macros(session)
+        seed_sla_policies(session)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0
     all_plans = plans(ticket_count)

@@ -1,6 +1,7 @@
 """Imports every domain's jobs module, explicitly, so their handlers are registered."""
 
 from okno.accounts import jobs as accounts_jobs
+from okno.automation.sla import jobs as sla_jobs
 from okno.channels import jobs as channels_jobs
 from okno.channels.email import jobs as email_jobs
 from okno.channels.portal import jobs as portal_jobs
@@ -16,6 +17,7 @@ __all__ = [
     "http_jobs",
     "maintenance",
     "portal_jobs",
+    "sla_jobs",
     "tickets_jobs",
     "tickets_reactions",
 ]

@@ -11,6 +11,7 @@ from okno.db import Base, BigId, UTCDateTime
 
 class NotificationKind(StrEnum):
     mention = "mention"
+    sla_warning = "sla_warning"  # an SLA target of the ticket is due soon
 
 
 class Notification(Base):
@@ -30,5 +31,7 @@ class Notification(Base):
     message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"))
     # Who caused it (the colleague who wrote the mention); None for the system.
     actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # A code that says more (an SLA warning's target: first_response, next_response, resolution).
+    detail: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -42,6 +42,27 @@ def notify_mentioned(
     return rows
 
 
+def notify_sla_warning(session: Session, *, user_ids: Iterable[int], ticket_id: int, target: str) -> list[Notification]:
+    """One notification per person that an SLA target of the ticket is due soon (the caller chose who)."""
+    now = utcnow(session)
+    rows = [
+        Notification(
+            user_id=user_id,
+            kind=NotificationKind.sla_warning,
+            ticket_id=ticket_id,
+            message_id=None,
+            actor_user_id=None,
+            detail=target,
+            created_at=now,
+            read_at=None,
+        )
+        for user_id in dict.fromkeys(user_ids)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def list_for(
     session: Session, actor: Actor, *, before_id: int | None = None, limit: int = PAGE_SIZE
 ) -> list[Notification]:

@@ -57,6 +57,8 @@ SORTS: dict[str, SortKey] = {
     "priority": SortKey((Ticket.priority_rank, Ticket.last_activity_at), ("priority_rank", "last_activity_at")),
     # Ascending: the customer who has waited longest first; tickets nobody waits on come last.
     "waiting_since": SortKey((Ticket.waiting_since,), ("waiting_since",), nullable=True),
+    # Ascending: the SLA target due soonest (breached: longest ago) first; no running target last.
+    "sla_due_at": SortKey((Ticket.sla_due_at,), ("sla_due_at",), nullable=True),
 }
 DEFAULT_SORT = "-last_activity_at"
 # Timelines show these as the messages themselves, not as separate event lines.
@@ -77,6 +79,7 @@ class TicketFilters:
     q: str | None = None
     priority: list[Priority] | None = None
     customer_plan: str | None = None
+    sla_due_before: datetime | None = None  # a running SLA target due by then (or breached)
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
@@ -193,6 +196,8 @@ def _narrow(query: sa.Select[Ticket], actor: Actor, filters: TicketFilters) -> s
         query = query.where(Ticket.priority.in_([p.value for p in filters.priority]))
     if filters.customer_plan is not None:
         query = query.where(Ticket.customer_plan == filters.customer_plan)
+    if filters.sla_due_before is not None:
+        query = query.where(Ticket.sla_due_at <= filters.sla_due_before)
     if filters.updated_since is not None:
         query = query.where(Ticket.updated_at >= filters.updated_since)
     if filters.tag:
@@ -283,6 +288,7 @@ def to_reads(session: Session, tickets: Sequence[Ticket]) -> list[TicketRead]:
                         "solved_at",
                         "closed_at",
                         "waiting_since",
+                        "sla_due_at",
                     )
                 },
                 "customer": {

@@ -26,6 +26,7 @@ SECTIONS = (
     AdminSection("tags", N_("Tags"), "/admin/tags", may_administer),
     AdminSection("custom_fields", N_("Custom fields"), "/admin/custom-fields", may_administer),
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
+    AdminSection("sla", N_("SLA policies"), "/admin/sla", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
 )
 
