@@ -16,6 +16,9 @@ from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
 from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
+from okno.automation.business_hours import admin_views as business_hours_admin_views
+from okno.automation.business_hours import api as business_hours_api
+from okno.automation.business_hours import views as business_hours_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
 from okno.automation.sla import admin_views as sla_admin_views
@@ -97,7 +100,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         form_paths=("/support/new", "/portal/"),
     )
     app.add_middleware(ServerTimingMiddleware)
-    api_routers = (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, sla_api.router)
+    api_routers = (
+        tickets_api.router,
+        customers_api.router,
+        accounts_api.router,
+        macros_api.router,
+        business_hours_api.router,
+        sla_api.router,
+    )
     for router in (*api_routers, stream.router):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
@@ -119,6 +129,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_views.router,
         portal_form_views.router,
         email_admin_views.router,
+        business_hours_admin_views.router,
+        business_hours_views.router,
         sla_admin_views.router,
     ):
         app.include_router(router)

@@ -25,6 +25,7 @@ from okno.customers import service as customers_service
 from okno.customers.schemas import OrganizationCreate
 from okno.db import Database
 from okno.demo import data
+from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
 from okno.demo.sla import seed_sla_policies
 from okno.tickets import changes, fields, service
@@ -256,6 +257,7 @@ def seed(
     with database.write() as session:
         _setup(session)
         seed_macros(session)
+        seed_business_hours(session)
         seed_sla_policies(session)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0

@@ -28,6 +28,7 @@ SECTIONS = (
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
     AdminSection("sla", N_("SLA policies"), "/admin/sla", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
+    AdminSection("business_hours", N_("Business hours"), "/admin/business-hours", may_administer),
 )
 
 

@@ -2,7 +2,7 @@
 "SLA at risk") and a detail code on notifications
 
 Revision ID: 6c4b2e9a7d15
-Revises: 5e1d7a9c3f20
+Revises: 4db968763ec8
 Create Date: 2026-11-30 06:25:00
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from okno.db import UTCDateTime
 
 revision: str = "6c4b2e9a7d15"
-down_revision: str | None = "5e1d7a9c3f20"
+down_revision: str | None = "4db968763ec8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
