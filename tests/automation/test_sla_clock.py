@@ -8,10 +8,11 @@ within 480, in calendar time, paused while the ticket is pending.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from okno.automation.business_hours.calendar import BusinessCalendar
 from okno.automation.sla.clock import (
     Fact,
     FactKind,
@@ -23,6 +24,7 @@ from okno.automation.sla.clock import (
     clocks,
     next_due,
 )
+from okno.automation.sla.timing import BusinessTime
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FIRST, NEXT, RESOLUTION = TargetKind.first_response, TargetKind.next_response, TargetKind.resolution
@@ -269,40 +271,19 @@ def test_next_due_is_the_earliest_running_target() -> None:
     assert next_due(breached) == at(60)  # a breached target still runs, and sorts first
 
 
-class NineToSix:
-    """A desk open 09:00–18:00 UTC on weekdays; enough to show the clock counting only open time."""
-
-    def _open(self, day: datetime) -> tuple[datetime, datetime] | None:
-        if day.weekday() >= 5:
-            return None
-        start = day.replace(hour=9, minute=0, second=0, microsecond=0)
-        return start, start.replace(hour=18)
-
-    def between(self, start: datetime, end: datetime) -> timedelta:
-        total, day = timedelta(0), start.replace(hour=0, minute=0, second=0, microsecond=0)
-        while day < end:
-            hours = self._open(day)
-            if hours is not None:
-                total += max(min(end, hours[1]) - max(start, hours[0]), timedelta(0))
-            day += timedelta(days=1)
-        return total
-
-    def add(self, start: datetime, delta: timedelta) -> datetime | None:
-        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        while True:
-            hours = self._open(day)
-            if hours is not None and hours[1] > start:
-                begin = max(start, hours[0])
-                if begin + delta <= hours[1]:
-                    return begin + delta
-                delta -= hours[1] - begin
-            day += timedelta(days=1)
+NINE_TO_SIX_UTC = BusinessTime(BusinessCalendar.build("UTC", {d: ["09:00-18:00"] for d in range(5)}))
+# Moscow: +03:00 all year; 9 March 2026 (a Monday) is a holiday.
+MOSCOW = BusinessTime(
+    BusinessCalendar.build("Europe/Moscow", {d: ["09:00-18:00"] for d in range(5)}, holidays=[date(2026, 3, 9)])
+)
+# Bucharest: +02:00 until Sunday 29 March 2026, +03:00 from then on.
+BUCHAREST = BusinessTime(BusinessCalendar.build("Europe/Bucharest", {d: ["09:00-18:00"] for d in range(5)}))
 
 
 def test_business_time_counts_only_open_hours() -> None:
     friday_5pm = datetime(2026, 2, 27, 17, 0, tzinfo=UTC)
     history = History(friday_5pm, "new")
-    first, resolution = clocks(history, TERMS, datetime(2026, 3, 2, 9, 30, tzinfo=UTC), NineToSix())
+    first, resolution = clocks(history, TERMS, datetime(2026, 3, 2, 9, 30, tzinfo=UTC), NINE_TO_SIX_UTC)
     # One open hour on Friday (17–18), so the first response (60) is due at Friday 18:00 exactly;
     # the resolution's 480 minutes: 60 on Friday, then 7 hours on Monday from 09:00.
     assert first.due_at == datetime(2026, 2, 27, 18, 0, tzinfo=UTC)
@@ -320,9 +301,42 @@ def test_business_time_pause_over_the_weekend() -> None:
         Fact(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), FactKind.customer_message),
         Fact(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), FactKind.status, "open"),
     )
-    found = {(c.kind, c.cycle): c for c in clocks(History(friday_4pm, "new", facts), TERMS, at(120), NineToSix())}
+    found = {(c.kind, c.cycle): c for c in clocks(History(friday_4pm, "new", facts), TERMS, at(120), NINE_TO_SIX_UTC)}
     resolution = found[(RESOLUTION, 0)]
     # 30 open minutes on Friday, paused Friday 16:30 – Monday 10:00 (1.5 + 1 open hours), 450 left from 10:00.
     assert resolution.paused_for == timedelta(minutes=150)
     assert resolution.due_at == datetime(2026, 3, 2, 17, 30, tzinfo=UTC)
     assert found[(NEXT, 1)].due_at == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def test_business_time_skips_a_weekend_and_a_holiday_in_moscow() -> None:
+    friday = datetime(2026, 3, 6, 14, 30, tzinfo=UTC)  # 17:30 in Moscow
+    first, resolution = clocks(History(friday, "new"), TERMS, friday, MOSCOW)
+    # 30 open minutes on Friday; Monday 9 March is a holiday; the other 30 on Tuesday from 09:00 (06:00 UTC).
+    assert first.due_at == datetime(2026, 3, 10, 6, 30, tzinfo=UTC)
+    # The resolution's 480: 30 on Friday, the other 450 on Tuesday from 09:00, until 16:30 Moscow time.
+    assert resolution.due_at == datetime(2026, 3, 10, 13, 30, tzinfo=UTC)
+
+
+def test_business_time_across_the_spring_clock_change_in_bucharest() -> None:
+    friday = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)  # 17:00 in Bucharest (+02:00)
+    terms = Terms({FIRST: 120})
+    (first,) = clocks(History(friday, "new"), terms, friday, BUCHAREST)
+    # One open hour on Friday; the clocks go forward on Sunday, so Monday 09:00 is 06:00 UTC (+03:00):
+    # the second hour ends at 07:00 UTC, not at 08:00 as it would have a week before.
+    assert first.due_at == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    paused = clocks(
+        History(friday, "new", (Fact(friday, FactKind.status, "pending"),)),
+        terms,
+        datetime(2026, 3, 30, 12, 0, tzinfo=UTC),
+        BUCHAREST,
+    )[0]
+    # Pending from the start: paused for Friday's open hour and Monday's 09:00–15:00 local (6 hours).
+    assert paused.outcome == Outcome.paused and paused.paused_for == timedelta(hours=7)
+    assert paused.remaining == timedelta(minutes=120)
+
+
+def test_a_calendar_that_never_opens_has_no_due_time() -> None:
+    closed = BusinessTime(BusinessCalendar.build("Europe/Moscow", {}))
+    (first,) = clocks(History(T0, "new"), Terms({FIRST: 60}), at(600), closed)
+    assert first.due_at is None and first.outcome == Outcome.running and first.elapsed == timedelta(0)
