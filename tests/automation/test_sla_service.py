@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from okno.accounts.models import Role
+from okno.automation.business_hours import service as business_hours
+from okno.automation.business_hours.schemas import CalendarCreate
 from okno.automation.sla import evaluation
 from okno.automation.sla import queries as sla_queries
 from okno.automation.sla import service as sla_service
@@ -294,3 +296,27 @@ def test_next_response_cycles_are_kept_for_analytics(
     with db.read() as session:
         shown = sla_queries.clocks(session, [ticket_id], now=clock.now())[ticket_id]
     assert [(c.kind, c.cycle) for c in shown] == [("first_response", 0), ("next_response", 2), ("resolution", 0)]
+
+
+def test_business_hours_follow_the_tickets_team_calendar(
+    db: Database, people: Personas, clock: FrozenClock, worker: Worker
+) -> None:
+    week = {d: [{"start": "09:00", "end": "18:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+    with db.write() as session:
+        for name, zone, team_ids in (
+            ("Moscow", "Europe/Moscow", [people.team_a]),
+            ("Bucharest", "Europe/Bucharest", [people.team_b]),
+        ):
+            data = {"name": name, "time_zone": zone, "week": week, "team_ids": team_ids}
+            business_hours.create_calendar(session, people.admin.actor, data=CalendarCreate.model_validate(data))
+    make_policy(db, business_hours=True)
+    clock.set(datetime(2026, 3, 6, 14, 30, tzinfo=UTC))  # Friday: 17:30 in Moscow, 16:30 in Bucharest
+    ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a)
+    worker.run_pending()
+    row = targets(db, ticket_id)[("first_response", 0)]
+    assert row.business_hours and row.due_at == datetime(2026, 3, 9, 6, 30, tzinfo=UTC)  # Monday 09:30 Moscow
+    update(db, people.agent.actor, ticket_id, team_id=people.team_b)  # Bucharest: the hour ends Friday 17:30
+    worker.run_pending()
+    assert targets(db, ticket_id)[("first_response", 0)].due_at == datetime(2026, 3, 6, 15, 30, tzinfo=UTC)
+    (changed,) = events_of(db, ticket_id, "sla_targets_changed")
+    assert changed.data["targets"][0]["new_due_at"] == "2026-03-06T15:30:00Z"
