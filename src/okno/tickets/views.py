@@ -57,13 +57,6 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
     definitions = fields.list_custom_fields(session, actor)
     now = utcnow(session)
     sla = sla_queries.clocks(session, [ticket.id], now=now)[ticket.id]
-    policy_ids = {c.policy_id for c in sla if c.policy_id} | {
-        e.data[key]
-        for e in events
-        if e.kind.startswith("sla_")
-        for key in ("policy_id", "new_policy_id")
-        if e.data.get(key)
-    }
     return {
         "ticket": read,
         "timeline": timeline,
@@ -76,7 +69,7 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "agents": accounts_queries.assignable_users(session),
         "now": now,
         "sla": sla,
-        "sla_policy_names": sla_service.policy_names(session, policy_ids),
+        "sla_policy_names": sla_service.policy_names(session, {c.policy_id for c in sla if c.policy_id}),
         "seen_message_id": max((m.id for m in messages), default=0),
         "mentioned": mentioned,
         "related": queries.related(session, actor, ticket),
