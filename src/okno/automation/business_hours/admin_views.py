@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
-from babel.dates import get_day_names
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from okno.accounts.permissions import Actor, require_admin
 from okno.automation.business_hours import admin_form, queries, service
 from okno.automation.business_hours.calendar import WEEKDAYS, is_open, next_opening
 from okno.automation.business_hours.schemas import CalendarUpdate
+from okno.automation.business_hours.views import weekday_names
 from okno.db import utcnow
 from okno.errors import Conflict
 from okno.web import forms
@@ -35,11 +35,6 @@ def time_zones() -> list[str]:
     if not _ZONES:
         _ZONES.extend(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
     return _ZONES
-
-
-def weekday_names(locale: str) -> list[str]:
-    names = get_day_names("wide", locale=locale)
-    return [str(names[i]).capitalize() for i in range(7)]
 
 
 def _list(session: Session, actor: Actor) -> dict[str, Any]:

@@ -9,19 +9,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, get_day_names
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from okno.automation.business_hours import queries
-from okno.automation.business_hours.admin_views import weekday_names
 from okno.automation.business_hours.calendar import WEEKDAYS
 from okno.channels.portal.pages import VisitorPage, run
 from okno.db import utcnow
 from okno.web.i18n import Formatter
 
 router = APIRouter(include_in_schema=False)
+
+
+def weekday_names(locale: str) -> list[str]:
+    """Monday first, capitalised ("Понедельник"), as headings of a week."""
+    names = get_day_names("wide", locale=locale)
+    return [str(names[i]).capitalize() for i in range(7)]
 
 
 def _now(session: Session) -> dict[str, Any]:

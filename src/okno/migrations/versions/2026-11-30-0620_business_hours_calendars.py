@@ -1,7 +1,7 @@
 """business-hours calendars: weekly intervals, holidays, special dates, and the calendar each team works by
 
 Revision ID: 4db968763ec8
-Revises: 5e1d7a9c3f20
+Revises: 6a0b1c2d3e40
 Create Date: 2026-11-30 06:20:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import okno.db
 
 revision: str = "4db968763ec8"
-down_revision: str | None = "5e1d7a9c3f20"
+down_revision: str | None = "6a0b1c2d3e40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
