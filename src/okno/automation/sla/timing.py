@@ -44,4 +44,3 @@ def timing_for(session: Session, *, business_hours: bool, team_id: int | None) -
     if calendar is None:
         return Timing(CALENDAR_TIME, "UTC")
     return Timing(BusinessTime(calendar) if business_hours else CALENDAR_TIME, calendar.time_zone)
-
