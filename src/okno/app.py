@@ -23,6 +23,8 @@ from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
 from okno.automation.rules import api as rules_api
 from okno.automation.rules import views as rules_views
+from okno.automation.sla import admin_views as sla_admin_views
+from okno.automation.sla import api as sla_api
 from okno.automation.webhooks import admin_views as webhooks_admin_views
 from okno.automation.webhooks import api as webhooks_api
 from okno.channels.email import admin_views as email_admin_views
@@ -104,18 +106,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         form_paths=("/support/new", "/portal/"),
     )
     app.add_middleware(ServerTimingMiddleware)
-    for router in (
+    api_routers = (
         tickets_api.router,
         customers_api.router,
         accounts_api.router,
         macros_api.router,
         rules_api.router,
         business_hours_api.router,
-        stream.router,
-        stream.router,
+        sla_api.router,
         widget_api.router,
         webhooks_api.router,
-    ):
+    )
+    for router in (*api_routers, stream.router):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
     for router in (
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         business_hours_views.router,
         widget_admin_views.router,
         webhooks_admin_views.router,
+        sla_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         description="Longest a rule's regular expression may search one text; a slower search counts as no match, "
         "and a pattern that is slow on long texts is refused when the rule is saved.",
     )
+    sla_warning_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="How long before an SLA target is due its ticket's assignee and team supervisors are warned "
+        "(once per target; 0: no warnings).",
+    )
     auto_replies_per_hour: int = Field(
         default=3, ge=0, description="Most automatic replies sent to one sender address per hour (0: none at all)."
     )

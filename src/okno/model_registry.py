@@ -4,6 +4,7 @@ from okno.accounts import models as accounts_models
 from okno.automation.business_hours import models as business_hours_models
 from okno.automation.macros import models as macros_models
 from okno.automation.rules import models as rules_models
+from okno.automation.sla import models as sla_models
 from okno.automation.webhooks import models as webhooks_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
@@ -27,6 +28,7 @@ __all__ = [
     "notifications_models",
     "portal_models",
     "rules_models",
+    "sla_models",
     "tickets_models",
     "webhooks_models",
     "widget_models",

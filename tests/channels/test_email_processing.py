@@ -6,7 +6,7 @@ Service level on both databases; outgoing mail goes to a real SMTP server (aiosm
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from okno.accounts.permissions import Actor
+from okno.automation.business_hours import service as business_hours
+from okno.automation.business_hours.schemas import CalendarCreate
 from okno.channels.email import intake, mailboxes, quarantine
 from okno.channels.email.models import AutoReply, InboundEmail, Mailbox
 from okno.channels.email.schemas import MailboxCreate
@@ -26,6 +28,7 @@ from okno.tickets.models import Message, MessageKind, Ticket
 from okno.tickets.schemas import MessageCreate
 from tests.channels.mail_servers import Outbox, smtp_server
 from tests.factories.personas import Personas
+from tests.factories.sla import make_policy
 
 CORPUS = Path(__file__).parents[1] / "data" / "mail"
 
@@ -121,6 +124,41 @@ def test_the_expected_response_text_is_configurable_and_english_by_default(
     [(_, ack)] = outbox.wait_for(1)
     text = ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "We will answer within 4 hours." in text and "Hello Anna," in text
+
+
+def test_the_acknowledgement_names_the_first_responses_due_time_in_the_desks_time(
+    runtime: Runtime, outbox: Outbox, clock: FrozenClock, people: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime.settings, "ack_expected_response", "within 4 hours")  # the SLA wins over it
+    with runtime.db.write() as session:
+        business_hours.create_calendar(
+            session,
+            people.admin.actor,
+            data=CalendarCreate.model_validate(
+                {
+                    "name": "Moscow",
+                    "time_zone": "Europe/Moscow",
+                    "week": {d: [{"start": "09:00", "end": "18:00"}] for d in ("mon", "tue", "wed", "thu", "fri")},
+                    "holidays": [{"day": "2026-03-09", "name": "Women's Day (moved)"}],
+                }
+            ),
+        )
+    make_policy(runtime.db, business_hours=True)  # a first response within 60 business minutes
+    clock.set(datetime(2026, 3, 6, 14, 30, tzinfo=UTC))  # Friday, 17:30 in Moscow
+    receive(runtime, customer_mail(body="Hello, my order has not arrived yet. Could you check it, please?"))
+    receive(
+        runtime,
+        customer_mail(
+            "<q-ru@customer.example>",
+            sender="Борис <boris@customer.example>",
+            Subject="Заказ",
+            body="Здравствуйте! Мой заказ так и не пришёл, хотя прошла уже неделя. Помогите, пожалуйста.",
+        ),
+    )
+    english, russian = (mail.get_body(("plain",)).get_content() for _, mail in outbox.wait_for(2))  # type: ignore[union-attr]
+    # Half an hour on Friday; Monday is a holiday; the other half hour on Tuesday from 09:00.
+    assert "We will answer by 09:30 on Tuesday, 10 March (Moscow time)." in english
+    assert "Мы ответим не позднее 09:30, вторник, 10 марта (часовой пояс: Москва)." in russian
 
 
 @pytest.mark.parametrize(

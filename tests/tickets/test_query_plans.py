@@ -7,12 +7,16 @@ whether an index *can* serve the query (with the real statistics of a large tabl
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.tickets import queries
+from okno.accounts.models import Role
+from okno.accounts.permissions import Actor
+from okno.automation.sla import evaluation
+from okno.tickets import inbox, queries
 
 
 def statements_of(engine: sa.Engine, work: Callable[[Session], Any]) -> list[tuple[str, Any]]:
@@ -49,3 +53,30 @@ def test_the_ticket_page_finds_merged_tickets_through_an_index(engine: sa.Engine
     for statement, parameters in statements:
         shown = plan(engine, statement, parameters)
         assert "ix_tickets_merged_into" in shown, (statement, shown)
+
+
+def test_the_sla_at_risk_view_reads_its_index(engine: sa.Engine) -> None:
+    # A million tickets, most of them solved: the view and its count read only the tickets whose
+    # SLA clock runs, in due order, never the table.
+    actor = Actor(role=Role.agent, user_id=1)
+    filters = inbox.BY_KEY["sla_at_risk"].filters(actor, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+    def work(session: Session) -> None:
+        queries.list_tickets(session, actor, filters, sort="sla_due_at", limit=50)
+        inbox.count_capped(session, actor, filters)
+
+    statements = statements_of(engine, work)
+    assert len(statements) == 2  # no second query for tickets without a due time
+    for statement, parameters in statements:
+        shown = plan(engine, statement, parameters)
+        assert "ix_tickets_sla_due" in shown, (statement, shown)
+
+
+def test_the_sla_sweep_reads_only_targets_that_need_it(engine: sa.Engine) -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    statements = statements_of(
+        engine, lambda session: evaluation.sweep(session, now=now, rules=[], warning_lead=timedelta(minutes=15))
+    )
+    shown = [plan(engine, statement, parameters) for statement, parameters in statements]
+    assert len(shown) == 2
+    assert "ix_sla_targets_breach_due" in shown[0] and "ix_sla_targets_warning_due" in shown[1], shown

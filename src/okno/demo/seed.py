@@ -28,6 +28,7 @@ from okno.demo import data
 from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
 from okno.demo.rules import seed_rules
+from okno.demo.sla import seed_sla_policies
 from okno.demo.widgets import demo_origins, seed_widget
 from okno.tickets import changes, fields, service
 from okno.tickets.models import Ticket
@@ -262,6 +263,7 @@ def seed(
         seed_rules(session)
         seed_business_hours(session)
         seed_widget(session, origins=widget_origins)
+        seed_sla_policies(session)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0
     all_plans = plans(ticket_count)

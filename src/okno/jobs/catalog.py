@@ -2,6 +2,7 @@
 
 from okno.accounts import jobs as accounts_jobs
 from okno.automation.rules import jobs as rules_jobs
+from okno.automation.sla import jobs as sla_jobs
 from okno.automation.webhooks import jobs as webhooks_jobs
 from okno.channels import jobs as channels_jobs
 from okno.channels.email import jobs as email_jobs
@@ -19,6 +20,7 @@ __all__ = [
     "maintenance",
     "portal_jobs",
     "rules_jobs",
+    "sla_jobs",
     "tickets_jobs",
     "tickets_reactions",
     "webhooks_jobs",

@@ -12,6 +12,7 @@ from okno.db import Base, BigId, UTCDateTime
 class NotificationKind(StrEnum):
     mention = "mention"
     rule = "rule"  # an automation rule asks the person to look at the ticket (rule_id says which)
+    sla_warning = "sla_warning"  # an SLA target of the ticket is due soon
 
 
 class Notification(Base):
@@ -33,5 +34,7 @@ class Notification(Base):
     actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     # The rule that sent it (kind "rule"); rule ids are never reused, so no foreign key is needed.
     rule_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # A code that says more (an SLA warning's target: first_response, next_response, resolution).
+    detail: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -44,15 +44,33 @@ def notify_mentioned(
 
 def notify_for_rule(session: Session, *, user_ids: Iterable[int], ticket_id: int, rule_id: int) -> list[Notification]:
     """One notification per person a rule names (supervisors of a team, say), in the rule's transaction."""
+    return _notify(session, user_ids, ticket_id=ticket_id, kind=NotificationKind.rule, rule_id=rule_id)
+
+
+def notify_sla_warning(session: Session, *, user_ids: Iterable[int], ticket_id: int, target: str) -> list[Notification]:
+    """One notification per person that an SLA target of the ticket is due soon (the caller chose who)."""
+    return _notify(session, user_ids, ticket_id=ticket_id, kind=NotificationKind.sla_warning, detail=target)
+
+
+def _notify(
+    session: Session,
+    user_ids: Iterable[int],
+    *,
+    ticket_id: int,
+    kind: NotificationKind,
+    rule_id: int | None = None,
+    detail: str | None = None,
+) -> list[Notification]:
     now = utcnow(session)
     rows = [
         Notification(
             user_id=user_id,
-            kind=NotificationKind.rule,
+            kind=kind,
             ticket_id=ticket_id,
             message_id=None,
             actor_user_id=None,
             rule_id=rule_id,
+            detail=detail,
             created_at=now,
             read_at=None,
         )

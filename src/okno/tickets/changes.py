@@ -62,6 +62,15 @@ def update_ticket(session: Session, actor: Actor, ticket_id: int, *, changes: Ti
             data={"old": ticket.priority, "new": changes.priority.value},
         )
         ticket.priority = changes.priority
+    if changes.customer_plan is not None and changes.customer_plan != ticket.customer_plan:
+        events.record(
+            session,
+            ticket_id=ticket.id,
+            kind=EventKind.plan_changed,
+            actor=actor,
+            data={"old": ticket.customer_plan, "new": changes.customer_plan.value},
+        )
+        ticket.customer_plan = changes.customer_plan.value
     if changes.subject is not None and changes.subject != ticket.subject:
         ticket.subject = changes.subject
         events.record(

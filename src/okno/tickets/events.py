@@ -40,6 +40,10 @@ class EventKind(StrEnum):
     follow_up_created = "follow_up_created"
     customer_changed = "customer_changed"
     macro_applied = "macro_applied"
+    plan_changed = "plan_changed"
+    sla_targets_changed = "sla_targets_changed"
+    sla_warning = "sla_warning"
+    sla_breached = "sla_breached"
 
 
 class _Payload(BaseModel):
@@ -118,6 +122,34 @@ class MacroApplied(_Payload):
     macro_id: int
 
 
+class SlaDueChange(_Payload):
+    """One target whose due time moved: ``old_due_at``/``new_due_at`` are None where it had or has none."""
+
+    target: str
+    cycle: int = 0
+    old_due_at: datetime | None = None
+    new_due_at: datetime | None = None
+
+
+class SlaTargetsChanged(_Payload):
+    """The SLA targets were worked out again from the ticket's start (its priority, plan or team changed)."""
+
+    old_policy_id: int | None
+    new_policy_id: int | None
+    targets: list[SlaDueChange]
+
+
+class SlaTarget(_Payload):
+    """One SLA target of the ticket (``target`` is first_response, next_response or resolution; ``cycle``
+    counts the next responses); a warning names the staff it notified."""
+
+    target: str
+    cycle: int = 0
+    policy_id: int | None = None
+    due_at: datetime
+    notified_user_ids: list[int] = []
+
+
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.created: Created,
     EventKind.message_received: MessageAdded,
@@ -134,6 +166,10 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.follow_up_created: FollowUp,
     EventKind.customer_changed: CustomerChanged,
     EventKind.macro_applied: MacroApplied,
+    EventKind.plan_changed: Change,
+    EventKind.sla_targets_changed: SlaTargetsChanged,
+    EventKind.sla_warning: SlaTarget,
+    EventKind.sla_breached: SlaTarget,
 }
 
 

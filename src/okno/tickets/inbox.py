@@ -19,6 +19,8 @@ from okno.tickets.models import TicketStatus as S
 COUNT_CAP = 10_000
 COUNT_TTL_SECONDS = 5.0
 WORKING = [S.new, S.open, S.pending, S.on_hold]
+# "SLA at risk": a running SLA target due within this long, or already breached.
+SLA_AT_RISK_WITHIN = timedelta(hours=1)
 
 
 def N_(message: str) -> str:
@@ -31,6 +33,7 @@ class InboxView:
     key: str
     title: str  # English source text; translated where shown
     filters: Callable[[Actor, datetime], queries.TicketFilters]
+    sort: str | None = None  # the inbox's sort choice it opens with (else the inbox default)
 
 
 VIEWS = [
@@ -44,6 +47,12 @@ VIEWS = [
         lambda a, now: queries.TicketFilters(status=WORKING, team_id=sorted(a.team_ids) or [-1]),
     ),
     InboxView("all_open", N_("All open"), lambda a, now: queries.TicketFilters(status=[S.new, S.open])),
+    InboxView(
+        "sla_at_risk",
+        N_("SLA at risk"),
+        lambda a, now: queries.TicketFilters(sla_due_before=now + SLA_AT_RISK_WITHIN),
+        sort="sla",
+    ),
     InboxView("pending", N_("Pending"), lambda a, now: queries.TicketFilters(status=[S.pending])),
     InboxView(
         "solved",

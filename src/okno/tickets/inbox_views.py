@@ -37,6 +37,7 @@ SORT_CHOICES = {
     "priority": "-priority",
     "waiting": "waiting_since",
     "created": "-created_at",
+    "sla": "sla_due_at",
 }
 SORT_OF_QUERY = {value: key for key, value in SORT_CHOICES.items()}
 # Filter bar parameters in the URL -> SavedViewFilters fields.
@@ -157,6 +158,8 @@ def _inbox(
     else:
         assert builtin is not None
         base = builtin.filters(actor, now)
+        if req.sort is None:
+            req.sort = builtin.sort
         if req.bar != SavedViewFilters():
             narrower.append(saved_views.ticket_filters(actor, req.bar))
     if req.q:

@@ -102,6 +102,15 @@ class Ticket(Base):
             postgresql_where=sa.text("merged_into_id IS NOT NULL"),
             sqlite_where=sa.text("merged_into_id IS NOT NULL"),
         ),
+        # "SLA at risk": tickets whose next SLA target is due soonest. Only tickets with a running
+        # target have a value, so the index holds the working tickets, not the million solved ones.
+        sa.Index(
+            "ix_tickets_sla_due",
+            "sla_due_at",
+            "id",
+            postgresql_where=sa.text("sla_due_at IS NOT NULL"),
+            sqlite_where=sa.text("sla_due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -129,6 +138,10 @@ class Ticket(Base):
     # When the customer's oldest unanswered message arrived; None once an agent replied after it.
     # Maintained where messages are added (tickets.service), so "waiting longest" is an index scan.
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the first of its running SLA targets is due (past: breached); None when no target runs
+    # (none applies, all are met, or the clock is paused). Kept by the SLA clock (automation.sla),
+    # not a change to the ticket: it records no event and leaves updated_at alone.
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tags: Mapped[list[Tag]] = relationship(secondary="ticket_tags", lazy="raise", order_by=Tag.name)
     participants: Mapped[list[TicketParticipant]] = relationship(

@@ -57,6 +57,8 @@ SORTS: dict[str, SortKey] = {
     "priority": SortKey((Ticket.priority_rank, Ticket.last_activity_at), ("priority_rank", "last_activity_at")),
     # Ascending: the customer who has waited longest first; tickets nobody waits on come last.
     "waiting_since": SortKey((Ticket.waiting_since,), ("waiting_since",), nullable=True),
+    # Ascending: the SLA target due soonest (breached: longest ago) first; no running target last.
+    "sla_due_at": SortKey((Ticket.sla_due_at,), ("sla_due_at",), nullable=True),
 }
 DEFAULT_SORT = "-last_activity_at"
 # Timelines show these as the messages themselves, not as separate event lines.
@@ -77,6 +79,7 @@ class TicketFilters:
     q: str | None = None
     priority: list[Priority] | None = None
     customer_plan: str | None = None
+    sla_due_before: datetime | None = None  # a running SLA target due by then (or breached)
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
@@ -139,12 +142,14 @@ def _page_nullable(
     descending: bool,
     after: tuple[list[Any], int] | None,
     limit: int,
+    valued_only: bool = False,
 ) -> list[Ticket]:
     """A page of a sort whose key may be missing: rows with a value, in order, then those without, by id.
 
     Two plain keyset queries rather than one with ``OR key IS NULL``: that OR keeps the database
     from starting the index scan at the cursor, so every later page would rescan the earlier ones.
-    The second query runs only on the page where the valued rows run out.
+    The second query runs only on the page where the valued rows run out, and never when the
+    filters ask for a value (``valued_only``): it could find nothing, but might read the whole table.
     """
     column = spec.columns[0]
     rows: list[Ticket] = []
@@ -156,7 +161,7 @@ def _page_nullable(
         rows = list(
             session.scalars(valued.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options()))
         )
-    if len(rows) <= limit:
+    if len(rows) <= limit and not valued_only:
         valueless = query.where(column.is_(None))
         if in_valueless:
             assert after is not None
@@ -193,6 +198,8 @@ def _narrow(query: sa.Select[Ticket], actor: Actor, filters: TicketFilters) -> s
         query = query.where(Ticket.priority.in_([p.value for p in filters.priority]))
     if filters.customer_plan is not None:
         query = query.where(Ticket.customer_plan == filters.customer_plan)
+    if filters.sla_due_before is not None:
+        query = query.where(Ticket.sla_due_at <= filters.sla_due_before)
     if filters.updated_since is not None:
         query = query.where(Ticket.updated_at >= filters.updated_since)
     if filters.tag:
@@ -230,7 +237,8 @@ def list_tickets(
     query = filtered(actor, filters, *narrower)
     after = _decode_cursor(cursor, sort) if cursor else None
     if spec.nullable:
-        rows = _page_nullable(session, query, spec, descending, after, limit)
+        valued_only = key == "sla_due_at" and any(f.sla_due_before for f in (filters, *narrower))
+        rows = _page_nullable(session, query, spec, descending, after, limit, valued_only)
     else:
         if after is not None:
             query = query.where(_after(spec, descending, *after))
@@ -255,36 +263,20 @@ def _read_options() -> tuple[Any, ...]:
     return (selectinload(Ticket.tags), selectinload(Ticket.participants))
 
 
+_READ_FIELDS = (
+    *("id", "number", "subject", "status", "priority", "channel", "team_id", "assignee_id", "customer_plan"),
+    *("language", "custom_fields", "merged_into_id", "follow_up_of_id", "created_at", "updated_at"),
+    *("last_activity_at", "solved_at", "closed_at", "waiting_since", "sla_due_at"),
+)
+
+
 def to_reads(session: Session, tickets: Sequence[Ticket]) -> list[TicketRead]:
     """Ticket schemas for a page of tickets, with their customers, in a fixed number of queries."""
     people = customers_queries.summaries(session, {t.customer_id for t in tickets})
     return [
         TicketRead.model_validate(
             {
-                **{
-                    name: getattr(t, name)
-                    for name in (
-                        "id",
-                        "number",
-                        "subject",
-                        "status",
-                        "priority",
-                        "channel",
-                        "team_id",
-                        "assignee_id",
-                        "customer_plan",
-                        "language",
-                        "custom_fields",
-                        "merged_into_id",
-                        "follow_up_of_id",
-                        "created_at",
-                        "updated_at",
-                        "last_activity_at",
-                        "solved_at",
-                        "closed_at",
-                        "waiting_since",
-                    )
-                },
+                **{name: getattr(t, name) for name in _READ_FIELDS},
                 "customer": {
                     "id": t.customer_id,
                     "name": people.get(t.customer_id, ("", None))[0],

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
+from okno.automation.sla.schemas import SlaClockRead
 from okno.customers.models import Plan
 from okno.schemas import InputModel, OutputModel
 from okno.tickets.models import Channel, DeliveryStatus, MessageKind, Priority, TicketStatus, ViewScope
@@ -74,6 +75,10 @@ class TicketUpdate(InputModel):
     add_tags: list[str] | None = Field(default=None, max_length=50)
     remove_tags: list[str] | None = Field(default=None, max_length=50)
     custom_fields: dict[str, Any] | None = None
+    customer_plan: Plan | None = Field(
+        default=None,
+        description="The plan the ticket is served under (the customer's when it opened); SLA targets follow it.",
+    )
 
     _normalise_tags = field_validator("tags", "add_tags", "remove_tags")(_tags)
 
@@ -135,6 +140,13 @@ class TicketRead(OutputModel):
     closed_at: datetime | None
     # When the customer's oldest unanswered message arrived; null when an agent has answered.
     waiting_since: datetime | None = None
+    sla_due_at: datetime | None = Field(
+        default=None, description="When its first running SLA target is due (past: breached); null when none runs."
+    )
+    sla: list[SlaClockRead] | None = Field(
+        default=None,
+        description="Staff only: its SLA targets (first response, resolution, the latest next response).",
+    )
 
 
 class TicketPage(OutputModel):

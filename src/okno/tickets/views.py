@@ -16,6 +16,8 @@ from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, may_change_tickets
 from okno.automation.macros import service as macros_service
 from okno.automation.rules import queries as rules_queries
+from okno.automation.sla import queries as sla_queries
+from okno.automation.sla import service as sla_service
 from okno.customers import card as customer_card
 from okno.customers import service as customers_service
 from okno.db import utcnow
@@ -54,6 +56,8 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
             people |= set(e.data["mentioned_user_ids"])
     customer = customers_service.get_customer(session, actor, ticket.customer_id)
     definitions = fields.list_custom_fields(session, actor)
+    now = utcnow(session)
+    sla = sla_queries.clocks(session, [ticket.id], now=now)[ticket.id]
     return {
         "ticket": read,
         "timeline": timeline,
@@ -64,7 +68,9 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "statuses": [s.value for s in TicketStatus if s != TicketStatus.new],
         "priorities": [p.value for p in Priority],
         "agents": accounts_queries.assignable_users(session),
-        "now": utcnow(session),
+        "now": now,
+        "sla": sla,
+        "sla_policy_names": sla_service.policy_names(session, {c.policy_id for c in sla if c.policy_id}),
         "seen_message_id": max((m.id for m in messages), default=0),
         "mentioned": mentioned,
         "related": queries.related(session, actor, ticket),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_timedelta
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -80,8 +81,10 @@ class Formatter:
         self.locale = Locale.parse(locale)
         self.zone = ZoneInfo(time_zone)
 
-    def instant(self, value: datetime, format: str = "short") -> str:
-        return str(format_datetime(value.astimezone(self.zone), format=format, locale=self.locale))
+    def instant(self, value: datetime | str, format: str = "short") -> str:
+        """An instant (or one written in ISO 8601, as event payloads hold them) in the user's zone."""
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return str(format_datetime(moment.astimezone(self.zone), format=format, locale=self.locale))
 
     def day(self, value: datetime) -> str:
         """The calendar day of an instant in the user's time zone ("30 Nov 2026", "30 нояб. 2026 г.")."""
@@ -89,6 +92,21 @@ class Formatter:
 
     def ago(self, value: datetime, now: datetime) -> str:
         return str(format_timedelta(value - now, add_direction=True, locale=self.locale))
+
+    def duration(self, seconds: int | float) -> str:
+        """A length of time in its two largest units, short: "2 hr 30 min", "1 дн. 4 ч", "45 sec"."""
+        left = int(abs(seconds))
+        if left < 60:
+            return str(format_unit(left, "duration-second", length="short", locale=self.locale))
+        parts: list[str] = []
+        for unit, size in (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60)):
+            if left >= size or (parts and unit == "duration-minute"):
+                count, left = divmod(left, size)
+                if count:
+                    parts.append(str(format_unit(count, unit, length="short", locale=self.locale)))
+            if len(parts) == 2:
+                break
+        return str(format_list(parts, style="unit-narrow", locale=self.locale))
 
     def number(self, value: int | float) -> str:
         return str(format_decimal(value, locale=self.locale))

@@ -41,6 +41,10 @@ EVENT_LABELS = {
     "follow_up_created": N_("Follow-up created"),
     "customer_changed": N_("Customer changed"),
     "macro_applied": N_("Macro applied"),
+    "plan_changed": N_("Customer plan changed"),
+    "sla_targets_changed": N_("SLA targets recomputed"),
+    "sla_warning": N_("SLA target due soon"),
+    "sla_breached": N_("SLA target breached"),
     "rule": N_("Called by a rule"),
     "ping": N_("Test"),
 }

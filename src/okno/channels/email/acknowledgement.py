@@ -10,6 +10,12 @@ and at most ``OKNO_AUTO_REPLIES_PER_HOUR`` times per sender address per hour, co
 database so every worker shares the count (on PostgreSQL an advisory lock per address keeps
 two workers from both taking the last slot).
 
+It names when to expect an answer: the due time of the ticket's first-response SLA target, in
+the customer's language and the local time of the team's business-hours calendar ("by 10:00 on
+Monday, 2 March (Moscow time)"), worked out from the ticket as the mail is sent (so a priority a
+rule set meanwhile counts); without a running target, ``OKNO_ACK_EXPECTED_RESPONSE`` or "within
+one business day".
+
 The acknowledgement is not a reply on the ticket: it must not count as the first response or
 change the ticket's status. The ticket's timeline shows it as an internal note by the system
 once it went out (or why it did not); the row here keeps its delivery status.
@@ -23,11 +29,14 @@ from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from babel.dates import format_date, format_time, get_timezone_location
 from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor
+from okno.automation.sla import queries as sla_queries
 from okno.channels.base import PermanentDeliveryError
 from okno.channels.email import outbound
 from okno.channels.email.models import AutoReply, InboundEmail, Mailbox
@@ -126,10 +135,12 @@ def build(session: Session, row: AutoReply, expected: str | None) -> outbound.Ou
     ticket = threads.heading(session, row.ticket_id)
     mailbox = session.get(Mailbox, row.mailbox_id)
     assert mailbox is not None
-    _ = Gettext("ru" if row.language == "ru" else "en")
+    locale = "ru" if row.language == "ru" else "en"
+    _ = Gettext(locale)
     name = _customer_name(session, ticket.customer_id)
     greeting = _.gettext("Hello %(name)s,", name=name) if name else _.gettext("Hello,")
-    within = expected or _.gettext("within one business day")
+    promise = sla_queries.first_response_due(session, row.ticket_id, now=utcnow(session))
+    within = promised(promise, locale) if promise is not None else expected or _.gettext("within one business day")
     body = "\n\n".join(
         [
             greeting,
@@ -161,6 +172,18 @@ def build(session: Session, row: AutoReply, expected: str | None) -> outbound.Ou
     mail["X-Auto-Response-Suppress"] = "All"
     mail.set_content(body)
     return outbound.Outgoing(mail=mail, mailbox=mailbox, recipients=[row.recipient])
+
+
+def promised(promise: sla_queries.Promise, locale: str) -> str:
+    """The due time as customers read it, in the calendar's zone: "by 10:00 on Monday, 2 March (Moscow time)"."""
+    zone = ZoneInfo(promise.time_zone)
+    local = promise.due_at.astimezone(zone)
+    return Gettext(locale).gettext(
+        "by %(time)s on %(date)s (%(city)s time)",
+        time=format_time(local, "HH:mm", locale=locale),
+        date=format_date(local.date(), "EEEE, d MMMM", locale=locale),
+        city=get_timezone_location(zone, locale=locale, return_city=True),
+    )
 
 
 def deliver(session: Session, auto_reply_id: int, context: JobContext) -> None:

@@ -55,7 +55,8 @@
     }, 500);
   }
 
-  // The bell: a note naming this user arrives on their stream like any event they may see.
+  // The bell: a note naming this user (or an SLA warning sent to them) arrives on their stream like
+  // any event they may see.
   var myId = me || null;
 
   function refreshBell() {
@@ -86,8 +87,9 @@
   }
 
   function mentionsMe(event) {
-    var ids = event.data && event.data.mentioned_user_ids;
-    return myId !== null && Array.isArray(ids) && ids.indexOf(myId) !== -1;
+    var data = event.data || {};
+    var ids = [].concat(data.mentioned_user_ids || [], data.notified_user_ids || []);
+    return myId !== null && ids.indexOf(myId) !== -1;
   }
 
   // Collision warnings: who else has this ticket open, and who is writing on it right now.
