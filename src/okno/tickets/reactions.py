@@ -71,8 +71,8 @@ def reaction(
 
     ``kinds``: the event kinds it acts on (all when None). ``wanted(session, kinds)``: a cheap
     look, in the changing unit of work, whether it could act on events of these kinds at all
-    (an enabled webhook subscription that takes one of them). A change that no reaction takes by
-    its kinds, or that every reaction taking it does not want, queues no job.
+    (an enabled webhook subscription that takes one of them). The job runs only the reactions
+    that took the change when it committed; a change that none takes queues no job.
     """
 
     def register(run: Reaction) -> Reaction:
@@ -90,7 +90,7 @@ def unregister(name: str) -> None:
 
 
 def registered() -> list[str]:
-    return [item.name for item in sorted(_reactions.values(), key=lambda item: (item.order, item.name))]
+    return [item.name for item in _ordered()]
 
 
 def mark(session: Session, marker: str) -> None:
@@ -117,27 +117,36 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     marks = sorted(session.info.get(_MARKS_KEY, ()))
     looks: dict[tuple[str, frozenset[str]], bool] = {}  # each reaction's look, once per unit of work and kinds
     for ticket_id, changed in by_ticket.items():
-        if not _any_takes(session, frozenset(e.kind for e in changed), looks):
+        taking = _taking(session, frozenset(e.kind for e in changed), looks)
+        if not taking:
             continue
         event_ids = sorted(e.id for e in changed)
         payload: dict[str, Any] = {"ticket_id": ticket_id, "event_ids": event_ids, "depth": depth}
         if marks:
             payload["marks"] = marks
+        if len(taking) < len(_reactions):
+            payload["reactions"] = taking
         enqueue(session, REACT_JOB, payload, key=f"{REACT_JOB}:{ticket_id}:{event_ids[0]}")
 
 
-def _any_takes(session: Session, kinds: frozenset[str], looks: dict[tuple[str, frozenset[str]], bool]) -> bool:
-    taking = [item for item in _reactions.values() if item.kinds is None or not item.kinds.isdisjoint(kinds)]
-    # Those that need no look first: one of them is enough, and costs nothing.
-    for item in sorted(taking, key=lambda item: (item.wanted is not None, item.order, item.name)):
-        if item.wanted is None:
-            return True
-        key = (item.name, kinds)
-        if key not in looks:
-            looks[key] = item.wanted(session, kinds)
-        if looks[key]:
-            return True
-    return False
+def _taking(session: Session, kinds: frozenset[str], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:
+    """The reactions, in order, that take a change with events of these kinds."""
+    taking = []
+    for item in _ordered():
+        if item.kinds is not None and item.kinds.isdisjoint(kinds):
+            continue
+        if item.wanted is not None:
+            key = (item.name, kinds)
+            if key not in looks:
+                looks[key] = item.wanted(session, kinds)
+            if not looks[key]:
+                continue
+        taking.append(item.name)
+    return taking
+
+
+def _ordered() -> list[_Registered]:
+    return sorted(_reactions.values(), key=lambda item: (item.order, item.name))
 
 
 @job(REACT_JOB)
@@ -150,5 +159,8 @@ def react(session: Session, payload: dict[str, Any], context: JobContext) -> Non
     )
     session.info[_DEPTH_KEY] = change.depth + 1
     session.info[_MARKS_KEY] = set(change.marks)
-    for item in sorted(_reactions.values(), key=lambda item: (item.order, item.name)):
-        item.run(session, change, context)
+    # The reactions that took the change when it committed (a job queued before they were named: all).
+    taking = set(payload.get("reactions", _reactions))
+    for item in _ordered():
+        if item.name in taking:
+            item.run(session, change, context)
