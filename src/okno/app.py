@@ -18,6 +18,8 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.channels.chat import api as chat_api
+from okno.channels.chat import ws as chat_ws
 from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         macros_api.router,
         stream.router,
         widget_api.router,
+        chat_api.router,
+        chat_ws.router,
     ):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.

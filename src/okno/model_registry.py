@@ -2,6 +2,7 @@
 
 from okno.accounts import models as accounts_models
 from okno.automation.macros import models as macros_models
+from okno.channels.chat import models as chat_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
 from okno.channels.widget import models as widget_models
@@ -15,6 +16,7 @@ from okno.tickets import models as tickets_models
 __all__ = [
     "Base",
     "accounts_models",
+    "chat_models",
     "customers_models",
     "email_models",
     "http_models",

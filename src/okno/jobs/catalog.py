@@ -2,6 +2,7 @@
 
 from okno.accounts import jobs as accounts_jobs
 from okno.channels import jobs as channels_jobs
+from okno.channels.chat import jobs as chat_jobs
 from okno.channels.email import jobs as email_jobs
 from okno.channels.portal import jobs as portal_jobs
 from okno.http import jobs as http_jobs
@@ -12,6 +13,7 @@ from okno.tickets import reactions as tickets_reactions
 __all__ = [
     "accounts_jobs",
     "channels_jobs",
+    "chat_jobs",
     "email_jobs",
     "http_jobs",
     "maintenance",
