@@ -3,74 +3,44 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from okno.channels.chat.models import ChatConversation
-from okno.channels.widget.service import WidgetSettings
 from okno.clock import FrozenClock
-from okno.db import Database, make_engine
+from okno.db import Database
 from okno.runtime import Runtime
 from okno.tickets import reading
 from okno.tickets.models import Message, MessageKind, Ticket
 from okno.tickets.viewers import TicketViewers
 from tests import databases
-from tests.factories.chat import SHOP, go_online, make_widget, new_visitor, socket_url
+from tests.factories.chat import (
+    SHOP,
+    ChatFrame,
+    connect,
+    fresh_database,
+    go_online,
+    make_widget,
+    new_visitor,
+    receive,
+    receive_until,
+    socket_url,
+    start,
+)
 from tests.factories.personas import Personas
 from tests.factories.tickets import reply
 
-Frame = dict[str, Any]
+Frame = ChatFrame
 
 
 @pytest.fixture
 def db(template: databases.Template, tmp_path: Path, clock: FrozenClock) -> Iterator[Database]:
-    """A fresh database per test: the sockets read in worker threads while the test writes, which a
-    single shared test connection (the usual rollback per test) cannot take."""
-    engine = make_engine(template.fresh_url(tmp_path))
-    yield Database(engine, clock=clock)
-    engine.dispose()
-
-
-def receive(socket: WebSocketTestSession, timeout: float = 5) -> Frame:
-    """The next frame, or a failure after ``timeout`` seconds (never a hung test)."""
-
-    async def get() -> Any:
-        with anyio.fail_after(timeout):
-            return await socket._send_rx.receive()
-
-    message = socket.portal.call(get)
-    if message["type"] == "websocket.close":
-        raise WebSocketDisconnect(message.get("code", 1000))
-    frame: Frame = json.loads(message["text"])
-    return frame
-
-
-def receive_until(socket: WebSocketTestSession, wanted: Callable[[Frame], bool], timeout: float = 5) -> list[Frame]:
-    """Frames up to and including the first that ``wanted`` accepts."""
-    frames = []
-    while True:
-        frame = receive(socket, timeout)
-        frames.append(frame)
-        if wanted(frame):
-            return frames
-
-
-def connect(client: TestClient, widget: WidgetSettings, token: str, **params: Any) -> Any:
-    return client.websocket_connect(socket_url(widget, token, **params), headers={"origin": SHOP})
-
-
-def start(socket: WebSocketTestSession, body: str, **fields: Any) -> Frame:
-    socket.send_json({"type": "start", "body": body, "ref": "r1", **fields})
-    [*_, started] = receive_until(socket, lambda f: f["type"] in {"started", "error"})
-    return started
+    yield from fresh_database(template, tmp_path, clock)
 
 
 def tickets(db: Database) -> list[Ticket]:

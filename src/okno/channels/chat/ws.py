@@ -141,7 +141,11 @@ class ChatConnection:
     async def _forward(self, stream: Stream) -> None:
         try:
             async for envelope in stream:
-                frame = await self._frame(envelope)
+                try:
+                    frame = await self._frame(envelope)
+                except OknoError:
+                    log.exception("chat event %s could not be told to visitor %s", envelope.id, self.visitor.id)
+                    continue
                 if frame is not None:
                     await self.send(frame)
         except OverflowError:
@@ -220,6 +224,7 @@ class ChatConnection:
                     service.write, self.widget, token=self.token, conversation_id=frame.conversation_id, body=frame.body
                 )
                 self._follow(written.conversation_id)
+                await self._refresh_visitor()
                 await self.send(
                     {
                         "type": "sent",
@@ -244,11 +249,8 @@ class ChatConnection:
             client=self.client,
             presence_timeout_seconds=self.runtime.settings.presence_timeout_seconds,
         )
-        before = self.visitor
-        self.visitor = await self._read(lambda session: visitors.by_token(session, self.widget, self.token))
         self._follow(written.conversation_id)
-        if self.visitor.customer_id != before.customer_id:
-            self._restart_pump()  # resumes from the cursor: the new conversation's events come from the log
+        await self._refresh_visitor()
         await self.send(
             {
                 "type": "started",
@@ -259,6 +261,15 @@ class ChatConnection:
                 "visitor": self.visitor.public(),
             }
         )
+
+    async def _refresh_visitor(self) -> None:
+        """The visitor may have become another customer (an address given here, or confirmed meanwhile
+        through the HTTP side): the bus's filter must follow, resuming from the cursor (nothing is lost)."""
+        before = self.visitor
+        self.visitor = await self._read(lambda session: visitors.by_token(session, self.widget, self.token))
+        if (self.visitor.customer_id, self.visitor.email_confirmed) != (before.customer_id, before.email_confirmed):
+            self.allowed = await self._read(service.visible_ticket_ids, self.visitor)
+            self._restart_pump()
 
     def _follow(self, conversation_id: int) -> None:
         self.allowed.add(conversation_id)
