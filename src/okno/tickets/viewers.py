@@ -77,7 +77,7 @@ class TicketViewers:
         self._send(kind, ticket_id, facts, data)
         if kind == "typing" and data["composing"] == "reply":
             # The customer may see that an answer is on its way (the chat widget shows it); never a note.
-            self._send("agent_typing", ticket_id, facts, {"name": self.actor.name})
+            self._send("agent_typing", ticket_id, {**facts, "audience": "customers"}, {"name": self.actor.name})
 
     def read_request(self, message: object) -> tuple[int, int] | None:
         """``{"type": "read", "ticket_id", "message_id"}`` from the page: (ticket, message) to mark, or None."""
