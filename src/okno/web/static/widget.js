@@ -126,7 +126,8 @@
     ".notice { background: #fff7e0; border: 1px solid #f0d890; color: #5c4700; padding: 8px 10px; border-radius: 8px; font-size: 13px; }",
     ".error { color: #b42318; font-size: 13px; margin: 2px 0; }",
     "form { display: flex; flex-direction: column; gap: 8px; } label { font-size: 13px; font-weight: 600; display: flex; flex-direction: column; gap: 4px; }",
-    "input, textarea, select { font: inherit; padding: 8px; border: 1px solid #c5c8d0; border-radius: 8px; color: #1c1c1c; background: #fff; }",
+    ".greeting { margin: 0; font-size: 15px; }",
+    "input, textarea, select { font: inherit; font-weight: 400; padding: 8px; border: 1px solid #c5c8d0; border-radius: 8px; color: #1c1c1c; background: #fff; }",
     "fieldset { border: 0; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 4px; } legend { font-size: 13px; font-weight: 600; margin-bottom: 4px; }",
     ".topic { font-weight: 400; flex-direction: row; align-items: center; gap: 6px; }",
     "button.primary { background: var(--okno-color); color: #fff; border: 0; border-radius: 8px; padding: 9px 12px; font: inherit; font-weight: 600; cursor: pointer; }",
@@ -428,6 +429,8 @@
     if (prechat.firstChild) return;  // keep what the visitor typed
     var online = config.online;
     var form = el("form", { novalidate: true });
+    var offlineNote = el("p", { "class": "notice", text: t("offlineNote") });
+    form.append(el("p", { "class": "greeting", text: config.greeting || t("greeting") }), offlineNote);
     var topicBox = null;
     if (config.topics.length) {
       topicBox = el("fieldset", {}, [el("legend", { text: t("topic") })]);
@@ -442,7 +445,6 @@
     var name = el("input", { type: "text", name: "name", autocomplete: "name", maxlength: "200", value: (visitor && visitor.name) || "" });
     var email = el("input", { type: "email", name: "email", autocomplete: "email", maxlength: "320", value: (visitor && visitor.email) || "" });
     var message = el("textarea", { name: "body", rows: "3", maxlength: "5000", required: true });
-    var offlineNote = el("p", { "class": "notice", text: t("offlineNote") });
     var emailLabel = el("span", {});
     var button = el("button", { type: "submit", "class": "primary" });
     function update() {
@@ -455,7 +457,6 @@
       button.textContent = live ? t("start") : t("leave");
     }
     form.addEventListener("change", update);
-    form.append(el("p", { text: config.greeting || t("greeting") }), offlineNote);
     if (config.ask_name || !online) form.append(field(t("name"), name, "name"));
     if (config.ask_email || !online || !config.online) {
       var label = el("label", {}, [emailLabel, email, el("span", { "class": "error", role: "alert", "data-error-for": "email" })]);
