@@ -20,6 +20,9 @@ COMMANDS = [
     ["jobs", "retry"],
     ["jobs", "run"],
     ["demo"],
+    ["widget"],
+    ["widget", "add"],
+    ["widget", "list"],
 ]
 
 
@@ -64,6 +67,7 @@ def test_demo_fills_a_database_and_resumes_without_duplicates(tmp_path: Path) ->
     first = run(env, "demo", "--no-serve", "--tickets", "60", "--database", database)
     assert first.returncode == 0, first.stderr
     assert "Okno demo is ready" in first.stdout and "okno-demo-2026" in first.stdout and "okno_" in first.stdout
+    assert 'data-widget="' in first.stdout
     again = run(env, "demo", "--no-serve", "--tickets", "60", "--database", database)
     assert "nothing new to create" in again.stdout
     more = run(env, "demo", "--no-serve", "--tickets", "80", "--database", database)
@@ -74,4 +78,8 @@ def test_demo_fills_a_database_and_resumes_without_duplicates(tmp_path: Path) ->
         assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (80,)
         statuses = {row[0] for row in conn.execute("SELECT DISTINCT status FROM tickets")}
         languages = {row[0] for row in conn.execute("SELECT DISTINCT language FROM tickets")}
+        widgets = conn.execute("SELECT name, allowed_origins FROM chat_widgets").fetchall()
+        topics = [row[0] for row in conn.execute("SELECT label FROM chat_widget_topics ORDER BY position")]
+    assert widgets == [("Demo shop", '["http://127.0.0.1:8000", "http://localhost:8000"]')]
+    assert topics == ["Buy", "Problem with an order", "Become a partner"]
     assert statuses == {"new", "open", "pending", "on_hold", "solved", "closed"} and languages == {"en", "ru"}

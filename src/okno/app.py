@@ -18,12 +18,15 @@ from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.automation.webhooks import admin_views as webhooks_admin_views
+from okno.automation.webhooks import api as webhooks_api
 from okno.channels.chat import api as chat_api
 from okno.channels.chat import ws as chat_ws
 from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
 from okno.channels.portal import views as portal_views
+from okno.channels.widget import admin_views as widget_admin_views
 from okno.channels.widget import api as widget_api
 from okno.config import Settings
 from okno.customers import api as customers_api
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         widget_api.router,
         chat_api.router,
         chat_ws.router,
+        webhooks_api.router,
     ):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
@@ -128,6 +132,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_views.router,
         portal_form_views.router,
         email_admin_views.router,
+        widget_admin_views.router,
+        webhooks_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     auto_replies_per_hour: int = Field(
         default=3, ge=0, description="Most automatic replies sent to one sender address per hour (0: none at all)."
     )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        le=60,
+        description="The longest one webhook request may take, connecting, sending and reading the answer "
+        "together; slower receivers count as failed and are tried again later.",
+    )
 
     @model_validator(mode="before")
     @classmethod

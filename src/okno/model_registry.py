@@ -2,6 +2,7 @@
 
 from okno.accounts import models as accounts_models
 from okno.automation.macros import models as macros_models
+from okno.automation.webhooks import models as webhooks_models
 from okno.channels.chat import models as chat_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
@@ -25,6 +26,7 @@ __all__ = [
     "notifications_models",
     "portal_models",
     "tickets_models",
+    "webhooks_models",
     "widget_models",
 ]
 

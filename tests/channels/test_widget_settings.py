@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from okno.accounts import presence
 from okno.accounts.models import PresenceStatus
+from okno.automation.business_hours import service as business_hours
+from okno.automation.business_hours.calendar import BusinessCalendar
 from okno.channels.widget import service
 from okno.channels.widget.identity import sign_identity
 from okno.channels.widget.schemas import TopicIn, WidgetCreate, WidgetUpdate
@@ -164,6 +166,28 @@ def test_a_team_is_available_when_one_of_its_agents_is_online(
     assert not available(people.team_a)  # the laptop was closed: no heartbeat
 
 
+def test_a_team_off_shift_is_not_available(
+    db: Database, people: Personas, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Team B works Moscow office hours on weekdays; the clock says Monday 2 March 2026, 09:00 UTC (12:00 there).
+    office = BusinessCalendar.build("Europe/Moscow", {d: ["09:00-18:00"] for d in range(5)})
+    calendars = {people.team_b: office}
+    monkeypatch.setattr(business_hours, "calendar_for_team", lambda _session, team_id: calendars.get(team_id))
+    with db.write() as session:
+        presence.set_status(session, people.other_agent.actor, PresenceStatus.online)
+    with db.read() as session:
+        assert service.team_available(session, people.team_b, clock.now())
+    clock.advance(timedelta(hours=6, minutes=30))
+    with db.write() as session:  # 18:30 in Moscow: the agent's page is still open, but the team is off shift
+        presence.heartbeat(session, people.other_agent.actor, idle=False)
+    with db.read() as session:
+        assert not service.team_available(session, people.team_b, clock.now())
+        assert service.teams_available(session, [people.team_b, None], clock.now()) == {
+            people.team_b: False,
+            None: True,  # "anyone" has no calendar: always open
+        }
+
+
 # ---- GET /widget/{key}/config ----
 
 
@@ -216,3 +240,15 @@ def test_the_config_of_unknown_or_disabled_widgets_is_not_found(
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "widget_not_found"
         assert "access-control-allow-origin" not in response.headers
+
+
+def test_the_demo_widget_is_seeded_once_and_learns_new_ports(runtime: Runtime, db: Database) -> None:
+    from okno.demo.widgets import demo_origins, seed_widget
+
+    with db.write() as session:
+        first = seed_widget(session, origins=demo_origins(8000))
+    with db.write() as session:
+        again = seed_widget(session, origins=demo_origins(8000))
+        moved = seed_widget(session, origins=demo_origins(9000))
+    assert again == first and moved.id == first.id and moved.key == first.key
+    assert moved.allowed_origins == (*demo_origins(8000), *demo_origins(9000))

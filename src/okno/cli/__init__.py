@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from okno import __version__
-from okno.cli import db, demo, jobs, mailbox, serve, users
+from okno.cli import db, demo, jobs, mailbox, serve, users, widget
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -26,3 +26,4 @@ main.add_command(users.token)
 main.add_command(jobs.jobs)
 main.add_command(demo.demo)
 main.add_command(mailbox.mailbox)
+main.add_command(widget.widget)

@@ -9,7 +9,7 @@ anything twice.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +26,7 @@ from okno.customers.schemas import OrganizationCreate
 from okno.db import Database
 from okno.demo import data
 from okno.demo.macros import seed_macros
+from okno.demo.widgets import demo_origins, seed_widget
 from okno.tickets import changes, fields, service
 from okno.tickets.models import Ticket
 from okno.tickets.schemas import CustomFieldCreate, MessageCreate, MessageIn, TicketCreate, TicketUpdate
@@ -250,11 +251,13 @@ def seed(
     ticket_count: int,
     batch_size: int = 50,
     progress: Callable[[int, int], None] | None = None,
+    widget_origins: Sequence[str] = demo_origins(8000),
 ) -> SeedReport:
     now = clock.now()
     with database.write() as session:
         _setup(session)
         seed_macros(session)
+        seed_widget(session, origins=widget_origins)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0
     all_plans = plans(ticket_count)

@@ -1,6 +1,7 @@
 """Imports every domain's jobs module, explicitly, so their handlers are registered."""
 
 from okno.accounts import jobs as accounts_jobs
+from okno.automation.webhooks import jobs as webhooks_jobs
 from okno.channels import jobs as channels_jobs
 from okno.channels.chat import jobs as chat_jobs
 from okno.channels.email import jobs as email_jobs
@@ -20,4 +21,5 @@ __all__ = [
     "portal_jobs",
     "tickets_jobs",
     "tickets_reactions",
+    "webhooks_jobs",
 ]

@@ -27,6 +27,8 @@ SECTIONS = (
     AdminSection("custom_fields", N_("Custom fields"), "/admin/custom-fields", may_administer),
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
+    AdminSection("widgets", N_("Chat widgets"), "/admin/widgets", may_administer),
+    AdminSection("webhooks", N_("Webhooks"), "/admin/webhooks", may_administer),
 )
 
 

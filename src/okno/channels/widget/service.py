@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, require_admin
+from okno.automation.business_hours import service as business_hours
 from okno.channels.widget import origins
 from okno.channels.widget.identity import verify_identity
 from okno.channels.widget.models import ChatWidget, ChatWidgetTopic
@@ -45,6 +46,8 @@ __all__ = [
 # Sealed under their own key derived from the installation's secret (not the mailboxes' one).
 SECRET_PURPOSE = b"okno chat widget identity secrets"
 SECRET_PREFIX = "wsec_"
+# Public keys go into HTML attributes and URLs: letters and digits only.
+KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 PRESENCE_TIMEOUT_SECONDS: int = Settings.model_fields["presence_timeout_seconds"].default
 
 
@@ -149,10 +152,11 @@ def _sealer(session: Session, sealer: Sealer | None) -> Sealer:
 def team_available(
     session: Session, team_id: int | None, at: datetime, *, timeout_seconds: int = PRESENCE_TIMEOUT_SECONDS
 ) -> bool:
-    """Whether a chat for ``team_id`` can be answered live at ``at``: an agent of the team is online.
+    """Whether a chat for ``team_id`` can be answered live at ``at``: the team is on shift (its
+    business hours) and one of its agents is online.
 
-    ``None`` (no team) means anyone at all. Presence counts an agent whose pages sent a heartbeat
-    within ``timeout_seconds`` (the ``presence_timeout_seconds`` setting).
+    ``None`` (no team) means anyone at all, on the default calendar. Presence counts an agent
+    whose pages sent a heartbeat within ``timeout_seconds`` (the ``presence_timeout_seconds`` setting).
     """
     return teams_available(session, [team_id], at, timeout_seconds=timeout_seconds)[team_id]
 
@@ -162,7 +166,12 @@ def teams_available(
 ) -> dict[int | None, bool]:
     """``team_available`` for several teams with one look at presence (the widget's topics)."""
     online = presence.online_teams(session, at=at, timeout_seconds=timeout_seconds)
-    return {team_id: (online.anyone if team_id is None else team_id in online.team_ids) for team_id in set(team_ids)}
+    found = {}
+    for team_id in set(team_ids):
+        someone = online.anyone if team_id is None else team_id in online.team_ids
+        # Presence first: it is already loaded, and nobody online needs no calendar.
+        found[team_id] = someone and business_hours.on_shift(session, team_id, at)
+    return found
 
 
 # ---- administration ----
@@ -198,8 +207,8 @@ def _new_secret() -> str:
 
 
 def _new_key(session: Session) -> str:
-    while True:  # 128 random bits: a repeat is not expected, but a key must never be shared
-        key = secrets.token_urlsafe(16)
+    while True:  # about 100 random bits: a repeat is not expected, but a key must never be shared
+        key = "".join(secrets.choice(KEY_ALPHABET) for _ in range(20))
         if session.scalar(sa.select(ChatWidget.id).where(ChatWidget.key == key)) is None:
             return key
 

@@ -1,7 +1,7 @@
 """Chat conversations: widget visitors (hashed tokens), their conversations, email codes; read marks on messages
 
 Revision ID: 7b3d5f9c2e10
-Revises: 6a2c4e8b1d05
+Revises: 6b3d5f9c2e40
 Create Date: 2026-11-30 06:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from okno.db import UTCDateTime
 
 revision: str = "7b3d5f9c2e10"
-down_revision: str | None = "6a2c4e8b1d05"
+down_revision: str | None = "6b3d5f9c2e40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

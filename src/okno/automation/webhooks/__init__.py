@@ -1,0 +1,1 @@
+"""Outgoing webhooks: ticket events signed and delivered to subscribers' URLs through the outbox."""
