@@ -54,7 +54,8 @@ class Written:
 
 
 def _body(body: str) -> str:
-    text = body.replace("\r\n", "\n").replace("\x00", "").strip()
+    # Plain text: line breaks and tabs stay, other control characters go.
+    text = "".join(ch for ch in body.replace("\r\n", "\n") if ch in "\n\t" or (ch >= " " and ch != "\x7f")).strip()
     if not text:
         raise Invalid("Write a message first.", field="body", code="empty")
     if len(text) > MAX_BODY_CHARS:
