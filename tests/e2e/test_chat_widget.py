@@ -187,3 +187,23 @@ def test_a_site_not_on_the_allow_list_gets_no_widget(browser: Browser, site: Sit
     )
     assert outcome == "refused"
     page.close()
+
+
+def test_offline_the_widget_takes_a_message_for_email_in_russian(browser: Browser, site: Site) -> None:
+    # Nobody has signed in: the team is offline. A Russian browser gets the widget's Russian texts.
+    visitor = browser.new_context(locale="ru-RU").new_page()
+    visitor.goto(site.url)
+    visitor.get_by_role("button", name="Написать нам").click()
+    dialog = visitor.get_by_role("dialog", name="Lamp Shop")
+    expect(dialog.get_by_text("Сейчас никого нет")).to_be_visible()
+    expect(dialog.get_by_text("Оставьте email и сообщение")).to_be_visible()
+    dialog.get_by_label("Ваше сообщение").fill("Можно ли вернуть лампу через месяц?")
+    dialog.get_by_role("button", name="Отправить сообщение").click()
+    expect(dialog.get_by_text("оставьте email, и мы ответим на почту")).to_be_visible()  # the address is needed
+    dialog.get_by_label("Ваш email").fill("olga@customer.example")
+    dialog.get_by_role("button", name="Отправить сообщение").click()
+    expect(dialog.get_by_text("Спасибо! Мы ответим на olga@customer.example.")).to_be_visible()
+    expect(dialog.get_by_role("log").locator(".visitor")).to_contain_text("вернуть лампу")
+    [ticket] = site.desk.api.get("/api/v1/tickets", params={"channel": "chat"}).json()["items"]
+    assert ticket["language"] == "ru"
+    visitor.context.close()

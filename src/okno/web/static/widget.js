@@ -31,7 +31,11 @@
       confirm: "Confirm my email to see earlier conversations", confirmEmail: "Your email", sendCode: "Send me a code",
       code: "The code from the email", confirmCode: "Confirm", codeSent: "If the address is right, a code is on its way to {email}.",
       confirmed: "Your email {email} is confirmed.", cancel: "Cancel", earlier: "Earlier conversation #{number}",
-      failed: "Something went wrong; please try again.", reconnecting: "Reconnecting…", unread: "{count} new"
+      failed: "Something went wrong; please try again.", reconnecting: "Reconnecting…", unread: "{count} new",
+      email_required: "Nobody can answer live now: leave your email and we will answer there.",
+      bad_email: "Enter a valid email address.", rate_limited: "Too many messages at once; wait a moment, please.",
+      too_long: "The message is too long.", empty: "Write a message first.",
+      wrong_code: "The code is wrong or has expired; ask for a new one."
     },
     ru: {
       open: "Написать нам", close: "Закрыть чат", title: "Чат", online: "Мы на связи", offline: "Сейчас никого нет",
@@ -45,7 +49,11 @@
       confirm: "Подтвердить email и увидеть прошлые разговоры", confirmEmail: "Ваш email", sendCode: "Прислать код",
       code: "Код из письма", confirmCode: "Подтвердить", codeSent: "Если адрес верный, код уже отправлен на {email}.",
       confirmed: "Ваш email {email} подтверждён.", cancel: "Отмена", earlier: "Прошлый разговор №{number}",
-      failed: "Что-то пошло не так, попробуйте ещё раз.", reconnecting: "Переподключаемся…", unread: "Новых: {count}"
+      failed: "Что-то пошло не так, попробуйте ещё раз.", reconnecting: "Переподключаемся…", unread: "Новых: {count}",
+      email_required: "Сейчас никто не может ответить в чате: оставьте email, и мы ответим на почту.",
+      bad_email: "Введите правильный адрес электронной почты.", rate_limited: "Слишком много сообщений сразу, подождите немного.",
+      too_long: "Сообщение слишком длинное.", empty: "Сначала напишите сообщение.",
+      wrong_code: "Код неверный или устарел; запросите новый."
     }
   };
   var T = TEXTS.en, LANG = "en";
@@ -292,7 +300,13 @@
           var conversation = remember(c.id, c);
           c.messages.forEach(function (m) { conversation.messages[m.id] = m; conversation.order.push(m.id); });
         });
-        pickActive(); render();
+        pickActive();
+        // Replies that came while the visitor was away wait on the button.
+        var active = activeId ? conversations[activeId] : null;
+        unread = !active || opened ? 0 : active.order.filter(function (id) {
+          var m = active.messages[id]; return m.from === "agent" && !m.read;
+        }).length;
+        showBadge(); render();
       },
       started: function () {
         visitor = frame.visitor || visitor;
@@ -508,7 +522,14 @@
     shadow.querySelectorAll("[data-error-for]").forEach(function (node) { node.textContent = ""; });
   }
 
+  // The help desk's own words for what the visitor can fix, in the widget's language.
+  function explain(error) {
+    if (error.code === "invalid" && error.field === "email") return t("bad_email");
+    return TEXTS.en[error.code] ? t(error.code) : (error.message || t("failed"));
+  }
+
   function showError(error) {
+    error = { ref: error.ref, field: error.field, code: error.code, message: explain(error) };
     if (error.ref && pending[error.ref]) {
       var p = pending[error.ref]; delete pending[error.ref];
       if (!p.start) composer.value = p.text;
@@ -527,7 +548,7 @@
         el("button", { type: "button", "class": "link", text: t("cancel"), onclick: function () { notice.replaceChildren(); } })])]);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      onSubmit().catch(function (e) { error.textContent = e.message || t("failed"); });
+      onSubmit().catch(function (e) { error.textContent = explain(e); });
     });
     notice.replaceChildren(form);
     input.focus();
