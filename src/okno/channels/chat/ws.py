@@ -177,7 +177,13 @@ class ChatConnection:
     async def _receive(self) -> None:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
-                text = await self.websocket.receive_text()
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:  # a binary frame: the widget speaks JSON text only
+                    await self.send(frames.error("invalid", "Send JSON text frames."))
+                    continue
                 if len(text) > MAX_FRAME_CHARS:
                     await self.send(frames.error("too_large", "The message is too long."))
                     continue
