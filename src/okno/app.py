@@ -16,8 +16,13 @@ from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
 from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
+from okno.automation.business_hours import admin_views as business_hours_admin_views
+from okno.automation.business_hours import api as business_hours_api
+from okno.automation.business_hours import views as business_hours_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
+from okno.automation.rules import api as rules_api
+from okno.automation.rules import views as rules_views
 from okno.automation.webhooks import admin_views as webhooks_admin_views
 from okno.automation.webhooks import api as webhooks_api
 from okno.channels.chat import api as chat_api
@@ -106,6 +111,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         customers_api.router,
         accounts_api.router,
         macros_api.router,
+        rules_api.router,
+        business_hours_api.router,
+        stream.router,
         stream.router,
         widget_api.router,
         chat_api.router,
@@ -122,6 +130,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         tickets_composer_views.router,
         notifications_views.router,
         macros_views.router,
+        rules_views.router,
         inbox_views.router,
         customers_views.router,
         organization_views.router,
@@ -132,6 +141,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_views.router,
         portal_form_views.router,
         email_admin_views.router,
+        business_hours_admin_views.router,
+        business_hours_views.router,
         widget_admin_views.router,
         webhooks_admin_views.router,
     ):

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         description="An agent's chat reply that the visitor has not read in the widget this long after it was sent "
         "goes to their email address, when one is known.",
     )
+    rule_regex_timeout_ms: int = Field(
+        default=50,
+        ge=1,
+        le=5000,
+        description="Longest a rule's regular expression may search one text; a slower search counts as no match, "
+        "and a pattern that is slow on long texts is refused when the rule is saved.",
+    )
     auto_replies_per_hour: int = Field(
         default=3, ge=0, description="Most automatic replies sent to one sender address per hour (0: none at all)."
     )

@@ -1,7 +1,9 @@
 """Imports every domain's tables, explicitly, so Alembic and the mappers see all of them."""
 
 from okno.accounts import models as accounts_models
+from okno.automation.business_hours import models as business_hours_models
 from okno.automation.macros import models as macros_models
+from okno.automation.rules import models as rules_models
 from okno.automation.webhooks import models as webhooks_models
 from okno.channels.chat import models as chat_models
 from okno.channels.email import models as email_models
@@ -17,6 +19,7 @@ from okno.tickets import models as tickets_models
 __all__ = [
     "Base",
     "accounts_models",
+    "business_hours_models",
     "chat_models",
     "customers_models",
     "email_models",
@@ -25,6 +28,7 @@ __all__ = [
     "macros_models",
     "notifications_models",
     "portal_models",
+    "rules_models",
     "tickets_models",
     "webhooks_models",
     "widget_models",

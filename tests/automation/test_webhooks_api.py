@@ -51,6 +51,8 @@ def test_admins_manage_subscriptions_and_read_the_delivery_log(
     assert rotated.status_code == 200 and rotated.json()["secret"].startswith("whsec_")
     patched = client.patch(f"/api/v1/webhooks/{sid}", json={"event_kinds": ["status_changed"]}, headers=headers)
     assert patched.json()["event_kinds"] == ["status_changed"] and patched.json()["allow_private_network"]
+    emptied = client.patch(f"/api/v1/webhooks/{sid}", json={"event_kinds": None}, headers=headers)
+    assert emptied.status_code == 422 and emptied.json()["error"]["details"][0]["field"] == "event_kinds"
 
     assert client.get("/api/v1/webhooks", headers=people.agent.headers).status_code == 403
     assert client.delete(f"/api/v1/webhooks/{sid}", headers=headers).status_code == 204

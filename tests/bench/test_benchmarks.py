@@ -56,3 +56,18 @@ def test_inbox_latency_quick() -> None:
             assert one[key] > 0
         for page in ("inbox_first_page", "inbox_deep_page", "ticket_page"):
             assert all(one[page][q] > 0 for q in ("p50_ms", "p95_ms", "p99_ms"))
+
+
+def test_business_hours_quick() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "business_hours.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["calls_per_s"] > 0 and figures["add_p99_us"] > 0 and figures["between_p99_us"] > 0
+    for name in ("moscow_office", "bucharest_office", "weekend_nights", "always"):
+        assert figures[name]["warm"]["calls"] > figures[name]["cold"]["calls"] > 0

@@ -81,3 +81,34 @@ def test_ticket_by_email_reuses_the_customer(client: TestClient, people: Persona
 def test_customer_notes_need_a_person(db: Database, people: Personas) -> None:
     with db.write() as session, pytest.raises(Forbidden):
         service.add_note(session, Actor.system("import"), people.customer.customer_id or 0, body="x")
+
+
+def test_an_email_domain_belongs_to_one_organization(client: TestClient, people: Personas) -> None:
+    headers = people.agent.headers
+    first = client.post(
+        "/api/v1/organizations",
+        json={"name": "Ромашка", "domains": ["Romashka.example.com ", "romashka.example.org"]},
+        headers=headers,
+    )
+    assert first.status_code == 201 and first.json()["domains"] == ["romashka.example.com", "romashka.example.org"]
+    second = client.post(
+        "/api/v1/organizations",
+        json={"name": "Лютик", "domains": ["lutik.example.com", "romashka.example.org"]},
+        headers=headers,
+    )
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "domain_taken"
+    assert second.json()["error"]["details"][0]["field"] == "domains"
+    assert [o["name"] for o in client.get("/api/v1/organizations", headers=headers).json()] == ["Ромашка"]
+
+    # Giving a domain up frees it for another organization; the domains that stay keep working.
+    kept = client.patch(
+        f"/api/v1/organizations/{first.json()['id']}", json={"domains": ["romashka.example.com"]}, headers=headers
+    )
+    assert kept.status_code == 200 and kept.json()["domains"] == ["romashka.example.com"]
+    moved = client.post(
+        "/api/v1/organizations", json={"name": "Лютик", "domains": ["romashka.example.org"]}, headers=headers
+    )
+    assert moved.status_code == 201
+    joined = client.post("/api/v1/customers", json={"email": "olga@ROMASHKA.example.org"}, headers=headers).json()
+    assert joined["organization_id"] == moved.json()["id"]

@@ -81,7 +81,7 @@ def test_one_job_per_changed_ticket_with_its_new_events(
 def test_nothing_is_queued_when_no_reaction_is_registered(
     db: Database, people: Personas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(reactions, "_reactions", {})  # as if no domain had registered one
+    monkeypatch.setattr(reactions, "_reactions", {})  # without the domains' own (rules, ...)
     assert reactions.registered() == []
     make_ticket(db, people.agent.actor)
     assert react_jobs(db) == []
@@ -105,3 +105,21 @@ def test_reactions_run_in_order_and_a_chain_stops_at_the_depth_limit(
             .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "priority_changed")
         )
     assert changed == reactions.MAX_DEPTH
+
+
+def test_marks_are_carried_down_the_chain(db: Database, people: Personas, worker: Worker, registered: None) -> None:
+    def marker(session: Session, change: reactions.Change, context: JobContext) -> None:
+        seen.append(("marker", change, []))
+        reactions.mark(session, f"round:{change.depth}")
+        if change.depth < 2:
+            ticket = session.get(Ticket, change.ticket_id)
+            assert ticket is not None
+            priority = Priority.high if ticket.priority != Priority.high else Priority.low
+            changes.update_ticket(session, Actor.system("rule"), ticket.id, changes=TicketUpdate(priority=priority))
+
+    reactions.reaction("tests.escalate", order=100)(marker)
+    make_ticket(db, people.agent.actor)
+    for _ in range(5):
+        worker.run_pending()
+    marks = [sorted(change.marks) for name, change, _ in seen if name == "marker"]
+    assert marks == [[], ["round:0"], ["round:0", "round:1"]]

@@ -33,10 +33,17 @@ class Actor:
     # Set only when the customer's organization shares its tickets among its people.
     shared_organization_id: int | None = None
     is_system: bool = False
+    # Set when an automation rule acts: the system acting on the rule's behalf, named in events.
+    rule_id: int | None = None
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
         return cls(role=Role.admin, name=name, is_system=True)
+
+    @classmethod
+    def rule(cls, rule_id: int, name: str = "rule") -> Actor:
+        """A rule (trigger or time-based automation): may do what the system may; its events name the rule."""
+        return cls(role=Role.admin, name=name, is_system=True, rule_id=rule_id)
 
     @property
     def is_staff(self) -> bool:
@@ -48,6 +55,8 @@ class Actor:
 
     @property
     def event_actor(self) -> tuple[ActorType, int | None]:
+        if self.rule_id is not None:
+            return ActorType.rule, self.rule_id
         if self.is_system:
             return ActorType.system, None
         if self.is_customer:
@@ -56,6 +65,8 @@ class Actor:
 
     @property
     def principal(self) -> str:
+        if self.rule_id is not None:
+            return f"rule:{self.rule_id}"
         return "system" if self.is_system else f"user:{self.user_id}"
 
 

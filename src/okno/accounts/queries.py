@@ -74,6 +74,22 @@ def team_member_ids(session: Session, team_id: int) -> set[int]:
     return set(session.scalars(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))
 
 
+def supervisor_ids(session: Session, team_id: int | None) -> set[int]:
+    """Who looks after a team's queue: its active supervisors; failing those (or without a team), the admins."""
+    active = sa.select(User.id).where(User.is_active.is_(True))
+    if team_id is not None:
+        found = set(
+            session.scalars(
+                active.join(TeamMembership, TeamMembership.user_id == User.id).where(
+                    TeamMembership.team_id == team_id, User.role == Role.supervisor
+                )
+            )
+        )
+        if found:
+            return found
+    return set(session.scalars(active.where(User.role == Role.admin)))
+
+
 def staff_actors(session: Session, user_ids: set[int]) -> dict[int, Actor]:
     """Active staff among these users, as the actors they would be (teams included), by id."""
     if not user_ids:

@@ -16,8 +16,11 @@ from okno.errors import Conflict, Invalid, NotFound, Unauthorized
 from okno.tickets import changes as tickets_changes
 
 
-def actor_for(session: Session, user: User) -> Actor:
-    team_ids = frozenset(session.scalars(sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)))
+def actor_for(session: Session, user: User, team_ids: frozenset[int] | None = None) -> Actor:
+    if team_ids is None:
+        team_ids = frozenset(
+            session.scalars(sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id))
+        )
     shared_org = None
     if user.role == Role.customer and user.customer_id is not None:
         shared_org = customers_queries.shared_organization_of(session, user.customer_id)
@@ -33,18 +36,21 @@ def actor_for(session: Session, user: User) -> Actor:
 
 
 def actor_for_token(session: Session, token: str) -> Actor:
-    user = session.scalar(
-        sa.select(User)
+    # Every API request starts here: the user and their teams in one round trip (a row per team).
+    rows = session.execute(
+        sa.select(User, TeamMembership.team_id)
         .join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(TeamMembership, TeamMembership.user_id == User.id)
         .where(
             ApiToken.token_hash == hash_api_token(token),
             ApiToken.revoked_at.is_(None),
             User.is_active.is_(True),
         )
-    )
-    if user is None:
+    ).all()
+    if not rows:
         raise Unauthorized("The token is unknown, revoked, or its user is deactivated.")
-    return actor_for(session, user)
+    team_ids = frozenset(team_id for _, team_id in rows if team_id is not None)
+    return actor_for(session, rows[0][0], team_ids)
 
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:

@@ -29,13 +29,36 @@ class Organization(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    domains: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    domain_rows: Mapped[list[OrganizationDomain]] = relationship(
+        lazy="selectin", order_by="OrganizationDomain.domain", cascade="all, delete-orphan"
+    )
     plan: Mapped[Plan] = mapped_column(sa.String(20), default=Plan.free)
     # When on, every customer of the organization sees all of its tickets (a shared account).
     shared_tickets: Mapped[bool] = mapped_column(default=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def domains(self) -> list[str]:
+        return [row.domain for row in self.domain_rows]
+
+    @domains.setter
+    def domains(self, wanted: list[str]) -> None:
+        # Rows of domains that stay are kept: deleting and re-inserting one key in a flush would collide.
+        keep = set(wanted)
+        self.domain_rows = [row for row in self.domain_rows if row.domain in keep] + [
+            OrganizationDomain(domain=domain) for domain in sorted(keep - set(self.domains))
+        ]
+
+
+class OrganizationDomain(Base):
+    """An email domain whose new customers join the organization; a domain belongs to one organization."""
+
+    __tablename__ = "organization_domains"
+
+    domain: Mapped[str] = mapped_column(sa.String(253), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
 
 
 class Customer(Base):

@@ -24,21 +24,20 @@ def customer_exists(session: Session, customer_id: int) -> bool:
 
 
 def summaries(session: Session, customer_ids: set[int]) -> dict[int, tuple[str, str | None]]:
-    """Name and (most recent) email address of each customer, in two queries."""
-    names = {
-        customer_id: name
-        for customer_id, name in session.execute(
-            sa.select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))
+    """Name and (most recent) email address of each customer, in one query."""
+    found: dict[int, tuple[str, str | None]] = {}
+    for customer_id, name, email in session.execute(
+        sa.select(Customer.id, Customer.name, CustomerIdentity.value)
+        .outerjoin(
+            CustomerIdentity,
+            sa.and_(CustomerIdentity.customer_id == Customer.id, CustomerIdentity.kind == IdentityKind.email),
         )
-    }
-    emails: dict[int, str] = {}
-    for customer_id, value in session.execute(
-        sa.select(CustomerIdentity.customer_id, CustomerIdentity.value)
-        .where(CustomerIdentity.customer_id.in_(customer_ids), CustomerIdentity.kind == IdentityKind.email)
-        .order_by(CustomerIdentity.id)
+        .where(Customer.id.in_(customer_ids))
+        .order_by(Customer.id, CustomerIdentity.id)
     ):
-        emails[customer_id] = value
-    return {customer_id: (name, emails.get(customer_id)) for customer_id, name in names.items()}
+        if email is not None or customer_id not in found:
+            found[customer_id] = (name, email)
+    return found
 
 
 def organizations_of(session: Session, customer_ids: set[int]) -> dict[int, int | None]:

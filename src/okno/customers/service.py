@@ -15,6 +15,7 @@ from okno.customers.models import (
     CustomerNoteRevision,
     IdentityKind,
     Organization,
+    OrganizationDomain,
     Plan,
 )
 from okno.customers.schemas import (
@@ -105,10 +106,23 @@ def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Custom
 
 def _organization_for_email(session: Session, email: str) -> int | None:
     domain = email.rsplit("@", 1)[-1].lower()
-    for org_id, domains in session.execute(sa.select(Organization.id, Organization.domains)):
-        if domain in {d.lower() for d in domains or []}:
-            return int(org_id)
-    return None
+    return session.scalar(sa.select(OrganizationDomain.organization_id).where(OrganizationDomain.domain == domain))
+
+
+def _set_domains(session: Session, org: Organization, domains: list[str]) -> None:
+    wanted = sorted({d.lower().strip() for d in domains if d.strip()})
+    taken = session.scalars(
+        sa.select(OrganizationDomain.domain).where(
+            OrganizationDomain.domain.in_(wanted), OrganizationDomain.organization_id != (org.id or 0)
+        )
+    ).all()
+    if taken:
+        raise Conflict(
+            f"{', '.join(sorted(taken))}: already the domain of another organization.",
+            code="domain_taken",
+            details=[{"field": "domains", "reason": "belongs to another organization", "domains": sorted(taken)}],
+        )
+    org.domains = wanted
 
 
 def _add_identities(session: Session, customer: Customer, identities: list[IdentityIn]) -> None:
@@ -377,13 +391,13 @@ def create_organization(session: Session, actor: Actor, *, data: OrganizationCre
     now = utcnow(session)
     org = Organization(
         name=data.name,
-        domains=sorted({d.lower().strip() for d in data.domains if d.strip()}),
         plan=data.plan,
         shared_tickets=data.shared_tickets,
         attributes=data.attributes,
         created_at=now,
         updated_at=now,
     )
+    _set_domains(session, org, data.domains)
     session.add(org)
     session.flush()
     return org
@@ -407,7 +421,7 @@ def update_organization(
             raise Conflict("An organization with this name exists.", code="name_taken")
         org.name = changes.name
     if changes.domains is not None:
-        org.domains = sorted({d.lower().strip() for d in changes.domains if d.strip()})
+        _set_domains(session, org, changes.domains)
     if changes.plan is not None:
         org.plan = changes.plan
     if changes.shared_tickets is not None:

@@ -25,7 +25,9 @@ from okno.customers import service as customers_service
 from okno.customers.schemas import OrganizationCreate
 from okno.db import Database
 from okno.demo import data
+from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
+from okno.demo.rules import seed_rules
 from okno.demo.widgets import demo_origins, seed_widget
 from okno.tickets import changes, fields, service
 from okno.tickets.models import Ticket
@@ -257,6 +259,8 @@ def seed(
     with database.write() as session:
         _setup(session)
         seed_macros(session)
+        seed_rules(session)
+        seed_business_hours(session)
         seed_widget(session, origins=widget_origins)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0

@@ -1,6 +1,7 @@
 """Imports every domain's jobs module, explicitly, so their handlers are registered."""
 
 from okno.accounts import jobs as accounts_jobs
+from okno.automation.rules import jobs as rules_jobs
 from okno.automation.webhooks import jobs as webhooks_jobs
 from okno.channels import jobs as channels_jobs
 from okno.channels.chat import jobs as chat_jobs
@@ -19,6 +20,7 @@ __all__ = [
     "http_jobs",
     "maintenance",
     "portal_jobs",
+    "rules_jobs",
     "tickets_jobs",
     "tickets_reactions",
     "webhooks_jobs",

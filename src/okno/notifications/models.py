@@ -11,6 +11,7 @@ from okno.db import Base, BigId, UTCDateTime
 
 class NotificationKind(StrEnum):
     mention = "mention"
+    rule = "rule"  # an automation rule asks the person to look at the ticket (rule_id says which)
 
 
 class Notification(Base):
@@ -30,5 +31,7 @@ class Notification(Base):
     message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"))
     # Who caused it (the colleague who wrote the mention); None for the system.
     actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # The rule that sent it (kind "rule"); rule ids are never reused, so no foreign key is needed.
+    rule_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -42,6 +42,27 @@ def notify_mentioned(
     return rows
 
 
+def notify_for_rule(session: Session, *, user_ids: Iterable[int], ticket_id: int, rule_id: int) -> list[Notification]:
+    """One notification per person a rule names (supervisors of a team, say), in the rule's transaction."""
+    now = utcnow(session)
+    rows = [
+        Notification(
+            user_id=user_id,
+            kind=NotificationKind.rule,
+            ticket_id=ticket_id,
+            message_id=None,
+            actor_user_id=None,
+            rule_id=rule_id,
+            created_at=now,
+            read_at=None,
+        )
+        for user_id in dict.fromkeys(user_ids)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def list_for(
     session: Session, actor: Actor, *, before_id: int | None = None, limit: int = PAGE_SIZE
 ) -> list[Notification]:

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
+from okno.automation.rules import queries as rules_queries
 from okno.http.deps import unit_of_work
 from okno.notifications import queries, service
 from okno.tickets import queries as tickets_queries
@@ -28,6 +29,7 @@ def _listing(session: Session, actor: Actor, before_id: int | None) -> dict[str,
         # Tickets the reader can no longer open are listed without their subject.
         "titles": tickets_queries.ticket_titles(session, actor, {n.ticket_id for n in rows}),
         "user_names": accounts_queries.user_names(session, {n.actor_user_id for n in rows if n.actor_user_id}),
+        "rule_names": rules_queries.names(session, {n.rule_id for n in rows if n.rule_id}),
         "next_before": rows[-1].id if more and rows else None,
     }
 

@@ -9,6 +9,8 @@ for anything outside it (an email, an HTTP call).
 
 Events that reactions record start the next round, one level deeper. Past ``MAX_DEPTH`` no
 further round is queued: whatever the rules say, a chain of changes cannot feed itself forever.
+A reaction may also leave marks (``mark``) that every later round of the same chain carries in
+``Change.marks``: rules mark each rule that fired, so none fires twice in one chain.
 The domains register their reactions here, so tickets never import them.
 """
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 REACT_JOB = "tickets.react"
 MAX_DEPTH = 8
 _DEPTH_KEY = "okno.reaction_depth"
+_MARKS_KEY = "okno.reaction_marks"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Change:
     ticket_id: int
     event_ids: tuple[int, ...]
     depth: int
+    # Left by reactions in earlier rounds of this chain (``mark``); empty for a change made by a person.
+    marks: frozenset[str] = frozenset()
 
 
 Reaction = Callable[[Session, Change, JobContext], None]
@@ -77,6 +82,11 @@ def registered() -> list[str]:
     return [item.name for item in sorted(_reactions.values(), key=lambda item: (item.order, item.name))]
 
 
+def mark(session: Session, marker: str) -> None:
+    """Carries ``marker`` into every later round of the chain this unit of work belongs to."""
+    session.info.setdefault(_MARKS_KEY, set()).add(marker)
+
+
 def queue_when_committing(session: Session, new_events: Callable[[Session], list[TicketEvent]]) -> None:
     """Queues the reactions to the unit of work's new events (as ``new_events`` lists them then) as it commits."""
     if _reactions:
@@ -94,7 +104,10 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     for event in events:
         by_ticket.setdefault(event.ticket_id, []).append(event.id)
     for ticket_id, event_ids in by_ticket.items():
-        payload = {"ticket_id": ticket_id, "event_ids": sorted(event_ids), "depth": depth}
+        payload: dict[str, Any] = {"ticket_id": ticket_id, "event_ids": sorted(event_ids), "depth": depth}
+        marks = sorted(session.info.get(_MARKS_KEY, ()))
+        if marks:
+            payload["marks"] = marks
         enqueue(session, REACT_JOB, payload, key=f"{REACT_JOB}:{ticket_id}:{min(event_ids)}")
 
 
@@ -104,7 +117,9 @@ def react(session: Session, payload: dict[str, Any], context: JobContext) -> Non
         ticket_id=int(payload["ticket_id"]),
         event_ids=tuple(int(i) for i in payload["event_ids"]),
         depth=int(payload.get("depth", 0)),
+        marks=frozenset(str(m) for m in payload.get("marks", ())),
     )
     session.info[_DEPTH_KEY] = change.depth + 1
+    session.info[_MARKS_KEY] = set(change.marks)
     for item in sorted(_reactions.values(), key=lambda item: (item.order, item.name)):
         item.run(session, change, context)

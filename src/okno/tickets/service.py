@@ -80,10 +80,11 @@ def _new_message(
     attached = attachments.link(session, actor, row, message.attachment_ids)
     if kind != MessageKind.note:
         ticket.last_activity_at = now
-    # The customer waits from their oldest unanswered message; a public reply answers them all.
+    # The customer waits from their oldest unanswered message; a public reply answers them all,
+    # except a rule's automatic one (an auto-reply, a reminder): the customer still waits for a person.
     if kind == MessageKind.inbound and ticket.waiting_since is None:
         ticket.waiting_since = now
-    elif kind == MessageKind.reply:
+    elif kind == MessageKind.reply and actor.rule_id is None:
         ticket.waiting_since = None
     ticket.updated_at = now
     return row, attached

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, may_change_tickets
 from okno.automation.macros import service as macros_service
+from okno.automation.rules import queries as rules_queries
 from okno.customers import card as customer_card
 from okno.customers import service as customers_service
 from okno.db import utcnow
@@ -71,6 +72,9 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
         "custom_fields": definitions,
         "field_labels": {d.key: d.label for d in definitions},
         "may_change": may_change_tickets(actor),
+        "rule_names": rules_queries.names(
+            session, {e.actor_id for e in events if e.actor_type == "rule" and e.actor_id}
+        ),
         "macro_titles": macros_service.titles(
             session, actor, {e.data["macro_id"] for e in events if e.kind == "macro_applied"}
         ),

@@ -26,7 +26,9 @@ SECTIONS = (
     AdminSection("tags", N_("Tags"), "/admin/tags", may_administer),
     AdminSection("custom_fields", N_("Custom fields"), "/admin/custom-fields", may_administer),
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
+    AdminSection("rules", N_("Rules"), "/admin/rules", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
+    AdminSection("business_hours", N_("Business hours"), "/admin/business-hours", may_administer),
     AdminSection("widgets", N_("Chat widgets"), "/admin/widgets", may_administer),
     AdminSection("webhooks", N_("Webhooks"), "/admin/webhooks", may_administer),
 )

@@ -75,7 +75,7 @@ def update_subscription(
 ) -> WebhookSubscription:
     subscription = get_subscription(session, actor, subscription_id)
     changes = data.model_dump(exclude_unset=True)
-    for name in ("name", "url", "enabled", "allow_private_network"):
+    for name in ("name", "url", "event_kinds", "enabled", "allow_private_network"):
         if changes.get(name) is None and name in changes:
             raise Invalid("This field cannot be empty.", field=name)
     url = changes.get("url", subscription.url)

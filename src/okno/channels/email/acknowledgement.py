@@ -1,8 +1,11 @@
 """The automatic acknowledgement of a new ticket opened by email (RFC 3834 auto-reply).
 
-Queued in the same transaction that files the mail, sent by a job through the outbox with the
-mailbox's SMTP server. It is answered only when the mail allows an automatic answer (not an
-auto-reply itself, not bulk or list mail, not a bounce, not from mailer-daemon or no-reply),
+Sent because a rule says so: Okno seeds the rule "Acknowledge new email tickets" (ticket
+created, channel email; admins may change or switch it off), whose action calls
+``queue_for_ticket`` in the rules' reaction to the new ticket. Sent by a job through the outbox
+with the mailbox's SMTP server. It is answered only when the mail allows an automatic answer (not an
+auto-reply itself, not bulk or list mail, not a bounce, not from mailer-daemon or no-reply: the
+verdict is kept on the stored mail when it is filed, ``InboundEmail.answer_to``),
 and at most ``OKNO_AUTO_REPLIES_PER_HOUR`` times per sender address per hour, counted in the
 database so every worker shares the count (on PostgreSQL an advisory lock per address keeps
 two workers from both taking the last slot).
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from okno.accounts.permissions import Actor
 from okno.channels.base import PermanentDeliveryError
 from okno.channels.email import outbound
-from okno.channels.email.models import AutoReply, Mailbox
+from okno.channels.email.models import AutoReply, InboundEmail, Mailbox
 from okno.crypto import Sealer
 from okno.customers import queries as customers_queries
 from okno.db import utcnow
@@ -83,6 +86,40 @@ def queue(
     session.flush()
     enqueue(session, SEND_JOB, {"auto_reply_id": row.id}, key=f"auto-reply:{row.id}")
     return row
+
+
+def queue_for_ticket(session: Session, *, ticket_id: int, language: str | None, per_hour: int) -> AutoReply | None:
+    """The acknowledgement of a ticket opened by email: once, and only if its mail may be answered."""
+    inbound = session.scalars(
+        sa.select(InboundEmail).where(InboundEmail.ticket_id == ticket_id).order_by(InboundEmail.id).limit(1)
+    ).first()
+    if inbound is None or inbound.answer_to is None:
+        return None
+    if session.scalar(sa.select(AutoReply.id).where(AutoReply.ticket_id == ticket_id)) is not None:
+        return None  # acknowledged already (another rule, or a run before this one)
+    mailbox = session.get(Mailbox, inbound.mailbox_id)
+    if mailbox is None:
+        return None
+    return queue(
+        session,
+        mailbox=mailbox,
+        ticket_id=ticket_id,
+        recipient=inbound.answer_to,
+        in_reply_to=inbound.answer_in_reply_to,
+        language=language,
+        per_hour=per_hour,
+    )
+
+
+def may_answer_automatically(session: Session, ticket_id: int) -> bool:
+    """Whether the ticket's latest mail allows an automatic answer (RFC 3834); tickets without mail may."""
+    latest = session.execute(
+        sa.select(InboundEmail.answer_to)
+        .where(InboundEmail.ticket_id == ticket_id)
+        .order_by(InboundEmail.id.desc())
+        .limit(1)
+    ).first()
+    return latest is None or latest[0] is not None
 
 
 def build(session: Session, row: AutoReply, expected: str | None) -> outbound.Outgoing:

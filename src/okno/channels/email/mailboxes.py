@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, require_admin
-from okno.channels.email.models import Mailbox
+from okno.channels.email.models import InboundEmail, Mailbox
 from okno.channels.email.schemas import SETTINGS, MailboxCreate, MailboxUpdate
 from okno.crypto import Sealer
 from okno.db import is_unique_violation, utcnow
@@ -98,3 +98,10 @@ def for_recipient(session: Session, address: str) -> Mailbox | None:
         .where(Mailbox.address.in_(sorted(candidates)), Mailbox.is_active.is_(True))
         .order_by(sa.func.length(Mailbox.address).desc())
     ).first()
+
+
+def received_through(session: Session, ticket_id: int) -> int | None:
+    """The mailbox whose mail opened the ticket (None for tickets that did not come by email)."""
+    return session.scalar(
+        sa.select(InboundEmail.mailbox_id).where(InboundEmail.ticket_id == ticket_id).order_by(InboundEmail.id).limit(1)
+    )

@@ -85,6 +85,11 @@ class InboundEmail(Base):
     ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when filed: the sender an automatic answer (acknowledgement, a rule's auto-reply) may go to,
+    # and the Message-ID it answers. None when RFC 3834 says not to answer: an auto-reply, bulk or list
+    # mail, a bounce, mailer-daemon or no-reply.
+    answer_to: Mapped[str | None] = mapped_column(sa.String(320))
+    answer_in_reply_to: Mapped[str | None] = mapped_column(sa.String(998))
 
 
 class AutoReply(Base):

@@ -90,7 +90,9 @@ def build(session: Session, message: Message, storage: Storage) -> Outgoing:
     if earlier:
         mail["In-Reply-To"] = earlier[0]
         mail["References"] = " ".join(reversed(earlier))
-    mail["Auto-Submitted"] = "no"
+    # RFC 3834: a reply no person wrote (a rule's auto-reply or reminder) is automatic, so that other
+    # robots do not answer it in turn; an agent's reply is not.
+    mail["Auto-Submitted"] = "no" if message.author_user_id is not None else "auto-replied"
     mail.set_content(message.body_text + (f"\n\n-- \n{signature}" if signature else ""))
     if message.body_html:
         closing = f"<p>-- <br>{html.escape(signature).replace(chr(10), '<br>')}</p>" if signature else ""

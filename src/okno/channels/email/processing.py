@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor
 from okno.channels.base import InboundMessage
-from okno.channels.email import acknowledgement, bounces
+from okno.channels.email import bounces
 from okno.channels.email.models import InboundEmail, InboundStatus, Mailbox
 from okno.channels.email.parse import parse_email
 from okno.customers import service as customers_service
@@ -121,16 +121,10 @@ def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context
             posted.ticket.id,
             data=MessageCreate(kind=MessageKind.note, body=f"Attachments of this mail that were not kept:\n{kept_out}"),
         )
-    if ticket_id is None and message.may_auto_reply:
-        acknowledgement.queue(
-            session,
-            mailbox=mailbox,
-            ticket_id=posted.ticket.id,
-            recipient=message.sender.email,
-            in_reply_to=None if message.external_id_is_fallback else message.external_id,
-            language=posted.ticket.language,
-            per_hour=context.settings.auto_replies_per_hour,
-        )
+    if message.may_auto_reply:
+        # What an automatic answer needs; the acknowledgement rule (or another rule) decides whether to send one.
+        inbound.answer_to = message.sender.email.strip().lower()[:320]
+        inbound.answer_in_reply_to = None if message.external_id_is_fallback else message.external_id
     return Filed(ticket_id=posted.ticket.id, message_id=posted.message.id, new_ticket=ticket_id is None)
 
 

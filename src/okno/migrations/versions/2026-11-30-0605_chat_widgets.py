@@ -1,7 +1,7 @@
 """Chat widgets: allowed origins, look, pre-chat topics and their teams, the sealed identity secret
 
 Revision ID: 6a2c4e8b1d05
-Revises: 5e1d7a9c3f20
+Revises: 4db968763ec8
 Create Date: 2026-11-30 06:05:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from okno.db import UTCDateTime
 
 revision: str = "6a2c4e8b1d05"
-down_revision: str | None = "5e1d7a9c3f20"
+down_revision: str | None = "4db968763ec8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Outgoing webhooks: subscriptions (sealed secrets, event kinds, the private-network permission) and the delivery log
 
 Revision ID: 6b3d5f9c2e40
-Revises: 6a2c4e8b1d05
+Revises: 909749f48f99
 Create Date: 2026-11-30 06:40:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from okno.db import UTCDateTime
 
 revision: str = "6b3d5f9c2e40"
-down_revision: str | None = "6a2c4e8b1d05"
+down_revision: str | None = "909749f48f99"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Automation rules: triggers that react to ticket changes and time-based automations."""

@@ -1,0 +1,124 @@
+"""What automations read about tickets: a change's events, message texts, tickets in a state since when.
+
+Read-only and without permissions (automations act as the system). The time-based queries walk
+tickets in id order, a batch at a time, through the indexes the inbox uses (status, assignee,
+waiting time), and compute when the state began from the ticket's own history, found through
+its (ticket, id) index: no table scan of the event log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.tickets.models import Message, MessageKind, Ticket, TicketEvent, TicketStatus
+
+UNFINISHED = (TicketStatus.new, TicketStatus.open, TicketStatus.pending, TicketStatus.on_hold)
+STATES = ("pending", "solved", "unassigned", "awaiting_reply")
+
+
+@dataclass(frozen=True)
+class EventFact:
+    id: int
+    kind: str
+    actor_type: str
+    actor_id: int | None
+    data: dict[str, Any]
+
+
+def events(session: Session, ticket_id: int, event_ids: list[int]) -> list[EventFact]:
+    rows = session.execute(
+        sa.select(TicketEvent.id, TicketEvent.kind, TicketEvent.actor_type, TicketEvent.actor_id, TicketEvent.data)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.id.in_(event_ids))
+        .order_by(TicketEvent.id)
+    )
+    return [
+        EventFact(i, kind, str(actor_type), actor_id, dict(data or {})) for i, kind, actor_type, actor_id, data in rows
+    ]
+
+
+def customer_texts(session: Session, ticket_id: int, message_ids: list[int]) -> list[str]:
+    """The texts of these messages that came from the customer, or (none given) the ticket's first one."""
+    query = sa.select(Message.body_text).where(Message.ticket_id == ticket_id, Message.kind == MessageKind.inbound)
+    if message_ids:
+        return list(session.scalars(query.where(Message.id.in_(message_ids)).order_by(Message.id)))
+    return list(session.scalars(query.order_by(Message.id).limit(1)))
+
+
+def recent_ticket_ids(session: Session, limit: int) -> list[int]:
+    """The newest tickets (by creation), not merged away: what a rule's dry run looks at."""
+    query = (
+        sa.select(Ticket.id)
+        .where(Ticket.merged_into_id.is_(None))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def automatic_replies_since(session: Session, customer_id: int, since: datetime) -> int:
+    """Public replies no person wrote (rules' auto-replies) on this customer's tickets since then."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Message)
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .where(
+                Ticket.customer_id == customer_id,
+                Message.kind == MessageKind.reply,
+                Message.author_user_id.is_(None),
+                Message.created_at > since,
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class InState:
+    ticket_id: int
+    since: datetime
+    team_id: int | None
+
+
+def _last_event(kind: str) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(sa.func.max(TicketEvent.occurred_at))
+        .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == kind)
+        .scalar_subquery()
+    )
+
+
+def in_state_since(session: Session, state: str, *, before: datetime, after_id: int, limit: int) -> list[InState]:
+    """Tickets in ``state`` since ``before`` or earlier, by id after ``after_id``: at most ``limit``.
+
+    pending: since its last status change (a ticket opened as pending: since it was created);
+    solved: since it was solved; unassigned (new or open, nobody assigned): since its last
+    assignment change, else since it was created; awaiting_reply (unfinished, the customer's
+    message unanswered): since the oldest unanswered message.
+    """
+    if state == "pending":
+        since: Any = sa.func.coalesce(_last_event("status_changed"), Ticket.created_at)
+        where: list[Any] = [Ticket.status == TicketStatus.pending]
+    elif state == "solved":
+        since = Ticket.solved_at
+        where = [Ticket.status == TicketStatus.solved, Ticket.solved_at.is_not(None)]
+    elif state == "unassigned":
+        since = sa.func.coalesce(_last_event("assigned"), Ticket.created_at)
+        where = [Ticket.assignee_id.is_(None), Ticket.status.in_([TicketStatus.new, TicketStatus.open])]
+    elif state == "awaiting_reply":
+        since = Ticket.waiting_since
+        where = [Ticket.waiting_since.is_not(None), Ticket.status.in_(UNFINISHED)]
+    else:
+        raise ValueError(f"unknown state {state!r}")
+    rows = session.execute(
+        sa.select(Ticket.id, since.label("since"), Ticket.team_id)
+        .where(*where, Ticket.merged_into_id.is_(None), Ticket.id > after_id, since <= before)
+        .order_by(Ticket.id)
+        .limit(limit)
+    )
+    return [InState(ticket_id, at, team_id) for ticket_id, at, team_id in rows]
