@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from okno.accounts.permissions import Actor
 from okno.channels.widget import service as widget_service
+from okno.channels.widget.identity import sign_identity
 from okno.channels.widget.schemas import TopicIn, WidgetCreate
 from okno.crypto import Sealer
 from okno.db import Database, make_engine
@@ -43,6 +44,9 @@ class Site:
     widget_key: str
     url: str  # the shop's page, on its own origin
     foreign_url: str  # the same page on an origin the widget does not allow
+    secret: bytes  # the widget's identity secret, as the shop's server knows it
+    shop_dir: Path
+    base: str
 
 
 def _serve_directory(directory: Path) -> tuple[ThreadingHTTPServer, int]:
@@ -71,6 +75,7 @@ def site(served_template: databases.Template, tmp_path: Path) -> Iterator[Site]:
             engine = make_engine(url)
             try:
                 with Database(engine).write() as session:
+                    sealer = Sealer(SECRET, purpose=widget_service.SECRET_PURPOSE)
                     widget = widget_service.create_widget(
                         session,
                         Actor.system("tests"),
@@ -86,8 +91,9 @@ def site(served_template: databases.Template, tmp_path: Path) -> Iterator[Site]:
                                 TopicIn(label="A problem with my order", team_id=team_id),
                             ],
                         ),
-                        sealer=Sealer(SECRET, purpose=widget_service.SECRET_PURPOSE),
+                        sealer=sealer,
                     )
+                    secret = widget_service.identity_secret(session, widget.id, sealer=sealer)
             finally:
                 engine.dispose()
             (shop_dir / "index.html").write_text(PAGE.format(base=base, key=widget.key), encoding="utf-8")
@@ -96,6 +102,9 @@ def site(served_template: databases.Template, tmp_path: Path) -> Iterator[Site]:
                 widget_key=widget.key,
                 url=f"http://127.0.0.1:{shop_port}/index.html",
                 foreign_url=f"http://localhost:{shop_port}/index.html",
+                secret=secret,
+                shop_dir=shop_dir,
+                base=base,
             )
             desk.api.close()
     finally:
@@ -207,3 +216,25 @@ def test_offline_the_widget_takes_a_message_for_email_in_russian(browser: Browse
     [ticket] = site.desk.api.get("/api/v1/tickets", params={"channel": "chat"}).json()["items"]
     assert ticket["language"] == "ru"
     visitor.context.close()
+
+
+def test_a_visitor_signed_in_on_the_site_finds_their_earlier_chat(browser: Browser, site: Site) -> None:
+    earlier = site.desk.ticket(
+        subject="Shade colours",
+        channel="chat",
+        customer={"email": "olga@customer.example", "name": "Olga"},
+        message={"body": "Which colours does the linen shade come in?"},
+    )
+    site.desk.api.post(f"/api/v1/tickets/{earlier['id']}/messages", json={"body": "White, sand and graphite."})
+    signature = sign_identity(site.secret, email="olga@customer.example")
+    who = f'data-user-email="olga@customer.example" data-user-name="Olga" data-user-signature="{signature}"'
+    signed = PAGE.format(base=site.base, key=site.widget_key).replace("async></script>", who + " async></script>")
+    (site.shop_dir / "account.html").write_text(signed, encoding="utf-8")
+    page = browser.new_page()
+    page.goto(site.url.replace("index.html", "account.html"))
+    page.get_by_role("button", name="Chat with us").click()
+    log = page.get_by_role("dialog", name="Lamp Shop").get_by_role("log")
+    expect(log.locator(".visitor")).to_contain_text("Which colours does the linen shade come in?")
+    expect(log.locator(".agent")).to_contain_text("White, sand and graphite.")
+    expect(page.get_by_role("button", name="Confirm my email to see earlier conversations")).to_have_count(0)
+    page.close()
