@@ -27,6 +27,8 @@ from okno.automation.sla import admin_views as sla_admin_views
 from okno.automation.sla import api as sla_api
 from okno.automation.webhooks import admin_views as webhooks_admin_views
 from okno.automation.webhooks import api as webhooks_api
+from okno.channels.chat import api as chat_api
+from okno.channels.chat import ws as chat_ws
 from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         business_hours_api.router,
         sla_api.router,
         widget_api.router,
+        chat_api.router,
+        chat_ws.router,
         webhooks_api.router,
     )
     for router in (*api_routers, stream.router):

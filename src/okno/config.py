@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         description="The expected first response named in the acknowledgement of a new ticket (e.g. 'within "
         "4 hours'); unset: 'within one business day', in the customer's language.",
     )
+    chat_unread_email_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="An agent's chat reply that the visitor has not read in the widget this long after it was sent "
+        "goes to their email address, when one is known.",
+    )
     rule_regex_timeout_ms: int = Field(
         default=50,
         ge=1,

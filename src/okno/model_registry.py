@@ -6,6 +6,7 @@ from okno.automation.macros import models as macros_models
 from okno.automation.rules import models as rules_models
 from okno.automation.sla import models as sla_models
 from okno.automation.webhooks import models as webhooks_models
+from okno.channels.chat import models as chat_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
 from okno.channels.widget import models as widget_models
@@ -20,6 +21,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "business_hours_models",
+    "chat_models",
     "customers_models",
     "email_models",
     "http_models",

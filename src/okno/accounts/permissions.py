@@ -85,6 +85,9 @@ class TicketFacts:
 CUSTOMER_VISIBLE_EVENTS = frozenset(
     {"created", "message_received", "reply_sent", "status_changed", "reopened", "merged", "follow_up_created"}
 )
+# Passing signals about a customer's own conversation that the customer may see (the chat widget):
+# an agent writing a public reply (never a note), and messages read. Who is viewing stays internal.
+CUSTOMER_VISIBLE_SIGNALS = frozenset({"agent_typing", "messages_read"})
 
 
 def visible_tickets(actor: Actor) -> ColumnElement[bool]:
@@ -123,7 +126,7 @@ def may_see_ticket(actor: Actor, facts: TicketFacts) -> bool:
 def may_see_event(actor: Actor, kind: str, facts: TicketFacts) -> bool:
     if not may_see_ticket(actor, facts):
         return False
-    return actor.is_staff or kind in CUSTOMER_VISIBLE_EVENTS
+    return actor.is_staff or kind in CUSTOMER_VISIBLE_EVENTS or kind in CUSTOMER_VISIBLE_SIGNALS
 
 
 def may_see_staff_signal(actor: Actor) -> bool:

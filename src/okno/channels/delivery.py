@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from okno.channels.base import PermanentDeliveryError
+from okno.channels.chat import delivery as chat_delivery
 from okno.channels.email import outbound
 from okno.jobs.registry import JobContext
 from okno.tickets import queries as ticket_queries
@@ -32,6 +33,7 @@ ADAPTERS: dict[Channel, Deliver] = {
     Channel.email: outbound.deliver,
     Channel.web: outbound.deliver_copy,
     Channel.portal: outbound.deliver_copy,
+    Channel.chat: chat_delivery.deliver,
 }
 
 

@@ -31,9 +31,14 @@ def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
+# The largest WebSocket message a client may send (the chat widget's are below 25 000 characters,
+# the workspace's far smaller): uvicorn refuses bigger ones before they are read into memory.
+WS_MAX_BYTES = 128 * 1024
+
+
 def _serve_process(host: str, port: int, log_level: str) -> None:
     """One web process with its own listening socket; the kernel spreads connections over them."""
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, proxy_headers=True)
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, proxy_headers=True, ws_max_size=WS_MAX_BYTES)
     uvicorn.Server(config).run(sockets=[_bind(host, port, reuse_port=True)])
 
 
@@ -92,7 +97,15 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     log_level = settings.log_level.lower()
     with _smtp_receiver(settings):
         if workers == 1:
-            uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, proxy_headers=True)
+            uvicorn.run(
+                APP,
+                factory=True,
+                host=host,
+                port=port,
+                log_level=log_level,
+                proxy_headers=True,
+                ws_max_size=WS_MAX_BYTES,
+            )
         else:
             _supervise(host, port, workers, log_level)
 

@@ -121,6 +121,8 @@ class TicketFeed:
         facts = envelope.facts
         if facts.get("audience") == "staff":
             return may_see_staff_signal(viewer)
+        if facts.get("audience") == "customers" and not viewer.is_customer:
+            return False  # meant for the customer's side only (colleagues have their own signal)
         return may_see_event(
             viewer,
             envelope.kind,

@@ -40,7 +40,7 @@ class Channel(StrEnum):
 
 
 # Public replies on tickets of these channels are delivered to the customer by the channel.
-DELIVERING_CHANNELS = frozenset({Channel.email, Channel.web, Channel.portal})
+DELIVERING_CHANNELS = frozenset({Channel.email, Channel.web, Channel.portal, Channel.chat})
 
 
 class MessageKind(StrEnum):
@@ -184,6 +184,9 @@ class Message(Base):
     # Public replies that a channel delivers: queued, sent, or failed (with the reason).
     delivery_status: Mapped[DeliveryStatus | None] = mapped_column(sa.String(20))
     delivery_error: Mapped[str | None] = mapped_column(sa.Text)
+    # When the other side first read it, where a channel can tell (the chat widget): an agent
+    # reading a customer's message, the customer reading an agent's reply. Never set back.
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.created_at")

@@ -323,6 +323,7 @@ def message_read(message: Message) -> MessageRead:
         external_id=message.external_id,
         delivery_status=message.delivery_status,
         delivery_error=message.delivery_error,
+        read_at=message.read_at,
         attachments=[attachment_read(a) for a in message.attachments],
         created_at=message.created_at,
     )

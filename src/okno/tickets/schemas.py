@@ -184,6 +184,11 @@ class MessageRead(OutputModel):
         default=None, description="For public replies a channel delivers: queued, sent or failed."
     )
     delivery_error: str | None = Field(default=None, description="Why delivery failed, when it did.")
+    read_at: datetime | None = Field(
+        default=None,
+        description="When the other side first read it, where the channel can tell (chat): a customer's "
+        "message read by an agent, an agent's reply read by the customer.",
+    )
     attachments: list[AttachmentRead]
     created_at: datetime
 

@@ -25,6 +25,8 @@ from okno.tickets.feed import facts_of
 # Per ticket and connection: a burst, then one more every so many seconds. Pages repeat "viewing"
 # every 15 s and once for each newcomer, and "typing" every 2.5 s while keys are pressed.
 RATE_LIMITS = {"viewing": (5, 3.0), "typing": (3, 2.0), "stopped_viewing": (5, 1.0)}
+# "Read up to here" from a chat ticket's page: written down (tickets.reading), so asked for sparingly.
+READ_LIMIT = (5, 2.0)
 # Who may see a ticket is re-read this often, so a reassignment soon stops the signals.
 FACTS_TTL_SECONDS = 30.0
 COMPOSING = {"reply", "note"}
@@ -73,6 +75,21 @@ class TicketViewers:
         else:
             self.viewing.add(ticket_id)
         self._send(kind, ticket_id, facts, data)
+        if kind == "typing" and data["composing"] == "reply":
+            # The customer may see that an answer is on its way (the chat widget shows it); never a note.
+            self._send("agent_typing", ticket_id, {**facts, "audience": "customers"}, {"name": self.actor.name})
+
+    def read_request(self, message: object) -> tuple[int, int] | None:
+        """``{"type": "read", "ticket_id", "message_id"}`` from the page: (ticket, message) to mark, or None."""
+        if not self.actor.is_staff or not isinstance(message, dict) or message.get("type") != "read":
+            return None
+        ticket_id, message_id = message.get("ticket_id"), message.get("message_id")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (ticket_id, message_id)):
+            return None
+        assert isinstance(ticket_id, int) and isinstance(message_id, int)
+        if self._visibility(ticket_id) is None or self._too_soon("read", ticket_id):
+            return None
+        return ticket_id, message_id
 
     def close(self) -> None:
         """The page went away: it stops viewing whatever it showed."""
@@ -96,7 +113,7 @@ class TicketViewers:
 
     def _too_soon(self, kind: str, ticket_id: int) -> bool:
         """A token bucket: a page may answer a newcomer at once, but cannot flood the bus."""
-        burst, seconds_per_token = RATE_LIMITS[kind]
+        burst, seconds_per_token = READ_LIMIT if kind == "read" else RATE_LIMITS[kind]
         now = self.monotonic()
         tokens, then = self._allowance.get((kind, ticket_id), (float(burst), now))
         tokens = min(float(burst), tokens + (now - then) / seconds_per_token)

@@ -4,11 +4,14 @@ Authenticated by the session cookie, so the handshake's Origin must be this site
 otherwise any page on the web could open it with the agent's cookie (cross-site WebSocket
 hijacking). Each event passes the same permission filter as every list and page. The page
 says over the same connection which ticket it shows and when its agent types
-(``{"type": "viewing" | "typing" | "stopped_viewing", "ticket_id": N}``): the collision signals.
+(``{"type": "viewing" | "typing" | "stopped_viewing", "ticket_id": N}``): the collision signals;
+on a chat ticket also ``{"type": "read", "ticket_id": N, "message_id": M}``: the customer's
+messages up to M are read (the visitor's widget shows the ticks).
 """
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
@@ -16,10 +19,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from okno.accounts import web_sessions
-from okno.errors import error_body
+from okno.errors import OknoError, error_body
+from okno.http.deps import unit_of_work
 from okno.http.stream import forward
 from okno.realtime import Stream
 from okno.runtime import Runtime
+from okno.tickets import reading
 from okno.tickets.viewers import TicketViewers
 from okno.web.pages import SESSION_COOKIE
 
@@ -53,7 +58,16 @@ async def live(websocket: WebSocket, after_id: int | None = None) -> None:
     viewers = TicketViewers(runtime.bus, runtime.db.read, signed_in.actor, runtime.db.clock)
 
     async def on_message(message: object) -> None:
-        await run_in_threadpool(viewers.receive, message)
+        read = await run_in_threadpool(viewers.read_request, message)
+        if read is None:
+            await run_in_threadpool(viewers.receive, message)
+            return
+        ticket_id, message_id = read
+        with contextlib.suppress(OknoError):  # a ticket gone meanwhile: nothing to mark
+            async with unit_of_work(runtime, writes=True) as session:
+                await run_in_threadpool(
+                    reading.mark_read, session, signed_in.actor, ticket_id, up_to_message_id=message_id
+                )
 
     try:
         stream = Stream(runtime.bus, runtime.db.read, signed_in.actor, after_id=after_id)

@@ -22,8 +22,20 @@
   function refreshTimeline() {
     fetch("/tickets/" + ticketId + "/timeline", { headers: { "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) timeline.innerHTML = html; });
+      .then(function (html) { if (html !== null) { timeline.innerHTML = html; sayRead(); } });
   }
+
+  // On a chat ticket the visitor sees when an agent has read their messages: the page says how far it
+  // has shown them, while the agent can see it (a tab in the background reads nothing).
+  var readUpTo = 0;
+  function sayRead() {
+    if (!timeline || timeline.dataset.reads !== "on" || document.visibilityState !== "visible") return;
+    var inbound = timeline.querySelectorAll(".message-inbound[data-message-id]");
+    if (!inbound.length) return;
+    var last = Number(inbound[inbound.length - 1].dataset.messageId);
+    if (last > readUpTo && send("read", { message_id: last })) readUpTo = last;
+  }
+  document.addEventListener("visibilitychange", sayRead);
 
   // Counts are cached on the server for a few seconds: after a change, ask soon and once more when
   // the cached figures have expired, so the sidebar settles on the true numbers.
@@ -99,11 +111,15 @@
   var lastTypingSent = 0;
 
   function send(type, extra) {
-    if (!socket || socket.readyState !== WebSocket.OPEN || !ticketId) return;
+    if (!socket || socket.readyState !== WebSocket.OPEN || !ticketId) return false;
     var message = { type: type, ticket_id: ticketId };
     Object.keys(extra || {}).forEach(function (k) { message[k] = extra[k]; });
     socket.send(JSON.stringify(message));
+    return true;
   }
+
+  // A chat visitor typing (their widget says so); shown like a colleague typing, for a few seconds.
+  var customerTyping = null;  // {name, at}
 
   function renderCollision() {
     if (!indicator) return;
@@ -117,6 +133,11 @@
       var text = other.composing === "note" ? indicator.dataset.typingNote : indicator.dataset.typingReply;
       return text.replace("{name}", other.name);
     });
+    if (customerTyping && now - customerTyping.at < TYPING_SHOW_MS) {
+      parts.unshift(customerTyping.name ? indicator.dataset.customerTyping.replace("{name}", customerTyping.name)
+        : indicator.dataset.someoneTyping);
+      typing.push(customerTyping);
+    }
     if (viewers.length) parts.push(indicator.dataset.viewing.replace("{names}", viewers.join(", ")));
     indicator.textContent = parts.join(" · ");
     indicator.hidden = parts.length === 0;
@@ -131,7 +152,18 @@
       });
       return;
     }
-    if (signal.ticket_id !== ticketId || signal.data.user_id === me) return;
+    if (signal.ticket_id !== ticketId) return;
+    if (signal.kind === "customer_typing") {
+      customerTyping = { name: signal.data.name || "", at: Date.now() };
+      renderCollision();
+      setTimeout(renderCollision, TYPING_SHOW_MS + 100);
+      return;
+    }
+    if (signal.kind === "messages_read") {
+      if (signal.data.by === "customer") refreshTimeline();  // the replies' read marks
+      return;
+    }
+    if (signal.kind === "agent_typing" || signal.data.user_id === me) return;
     var id = String(signal.data.user_id);
     if (signal.kind === "stopped_viewing") {
       delete others[id];
@@ -180,6 +212,9 @@
       if (delay > 1000) refreshBell();
       delay = 1000;
       send("viewing");
+      // Read marks are passing signals, never replayed: on a chat ticket, fetch the ones that came
+      // between rendering the page and this connection.
+      if (timeline && timeline.dataset.reads === "on") refreshTimeline(); else sayRead();
     };
     socket.onmessage = function (message) { onEvent(JSON.parse(message.data)); };
     socket.onclose = function () {

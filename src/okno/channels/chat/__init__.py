@@ -1,0 +1,1 @@
+"""The web chat widget's conversations: visitors, the live WebSocket, delivery and idle closing."""
