@@ -93,7 +93,11 @@ class Idempotency:
 
 def _json(produced: BaseModel | dict[str, Any] | None) -> Any:
     # A schema dumps itself to JSON types in one pass; the generic encoder would walk the result again.
-    return produced.model_dump(mode="json", by_alias=True) if isinstance(produced, BaseModel) else jsonable_encoder(produced)
+    return (
+        produced.model_dump(mode="json", by_alias=True)
+        if isinstance(produced, BaseModel)
+        else jsonable_encoder(produced)
+    )
 
 
 async def _idempotency(
