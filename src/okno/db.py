@@ -179,6 +179,7 @@ class Database:
 
 _ON_COMMIT_KEY = "okno.on_commit"
 _BEFORE_COMMIT_KEY = "okno.before_commit"
+_KEPT_KEY = "okno.kept"
 
 
 def before_commit(session: Session, name: str, callback: Callable[[Session], None]) -> None:
@@ -189,6 +190,16 @@ def before_commit(session: Session, name: str, callback: Callable[[Session], Non
     skips it.
     """
     session.info.setdefault(_BEFORE_COMMIT_KEY, {}).setdefault(name, callback)
+
+
+def keep(session: Session, obj: object) -> None:
+    """Keeps ``obj`` in the session until the unit of work ends.
+
+    A session holds the objects it loaded weakly: one no longer referenced drops out of its
+    identity map. Kept, it stays there for later steps (the answer, the realtime feed, the
+    reactions' queueing), which then read it from memory instead of the database.
+    """
+    session.info.setdefault(_KEPT_KEY, []).append(obj)
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -379,3 +379,24 @@ def test_a_dry_run_shows_the_recent_tickets_a_rule_would_match_and_changes_nothi
         )
         assert result.examined == 1 and result.matched_ids == [older]
     assert events(db, payment, "tags_changed") == []
+
+
+def test_a_change_no_active_trigger_rule_listens_for_queues_no_job(
+    db: Database, people: Personas, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    only_rules = {"rules.run": reactions._reactions["rules.run"]}
+    monkeypatch.setattr(reactions, "_reactions", only_rules)  # whatever other domains register
+
+    def react_jobs() -> int:
+        with db.read() as session:
+            return int(session.scalar(sa.select(sa.func.count()).where(Job.name == reactions.REACT_JOB)) or 0)
+
+    ticket_id = ticket(db, people, worker)
+    assert react_jobs() == 1  # the default acknowledgement listens for new tickets
+    update(db, people.agent.actor, ticket_id, priority="urgent")
+    assert react_jobs() == 1  # nothing listens for updates
+    make_rule(db, people.admin.actor, triggers=["ticket_updated"], actions=[act("add_tags", ["seen"])])
+    update(db, people.agent.actor, ticket_id, priority="low")
+    assert react_jobs() == 2
+    worker.run_pending()
+    assert "seen" in tags_of(db, ticket_id)

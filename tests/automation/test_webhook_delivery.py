@@ -18,6 +18,7 @@ from okno.db import Database
 from okno.errors import Invalid
 from okno.jobs.models import Job
 from okno.runtime import Runtime
+from okno.tickets import reactions
 from tests.automation.webhook_receiver import Receiver
 from tests.factories.personas import Personas
 from tests.factories.tickets import make_ticket, update
@@ -220,3 +221,30 @@ def test_a_redirect_is_never_followed(runtime: Runtime, db: Database, people: Pe
     (delivery,) = log(db, subscription_id)
     assert (delivery.status, delivery.response_status) == ("failed", 302)
     assert delivery.error is not None and "redirects are not followed" in delivery.error
+
+
+def test_a_ticket_change_no_enabled_subscription_takes_queues_nothing_for_webhooks(
+    runtime: Runtime, db: Database, people: Personas, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    only_webhooks = {"webhooks.queue": reactions._reactions["webhooks.queue"]}
+    monkeypatch.setattr(reactions, "_reactions", only_webhooks)  # whatever other domains register
+
+    def react_jobs() -> int:
+        with db.read() as session:
+            return int(session.scalar(sa.select(sa.func.count()).where(Job.name == reactions.REACT_JOB)) or 0)
+
+    make_ticket(db, people.agent.actor)
+    assert react_jobs() == 0
+    subscription_id, _ = subscribe(db, people, receiver.url(), event_kinds=["priority_changed"])
+    ticket_id = make_ticket(db, people.agent.actor)
+    assert react_jobs() == 0  # it does not take "created"
+    update(db, people.agent.actor, ticket_id, priority="urgent")
+    assert react_jobs() == 1
+    drain(runtime)
+    assert [json.loads(h.body)["type"] for h in receiver.received] == ["priority_changed"]
+    with db.write() as session:
+        service.update_subscription(
+            session, people.admin.actor, subscription_id, data=SubscriptionUpdate(enabled=False)
+        )
+    update(db, people.agent.actor, ticket_id, priority="low")
+    assert react_jobs() == 1

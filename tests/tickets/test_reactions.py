@@ -43,6 +43,13 @@ def watch(session: Session, change: reactions.Change, context: JobContext) -> No
     seen.append(("watch", change, _kinds(session, change)))
 
 
+def named(name: str) -> reactions.Reaction:
+    def run(session: Session, change: reactions.Change, context: JobContext) -> None:
+        seen.append((name, change, _kinds(session, change)))
+
+    return run
+
+
 @pytest.fixture
 def registered() -> Iterator[None]:
     seen.clear()
@@ -123,3 +130,27 @@ def test_marks_are_carried_down_the_chain(db: Database, people: Personas, worker
         worker.run_pending()
     marks = [sorted(change.marks) for name, change, _ in seen if name == "marker"]
     assert marks == [[], ["round:0"], ["round:0", "round:1"]]
+
+
+def test_a_change_no_reaction_takes_queues_nothing(
+    db: Database, people: Personas, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reactions, "_reactions", {})
+    enabled = {"rules": False}
+    reactions.reaction("tests.priority", order=200, kinds=["priority_changed"])(named("tests.priority"))
+    reactions.reaction("tests.rules", order=100, wanted=lambda session, kinds: enabled["rules"])(named("tests.rules"))
+    seen.clear()
+    ticket_id = make_ticket(db, people.agent.actor)
+    assert react_jobs(db) == []  # "created" is not a kind the one reaction takes, the other one is off
+    update(db, people.agent.actor, ticket_id, tags=["vip"])
+    assert react_jobs(db) == []
+    update(db, people.agent.actor, ticket_id, priority="urgent")
+    enabled["rules"] = True
+    update(db, people.agent.actor, ticket_id, tags=["vip", "later"])
+    assert [job.payload["ticket_id"] for job in react_jobs(db)] == [ticket_id, ticket_id]
+    worker.run_pending()
+    # Each job runs the reactions that took its change, and only those.
+    assert [(name, kinds) for name, _, kinds in seen] == [
+        ("tests.priority", ["priority_changed"]),
+        ("tests.rules", ["tags_changed"]),
+    ]

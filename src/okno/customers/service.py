@@ -129,21 +129,27 @@ def _add_identities(session: Session, customer: Customer, identities: list[Ident
     now = utcnow(session)
     for identity in identities:
         value = normalise_identity(identity.kind, identity.value)
-        owner = session.scalar(
-            sa.select(CustomerIdentity.customer_id).where(
-                CustomerIdentity.kind == identity.kind, CustomerIdentity.value == value
-            )
-        )
+        owner = _owner_of(session, identity.kind, value)
         if owner is not None and owner != customer.id:
-            raise Conflict(
-                f"The {identity.kind.value} {value} already belongs to another customer.",
-                code="identity_taken",
-                details=[{"field": "identities", "reason": "belongs to another customer", "customer_id": owner}],
-            )
+            raise _identity_taken(identity.kind, value, owner)
         if owner is None:
             customer.identities.append(
                 CustomerIdentity(customer_id=customer.id, kind=identity.kind, value=value, created_at=now)
             )
+
+
+def _owner_of(session: Session, kind: IdentityKind, value: str) -> int | None:
+    return session.scalar(
+        sa.select(CustomerIdentity.customer_id).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+    )
+
+
+def _identity_taken(kind: IdentityKind, value: str, owner: int) -> Conflict:
+    return Conflict(
+        f"The {kind.value} {value} already belongs to another customer.",
+        code="identity_taken",
+        details=[{"field": "identities", "reason": "belongs to another customer", "customer_id": owner}],
+    )
 
 
 def _check_organization(session: Session, organization_id: int | None) -> None:
@@ -151,12 +157,24 @@ def _check_organization(session: Session, organization_id: int | None) -> None:
         raise Invalid("no such organization", field="organization_id")
 
 
-def create_customer(session: Session, actor: Actor, *, data: CustomerCreate) -> Customer:
+def create_customer(session: Session, actor: Actor, *, data: CustomerCreate, unclaimed: bool = False) -> Customer:
+    """A new customer with its identities, refused (409) when one of them belongs to someone else.
+
+    ``unclaimed``: the caller has just looked the identities up and found no owner, inside a
+    savepoint, so they are not looked up again; a twin created meanwhile shows as the unique
+    identity's violation, which rolls the savepoint back (``find_or_create_by_email``).
+    """
     require_staff(actor)
-    identities = list(data.identities)
+    wanted = list(data.identities)
     if data.email:
-        identities.insert(0, IdentityIn(kind=IdentityKind.email, value=str(data.email)))
+        wanted.insert(0, IdentityIn(kind=IdentityKind.email, value=str(data.email)))
+    identities = list(dict.fromkeys((i.kind, normalise_identity(i.kind, i.value)) for i in wanted))
     _check_organization(session, data.organization_id)
+    if not unclaimed:
+        for kind, value in identities:
+            owner = _owner_of(session, kind, value)
+            if owner is not None:
+                raise _identity_taken(kind, value, owner)
     now = utcnow(session)
     organization_id = data.organization_id
     if organization_id is None and data.email:
@@ -168,11 +186,9 @@ def create_customer(session: Session, actor: Actor, *, data: CustomerCreate) -> 
         attributes=data.attributes,
         created_at=now,
         updated_at=now,
-        identities=[],
+        identities=[CustomerIdentity(kind=kind, value=value, created_at=now) for kind, value in identities],
     )
     session.add(customer)
-    session.flush()
-    _add_identities(session, customer, identities)
     session.flush()
     return customer
 
@@ -188,7 +204,7 @@ def find_or_create_by_email(session: Session, *, email: str, name: str = "") -> 
     # rolls back to its savepoint and takes the winner's customer.
     try:
         with session.begin_nested():
-            return create_customer(session, Actor.system(), data=CustomerCreate(name=name, email=email))
+            return create_customer(session, Actor.system(), data=CustomerCreate(name=name, email=email), unclaimed=True)
     except (Conflict, sa.exc.IntegrityError):
         winner = find_by_identity(session, IdentityKind.email, email)
         if winner is None:

@@ -51,7 +51,7 @@ class Idempotency:
     def respond(self, status_code: int, produce: Callable[[], BaseModel | dict[str, Any] | None]) -> JSONResponse:
         """Runs ``produce`` once per key and answers with its JSON (or the stored first answer)."""
         if self.key is None:
-            return JSONResponse(jsonable_encoder(produce()), status_code=status_code)
+            return JSONResponse(_json(produce()), status_code=status_code)
         stored = self._stored()
         if stored is not None:
             if stored.request_hash != self.request_hash:
@@ -85,10 +85,19 @@ class Idempotency:
                     code="idempotency_in_progress",
                 ) from None
             return JSONResponse(winner.response_body, status_code=winner.status_code, headers={REPLAY_HEADER: "true"})
-        body = jsonable_encoder(produce())
+        body = _json(produce())
         record.status_code = status_code
         record.response_body = body
         return JSONResponse(body, status_code=status_code)
+
+
+def _json(produced: BaseModel | dict[str, Any] | None) -> Any:
+    # A schema dumps itself to JSON types in one pass; the generic encoder would walk the result again.
+    return (
+        produced.model_dump(mode="json", by_alias=True)
+        if isinstance(produced, BaseModel)
+        else jsonable_encoder(produced)
+    )
 
 
 async def _idempotency(

@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from okno.accounts.permissions import Actor
-from okno.db import utcnow
+from okno.db import keep, utcnow
 from okno.tickets import reactions
 from okno.tickets.models import ActorType, Ticket, TicketEvent
 
-TOUCHED_TICKETS_KEY = "okno.touched_tickets"
 PENDING_EVENTS_KEY = "okno.new_events"
 
 
@@ -206,7 +205,5 @@ def record(
     reactions.queue_when_committing(session, _pending_events)
     ticket = session.identity_map.get(identity_key(Ticket, ticket_id))
     if ticket is not None:
-        # The session holds its objects weakly: kept here, the ticket is still in the session at
-        # commit, and the realtime feed reads its visibility facts from it instead of the database.
-        session.info.setdefault(TOUCHED_TICKETS_KEY, set()).add(ticket)
+        keep(session, ticket)  # the realtime feed reads its visibility facts from it at commit
     return event

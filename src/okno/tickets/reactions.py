@@ -17,7 +17,7 @@ The domains register their reactions here, so tickets never import them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ class Change:
 
 
 Reaction = Callable[[Session, Change, JobContext], None]
+Wanted = Callable[[Session, frozenset[str]], bool]
 
 
 @dataclass(frozen=True)
@@ -56,19 +57,29 @@ class _Registered:
     order: int
     name: str
     run: Reaction
+    kinds: frozenset[str] | None
+    wanted: Wanted | None
 
 
 _reactions: dict[str, _Registered] = {}
 
 
-def reaction(name: str, *, order: int) -> Callable[[Reaction], Reaction]:
-    """Registers a reaction to ticket changes; lower ``order`` runs first."""
+def reaction(
+    name: str, *, order: int, kinds: Iterable[str] | None = None, wanted: Wanted | None = None
+) -> Callable[[Reaction], Reaction]:
+    """Registers a reaction to ticket changes; lower ``order`` runs first.
+
+    ``kinds``: the event kinds it acts on (all when None). ``wanted(session, kinds)``: a cheap
+    look, in the changing unit of work, whether it could act on events of these kinds at all
+    (an enabled webhook subscription that takes one of them). The job runs only the reactions
+    that took the change when it committed; a change that none takes queues no job.
+    """
 
     def register(run: Reaction) -> Reaction:
         known = _reactions.get(name)
         if known is not None and known.run is not run:
             raise ValueError(f"reaction {name!r} is registered twice")
-        _reactions[name] = _Registered(order, name, run)
+        _reactions[name] = _Registered(order, name, run, frozenset(kinds) if kinds is not None else None, wanted)
         return run
 
     return register
@@ -79,7 +90,7 @@ def unregister(name: str) -> None:
 
 
 def registered() -> list[str]:
-    return [item.name for item in sorted(_reactions.values(), key=lambda item: (item.order, item.name))]
+    return [item.name for item in _ordered()]
 
 
 def mark(session: Session, marker: str) -> None:
@@ -100,15 +111,42 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     if depth >= MAX_DEPTH:
         log.warning("reactions stop after %s rounds on tickets %s", depth, sorted({e.ticket_id for e in events}))
         return
-    by_ticket: dict[int, list[int]] = {}
+    by_ticket: dict[int, list[TicketEvent]] = {}
     for event in events:
-        by_ticket.setdefault(event.ticket_id, []).append(event.id)
-    for ticket_id, event_ids in by_ticket.items():
-        payload: dict[str, Any] = {"ticket_id": ticket_id, "event_ids": sorted(event_ids), "depth": depth}
-        marks = sorted(session.info.get(_MARKS_KEY, ()))
+        by_ticket.setdefault(event.ticket_id, []).append(event)
+    marks = sorted(session.info.get(_MARKS_KEY, ()))
+    looks: dict[tuple[str, frozenset[str]], bool] = {}  # each reaction's look, once per unit of work and kinds
+    for ticket_id, changed in by_ticket.items():
+        taking = _taking(session, frozenset(e.kind for e in changed), looks)
+        if not taking:
+            continue
+        event_ids = sorted(e.id for e in changed)
+        payload: dict[str, Any] = {"ticket_id": ticket_id, "event_ids": event_ids, "depth": depth}
         if marks:
             payload["marks"] = marks
-        enqueue(session, REACT_JOB, payload, key=f"{REACT_JOB}:{ticket_id}:{min(event_ids)}")
+        if len(taking) < len(_reactions):
+            payload["reactions"] = taking
+        enqueue(session, REACT_JOB, payload, key=f"{REACT_JOB}:{ticket_id}:{event_ids[0]}")
+
+
+def _taking(session: Session, kinds: frozenset[str], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:
+    """The reactions, in order, that take a change with events of these kinds."""
+    taking = []
+    for item in _ordered():
+        if item.kinds is not None and item.kinds.isdisjoint(kinds):
+            continue
+        if item.wanted is not None:
+            key = (item.name, kinds)
+            if key not in looks:
+                looks[key] = item.wanted(session, kinds)
+            if not looks[key]:
+                continue
+        taking.append(item.name)
+    return taking
+
+
+def _ordered() -> list[_Registered]:
+    return sorted(_reactions.values(), key=lambda item: (item.order, item.name))
 
 
 @job(REACT_JOB)
@@ -121,5 +159,8 @@ def react(session: Session, payload: dict[str, Any], context: JobContext) -> Non
     )
     session.info[_DEPTH_KEY] = change.depth + 1
     session.info[_MARKS_KEY] = set(change.marks)
-    for item in sorted(_reactions.values(), key=lambda item: (item.order, item.name)):
-        item.run(session, change, context)
+    # The reactions that took the change when it committed (a job queued before they were named: all).
+    taking = set(payload.get("reactions", _reactions))
+    for item in _ordered():
+        if item.name in taking:
+            item.run(session, change, context)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor, forbid_fields, require_agent
 from okno.customers import service as customers_service
-from okno.db import next_sequence_value, utcnow
+from okno.db import keep, next_sequence_value, utcnow
 from okno.errors import Conflict, Forbidden, Invalid, NotFound
 from okno.jobs.registry import enqueue
 from okno.notifications import service as notifications
@@ -121,7 +121,9 @@ def create_ticket(session: Session, actor: Actor, *, data: TicketCreate) -> Tick
         forbid_fields(actor, set(data.model_fields_set), CUSTOMER_CREATE_FIELDS)
     else:
         require_agent(actor)
-    ticket, _first = _open(session, actor, _resolve_customer(session, actor, data), data)
+    customer = _resolve_customer(session, actor, data)
+    keep(session, customer)  # the answer and the realtime feed name the customer and their organization
+    ticket, _first = _open(session, actor, customer, data)
     return ticket
 
 

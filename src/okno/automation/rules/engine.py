@@ -83,6 +83,13 @@ def run_on_change(session: Session, change: reactions.Change, settings: Settings
     return fired
 
 
-@reactions.reaction(REACTION, order=100)
+def listens_for(session: Session, event_kinds: frozenset[str]) -> bool:
+    """Whether an active trigger rule listens for what these events amount to; if none does, no job is queued."""
+    triggered = conditions.triggers_of(event_kinds)
+    query = sa.select(Rule.triggers).where(Rule.kind == RuleKind.trigger, Rule.active.is_(True))
+    return any(not triggered.isdisjoint(triggers) for triggers in session.scalars(query))
+
+
+@reactions.reaction(REACTION, order=100, wanted=listens_for)
 def react(session: Session, change: reactions.Change, context: JobContext) -> None:
     run_on_change(session, change, context.settings)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from okno.automation.sla import evaluation, service
+from okno.automation.sla.models import SlaPolicy, SlaTarget
 from okno.db import utcnow
 from okno.jobs.registry import JobContext, job, periodic
 from okno.tickets import history
@@ -20,7 +22,15 @@ def warning_lead(context: JobContext) -> timedelta:
     return timedelta(minutes=context.settings.sla_warning_minutes)
 
 
-@reaction("sla.evaluate", order=300)
+def may_apply(session: Session, event_kinds: frozenset[str]) -> bool:
+    """Whether the clock could have anything to do: a policy, or targets one left (a change may remove them)."""
+    if event_kinds <= evaluation.OWN_EVENTS:
+        return False
+    anything = sa.or_(sa.exists().select_from(SlaPolicy), sa.exists().select_from(SlaTarget))
+    return bool(session.scalar(sa.select(anything)))
+
+
+@reaction("sla.evaluate", order=300, wanted=may_apply)
 def react(session: Session, change: Change, context: JobContext) -> None:
     """After rules (which may set the priority) and routing (the team): the ticket's targets, worked out again."""
     kinds = frozenset(history.event_kinds(session, change.event_ids))

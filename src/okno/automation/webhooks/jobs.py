@@ -19,7 +19,13 @@ PRUNE_JOB = "webhooks.prune"
 KEEP_DELIVERIES = timedelta(days=30)
 
 
-@reaction("webhooks.queue", order=400)
+def any_takes(session: Session, event_kinds: frozenset[str]) -> bool:
+    """Whether an enabled subscription takes one of these kinds; if none does, no job is queued."""
+    query = sa.select(WebhookSubscription.event_kinds).where(WebhookSubscription.enabled.is_(True))
+    return any(not listed or not event_kinds.isdisjoint(listed) for listed in session.scalars(query))
+
+
+@reaction("webhooks.queue", order=400, wanted=any_takes)
 def queue_deliveries(session: Session, change: Change, context: JobContext) -> None:
     """One delivery per enabled subscription and event of the change that it takes.
 
