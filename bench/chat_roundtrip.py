@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.api_load import Errors, bench_arguments, fresh_installation, okno, percentile, serve_log, serving  # noqa: E402
+from bench.inbox_latency import tree_cpu_seconds  # noqa: E402
 
 ORIGIN = "https://shop.example"
 GOAL_RTT_P99_MS = 200
@@ -276,6 +277,12 @@ def measure_chat(
     return figures
 
 
+def server_cpu_seconds() -> float:
+    """CPU time of this process's children so far: `okno serve` and its web processes."""
+    children = Path(f"/proc/self/task/{os.getpid()}/children").read_text().split()
+    return sum(tree_cpu_seconds(int(pid)) for pid in children)
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -290,6 +297,7 @@ def bench_one(kind: str, postgres_url: str, *, widgets: int, interval_s: float, 
             raise RuntimeError(f"no widget key in: {added}")
         with serving(installation.env, workers, serve_log(installation.directory)) as base:
             result["load_before"] = load_average()
+            cpu_before = server_cpu_seconds()
             result.update(
                 measure_chat(
                     base,
@@ -302,13 +310,17 @@ def bench_one(kind: str, postgres_url: str, *, widgets: int, interval_s: float, 
                 )
             )
             result["load_after"] = load_average()
+            handled = result["chat_messages"] + result["agent_replies"] + result["chat_widgets"]
+            cpu_ms = (server_cpu_seconds() - cpu_before) * 1000
+            result["server_cpu_ms_per_message"] = round(cpu_ms / max(handled, 1), 1)
     print(
         f"[{kind}] {result['chat_widgets']} widgets, a message every {interval_s:g} s each for {duration_s:g} s "
         f"({result['chat_messages']} messages, {result['agent_replies']} agent replies, "
         f"{result['chat_errors']} errors): "
         f"round trip p50 {result['chat_rtt_p50_ms']} / p99 {result['chat_rtt_p99_ms']} ms "
         f"(ack p99 {result['chat_ack_p99_ms']} ms); agent -> visitor p50 {result['agent_delivery_p50_ms']} / "
-        f"p99 {result['agent_delivery_p99_ms']} ms; load average {result['load_before']} -> {result['load_after']}",
+        f"p99 {result['agent_delivery_p99_ms']} ms; server CPU {result['server_cpu_ms_per_message']} ms a message; "
+        f"load average {result['load_before']} -> {result['load_after']}",
         flush=True,
     )
     return result
