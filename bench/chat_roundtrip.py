@@ -7,11 +7,13 @@ processes, live events crossing between them through the database), per database
      online (so conversations are live, not offline), and N visitors, each made as the widget makes
      one (`POST /widget/{key}/visitors` with the page's Origin) from an address of its own
      (127.1.x.y: the chat throttles per client address, as it would 500 visitors' browsers);
-  2. N WebSockets to `/widget/{key}/ws?token=…`, connected with staggered starts over the first
-     interval; each starts a conversation (`start`), then sends a `message` frame every interval,
-     the N widgets' sends spread evenly over the interval (N / interval messages per second);
-  3. meanwhile the agent answers through the API (`POST /api/v1/tickets/{id}/messages`, a reply)
-     in a few random conversations each second.
+  2. N WebSockets to `/widget/{key}/ws?token=…`, connected with staggered starts over a ramp
+     (N / 10 seconds, at least one interval); each starts a conversation (`start`) as it connects;
+  3. from one interval after the ramp, for the duration, each sends a `message` frame every
+     interval, the N widgets' sends spread evenly over it (N / interval messages a second), while
+     the agent answers through the API (`POST /api/v1/tickets/{id}/messages`, a reply) in random
+     conversations, AGENT_REPLIES_PER_S a second. The server's CPU time in this phase is reported
+     per message (visitors' and agent's).
 
 What is measured, on the client's clock:
   - **round trip** (`chat_rtt_*`): from just before a `message` frame is sent to the moment the same
@@ -58,6 +60,7 @@ from bench.inbox_latency import tree_cpu_seconds  # noqa: E402
 ORIGIN = "https://shop.example"
 GOAL_RTT_P99_MS = 200
 LOST_AFTER_S = 10.0
+STARTS_PER_S = 10.0  # the ramp: conversations started a second, at most
 AGENT_REPLIES_PER_S = 2.0
 CONNECT_CONCURRENCY = 25
 
@@ -82,6 +85,7 @@ class Run:
     sent: int = 0
     replies: int = 0
     stopping: bool = False
+    server_cpu_s: float = 0.0  # while the messages were sent
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -113,7 +117,7 @@ async def widget(
                 run.errors.add("ws", f"widget {i}: first frame {history}")
                 return
             await ws.send(json.dumps({"type": "start", "body": f"Hello from widget {i}", "ref": "start"}))
-            started = await asyncio.wait_for(started_frame(ws), LOST_AFTER_S)
+            started = await asyncio.wait_for(started_frame(ws), 60)
             if started.get("type") != "started":
                 run.errors.add("ws", f"widget {i}: {started}")
                 return
@@ -178,8 +182,8 @@ async def read_frames(ws: ClientConnection, i: int, run: Run) -> None:
             run.errors.add("ws", f"widget {i}: {frame}")
 
 
-async def agent(base: str, token: str, until: float, run: Run) -> None:
-    """Replies in random live conversations, AGENT_REPLIES_PER_S a second; keeps the agent online."""
+async def agent(base: str, token: str, since: float, until: float, run: Run) -> None:
+    """Keeps the agent online; from `since`, replies in random conversations, AGENT_REPLIES_PER_S a second."""
     rng = random.Random(5)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
@@ -192,7 +196,7 @@ async def agent(base: str, token: str, until: float, run: Run) -> None:
                 run.errors.check("agent", await http.put("/api/v1/presence/me", json={"status": "online"}))
                 last_presence = now
             await asyncio.sleep(1 / AGENT_REPLIES_PER_S)
-            if not run.conversations:
+            if now < since or not run.conversations:
                 continue
             conversation = run.conversations[rng.choice(sorted(run.conversations))]
             body = f"Agent reply {n}: it ships tomorrow."
@@ -203,10 +207,15 @@ async def agent(base: str, token: str, until: float, run: Run) -> None:
 
 
 async def measure(
-    base: str, key: str, origin: str, widgets: int, interval_s: float, duration_s: float, agent_token: str | None
+    base: str,
+    key: str,
+    origin: str,
+    sizes: tuple[int, float, float, float],
+    agent_token: str | None,
 ) -> Run:
+    widgets, interval_s, duration_s, ramp_s = sizes
     run = Run(interval=interval_s)
-    if agent_token:
+    if agent_token:  # online before the first conversation starts: the chats are live, not offline
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
             headers = {"Authorization": f"Bearer {agent_token}"}
             run.errors.check("agent", await http.put("/api/v1/presence/me", json={"status": "online"}, headers=headers))
@@ -217,19 +226,25 @@ async def measure(
             return await new_visitor(base, key, origin, i, run)
 
     tokens = await asyncio.gather(*(one_visitor(i) for i in range(widgets)))
+    # Widget i connects and starts its conversation at t0 + i*ramp/N; the messages begin an interval
+    # after the ramp, widget i's at `messages` + i*interval/N: spread evenly, N / interval a second.
     t0 = time.perf_counter() + 0.5
-    step = interval_s / max(widgets, 1)
-    # Widget i connects at t0 + i*step and sends its first message one interval later: the sends
-    # are spread evenly over each interval, N / interval a second, from the second interval on.
-    until = t0 + interval_s + duration_s
+    messages = t0 + ramp_s + interval_s
+    until = messages + duration_s
+    n = max(widgets, 1)
     tasks = [
-        asyncio.create_task(widget(base, key, origin, i, tok, t0 + i * step, t0 + interval_s + i * step, until, run))
+        asyncio.create_task(
+            widget(base, key, origin, i, tok, t0 + i * ramp_s / n, messages + i * interval_s / n, until, run)
+        )
         for i, tok in enumerate(tokens)
         if tok is not None
     ]
     if agent_token:
-        tasks.append(asyncio.create_task(agent(base, agent_token, until, run)))
+        tasks.append(asyncio.create_task(agent(base, agent_token, messages, until, run)))
+    await asyncio.sleep(max(0.0, messages - time.perf_counter()))
+    cpu_before = server_cpu_seconds()
     await asyncio.sleep(max(0.0, until - time.perf_counter()))
+    run.server_cpu_s = server_cpu_seconds() - cpu_before
     deadline = time.perf_counter() + LOST_AFTER_S
     while run.pending and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
@@ -251,10 +266,15 @@ def measure_chat(
     interval_s: float,
     duration_s: float,
     agent_token: str | None = None,
+    ramp_s: float | None = None,
 ) -> dict[str, float | int]:
-    """N widgets connected at once, each a message every `interval_s` for `duration_s` after the ramp;
-    with an agent's API token, agent replies too. See the module's docstring for what is timed."""
-    run = asyncio.run(measure(base_url, widget_key, origin, widgets, interval_s, duration_s, agent_token))
+    """N widgets connected at once, each a message every `interval_s` for `duration_s` after the ramp
+    (`ramp_s`, by default N / STARTS_PER_S but at least an interval, in which they connect and start
+    their conversations); with an agent's API token (which is kept online), agent replies too. See the
+    module's docstring for what is timed. The server's CPU time is that of this process's children."""
+    ramp = max(interval_s, widgets / STARTS_PER_S) if ramp_s is None else ramp_s
+    sizes = (widgets, interval_s, duration_s, ramp)
+    run = asyncio.run(measure(base_url, widget_key, origin, sizes, agent_token))
     figures: dict[str, float | int] = {
         "chat_widgets": len(run.conversations),
         "chat_messages": run.sent,
@@ -265,6 +285,7 @@ def measure_chat(
         "chat_ack_p99_ms": round(percentile(run.ack_ms, 0.99), 1),
         "client_lag_p99_ms": round(percentile(run.lag_ms, 0.99), 1),
         "chat_errors": sum(run.errors.counts.values()),
+        "server_cpu_ms_per_message": round(run.server_cpu_s * 1000 / max(run.sent + run.replies, 1), 1),
     }
     if agent_token:
         figures.update(
@@ -297,7 +318,6 @@ def bench_one(kind: str, postgres_url: str, *, widgets: int, interval_s: float, 
             raise RuntimeError(f"no widget key in: {added}")
         with serving(installation.env, workers, serve_log(installation.directory)) as base:
             result["load_before"] = load_average()
-            cpu_before = server_cpu_seconds()
             result.update(
                 measure_chat(
                     base,
@@ -310,9 +330,6 @@ def bench_one(kind: str, postgres_url: str, *, widgets: int, interval_s: float, 
                 )
             )
             result["load_after"] = load_average()
-            handled = result["chat_messages"] + result["agent_replies"] + result["chat_widgets"]
-            cpu_ms = (server_cpu_seconds() - cpu_before) * 1000
-            result["server_cpu_ms_per_message"] = round(cpu_ms / max(handled, 1), 1)
     print(
         f"[{kind}] {result['chat_widgets']} widgets, a message every {interval_s:g} s each for {duration_s:g} s "
         f"({result['chat_messages']} messages, {result['agent_replies']} agent replies, "
