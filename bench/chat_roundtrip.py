@@ -12,8 +12,8 @@ processes, live events crossing between them through the database), per database
   3. from one interval after the ramp, for the duration, each sends a `message` frame every
      interval, the N widgets' sends spread evenly over it (N / interval messages a second), while
      the agent answers through the API (`POST /api/v1/tickets/{id}/messages`, a reply) in random
-     conversations, AGENT_REPLIES_PER_S a second. The server's CPU time in this phase is reported
-     per message (visitors' and agent's).
+     conversations, AGENT_REPLIES_PER_S a second. The server's CPU time in this phase (until the
+     last answer) is reported per message that came back (visitors' and agent's).
 
 What is measured, on the client's clock:
   - **round trip** (`chat_rtt_*`): from just before a `message` frame is sent to the moment the same
@@ -85,7 +85,7 @@ class Run:
     sent: int = 0
     replies: int = 0
     stopping: bool = False
-    server_cpu_s: float = 0.0  # while the messages were sent
+    server_cpu_s: float = 0.0  # from the first message until the last answer came (or was given up)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -244,10 +244,10 @@ async def measure(
     await asyncio.sleep(max(0.0, messages - time.perf_counter()))
     cpu_before = server_cpu_seconds()
     await asyncio.sleep(max(0.0, until - time.perf_counter()))
-    run.server_cpu_s = server_cpu_seconds() - cpu_before
     deadline = time.perf_counter() + LOST_AFTER_S
     while run.pending and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
+    run.server_cpu_s = server_cpu_seconds() - cpu_before
     run.stopping = True
     run.finished.set()
     for lost in list(run.pending)[:5]:
@@ -285,7 +285,7 @@ def measure_chat(
         "chat_ack_p99_ms": round(percentile(run.ack_ms, 0.99), 1),
         "client_lag_p99_ms": round(percentile(run.lag_ms, 0.99), 1),
         "chat_errors": sum(run.errors.counts.values()),
-        "server_cpu_ms_per_message": round(run.server_cpu_s * 1000 / max(run.sent + run.replies, 1), 1),
+        "server_cpu_ms_per_message": round(run.server_cpu_s * 1000 / max(len(run.rtt_ms) + len(run.delivery_ms), 1), 1),
     }
     if agent_token:
         figures.update(
