@@ -41,6 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -369,10 +370,17 @@ def outbox_backlog(env: dict[str, str]) -> int:
     return counts.get("queued", 0) + counts.get("running", 0)
 
 
-def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: Errors) -> dict[str, Any]:
-    phase_s, warmup_s, samples = (3.0, 1.0, 50) if quick else (20.0, 3.0, 200)
-    workers = 2 if kind == "postgres" else 1  # several processes on SQLite need Redis
-    result: dict[str, Any] = {"workers": workers, "bulk_tickets": bulk}
+@dataclass(frozen=True)
+class Installation:
+    env: dict[str, str]  # for `okno` commands on it
+    url: str  # its database
+    token: str  # an API token of its admin (ADMIN)
+    directory: Path  # its temporary directory
+
+
+@contextmanager
+def fresh_installation(kind: str, postgres_url: str) -> Iterator[Installation]:
+    """`okno init` on a fresh database with an admin and their API token; everything dropped afterwards."""
     with tempfile.TemporaryDirectory(prefix="okno-bench-") as tmp, fresh_database(kind, postgres_url, Path(tmp)) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OKNO_")}
         env.update(OKNO_DATABASE_URL=url, OKNO_DATA_DIR=str(Path(tmp) / "data"))
@@ -380,7 +388,33 @@ def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: E
         admin = ["--email", ADMIN["email"], "--name", "Bench", "--role", "admin", "--password", ADMIN["password"]]
         okno(env, "createuser", *admin)
         token = okno(env, "token", "create", "--email", ADMIN["email"]).strip()
-        with serving(env, workers, Path(os.environ.get("OKNO_BENCH_SERVE_LOG", Path(tmp) / "serve.log"))) as base:
+        yield Installation(env, url, token, Path(tmp))
+
+
+def serve_log(directory: Path) -> Path:
+    return Path(os.environ.get("OKNO_BENCH_SERVE_LOG", directory / "serve.log"))
+
+
+def bench_arguments(description: str | None, quick: str) -> argparse.ArgumentParser:
+    """--quick (explained by `quick`), --json and --postgres-url, as every served benchmark takes them."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--json", action="store_true", help="end the output with one line of JSON with the figures")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("OKNO_BENCH_POSTGRES_URL") or os.environ.get("OKNO_TEST_POSTGRES_URL") or "",
+        help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test (a database okno_bench_<pid> is made)",
+    )
+    return parser
+
+
+def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: Errors) -> dict[str, Any]:
+    phase_s, warmup_s, samples = (3.0, 1.0, 50) if quick else (20.0, 3.0, 200)
+    workers = 2 if kind == "postgres" else 1  # several processes on SQLite need Redis
+    result: dict[str, Any] = {"workers": workers, "bulk_tickets": bulk}
+    with fresh_installation(kind, postgres_url) as installation:
+        env, url, token = installation.env, installation.url, installation.token
+        with serving(env, workers, serve_log(installation.directory)) as base:
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
                 teams = [http.post("/api/v1/teams", json={"name": f"Bench team {i}"}) for i in range(TEAMS)]
                 if not all(errors.check("setup", team) for team in teams):
@@ -422,14 +456,7 @@ def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: E
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short phases and a small bulk load (test suite)")
-    parser.add_argument("--json", action="store_true", help="end the output with one line of JSON with the figures")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("OKNO_BENCH_POSTGRES_URL") or os.environ.get("OKNO_TEST_POSTGRES_URL") or "",
-        help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test (a database okno_bench_<pid> is made)",
-    )
+    parser = bench_arguments(__doc__, "short phases and a small bulk load (test suite)")
     parser.add_argument(
         "--bulk-tickets", type=int, help="tickets to bulk-load (default: quick 20k; full: PG 1M, SQLite 100k)"
     )

@@ -7,23 +7,29 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def test_api_load_quick() -> None:
-    env = dict(os.environ)
+def quick_figures(script: str, timeout: int) -> dict[str, Any]:
+    """Runs a benchmark with --quick --json; it must succeed, and its last line is its figures."""
     result = subprocess.run(
-        [sys.executable, str(BENCH / "api_load.py"), "--quick", "--json"],
+        [sys.executable, str(BENCH / script), "--quick", "--json"],
         capture_output=True,
         text=True,
-        timeout=300,
-        env=env,
+        timeout=timeout,
+        env=dict(os.environ),
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def test_api_load_quick() -> None:
+    figures = quick_figures("api_load.py", timeout=300)
     for key in ("create_per_s", "p99_ms", "list_p95_ms"):
         assert figures[key] > 0
     kinds = ["sqlite"] + (["postgres"] if os.environ.get("OKNO_TEST_POSTGRES_URL") else [])
@@ -33,15 +39,7 @@ def test_api_load_quick() -> None:
 
 @pytest.mark.timeout(400)  # a fresh served database per kind, loaded, signed in, 20 live pages
 def test_inbox_latency_quick() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "inbox_latency.py"), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=380,
-        env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = quick_figures("inbox_latency.py", timeout=380)
     assert figures["errors"] == 0
     assert figures["machine"]["cpus"] > 0
     for key in ("inbox_p95_ms", "ticket_p95_ms", "delivery_p99_ms"):
@@ -59,15 +57,20 @@ def test_inbox_latency_quick() -> None:
 
 
 def test_business_hours_quick() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "business_hours.py"), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = quick_figures("business_hours.py", timeout=120)
     assert figures["calls_per_s"] > 0 and figures["add_p99_us"] > 0 and figures["between_p99_us"] > 0
     for name in ("moscow_office", "bucharest_office", "weekend_nights", "always"):
         assert figures[name]["warm"]["calls"] > figures[name]["cold"]["calls"] > 0
+
+
+@pytest.mark.timeout(300)  # a fresh served database per kind, 20 widgets connected
+def test_chat_roundtrip_quick() -> None:
+    figures = quick_figures("chat_roundtrip.py", timeout=280)
+    assert figures["chat_errors"] == 0
+    kinds = ["sqlite"] + (["postgres"] if os.environ.get("OKNO_TEST_POSTGRES_URL") else [])
+    for kind in kinds:
+        one = figures[kind]
+        assert one["chat_widgets"] == 20 and one["chat_messages"] == 20 * 3
+        assert one["agent_replies"] > 0
+        for key in ("chat_rtt_p50_ms", "chat_rtt_p99_ms", "chat_ack_p99_ms", "agent_delivery_p99_ms"):
+            assert one[key] > 0

@@ -45,10 +45,12 @@ PAST_CONVERSATIONS = 20
 
 @dataclass(frozen=True)
 class Written:
-    """A visitor's message, stored: on which conversation (a new one for a closed conversation)."""
+    """A visitor's message, stored: on which conversation (a new one for a closed conversation), and
+    the visitor as they are now (a live connection follows them without reading them again)."""
 
     conversation_id: int
     message_id: int
+    visitor: Visitor
     offline: bool = False
     follows_conversation_id: int | None = None
 
@@ -157,7 +159,7 @@ def start(
         )
     rate_limits.record(session, [limit.key for limit in limits])
     session.flush()
-    return Written(posted.ticket.id, posted.message.id, offline=not online)
+    return Written(posted.ticket.id, posted.message.id, visitors.value_of(row), offline=not online)
 
 
 def visible_ticket_ids(session: Session, visitor: Visitor) -> set[int]:
@@ -180,7 +182,7 @@ def _conversation(session: Session, visitor: Visitor, conversation_id: int) -> i
 def write(session: Session, widget: WidgetSettings, *, token: str, conversation_id: int, body: str) -> Written:
     """The visitor writes in a conversation: a solved one reopens, a closed one gets a follow-up."""
     row = visitors.row_by_token(session, widget, token, for_update=True)
-    visitor = visitors.by_token(session, widget, token)
+    visitor = visitors.value_of(row)
     ticket_id = _conversation(session, visitor, conversation_id)
     text = _body(body)
     inbound = _inbound(row.name, row.email, row.public_id, text)
@@ -191,7 +193,7 @@ def write(session: Session, widget: WidgetSettings, *, token: str, conversation_
     if posted.ticket.id == ticket_id:
         if conversation is not None:
             conversation.closed_at = None  # written in again: idle time counts from now
-        return Written(ticket_id, posted.message.id, offline=bool(conversation and conversation.offline))
+        return Written(ticket_id, posted.message.id, visitor, offline=bool(conversation and conversation.offline))
     # The conversation was closed for good: the message opened a follow-up, which is a conversation too.
     session.add(
         ChatConversation(
@@ -204,7 +206,7 @@ def write(session: Session, widget: WidgetSettings, *, token: str, conversation_
         )
     )
     session.flush()
-    return Written(posted.ticket.id, posted.message.id, follows_conversation_id=ticket_id)
+    return Written(posted.ticket.id, posted.message.id, visitor, follows_conversation_id=ticket_id)
 
 
 def mark_read(session: Session, visitor: Visitor, *, conversation_id: int, message_id: int) -> list[int]:

@@ -80,7 +80,8 @@ class Visitor:
         return {"name": self.name, "email": self.email, "email_confirmed": self.email_confirmed}
 
 
-def _value(row: ChatVisitor) -> Visitor:
+def value_of(row: ChatVisitor) -> Visitor:
+    """The visitor as the row says now (a value: the row may change after)."""
     return Visitor(
         id=row.id,
         widget_id=row.widget_id,
@@ -127,11 +128,11 @@ def create(
     session.flush()
     if identity is not None:
         prove_identity(session, widget, row, email=identity[0], name=identity[1], signature=identity[2])
-    return _value(row), token
+    return value_of(row), token
 
 
 def by_token(session: Session, widget: WidgetSettings, token: str | None, *, for_update: bool = False) -> Visitor:
-    return _value(row_by_token(session, widget, token, for_update=for_update))
+    return value_of(row_by_token(session, widget, token, for_update=for_update))
 
 
 def row_by_token(
@@ -212,7 +213,7 @@ def prove_identity(
     if not (row.email_confirmed and row.email == email.strip().lower()):
         _confirm(session, row, email, by="signature")
     session.flush()
-    return _value(row)
+    return value_of(row)
 
 
 def _pepper(session: Session) -> bytes:
@@ -282,7 +283,7 @@ def confirm_code(session: Session, row: ChatVisitor, *, code: str) -> Visitor | 
     entry.used_at = now
     _confirm(session, row, entry.email, by="code")
     session.flush()
-    return _value(row)
+    return value_of(row)
 
 
 def code_for_mail(session: Session, code_id: int) -> ChatEmailCode | None:

@@ -230,7 +230,7 @@ class ChatConnection:
                     service.write, self.widget, token=self.token, conversation_id=frame.conversation_id, body=frame.body
                 )
                 self._follow(written.conversation_id)
-                await self._refresh_visitor()
+                await self._refresh_visitor(written.visitor)
                 await self.send(
                     {
                         "type": "sent",
@@ -256,7 +256,7 @@ class ChatConnection:
             presence_timeout_seconds=self.runtime.settings.presence_timeout_seconds,
         )
         self._follow(written.conversation_id)
-        await self._refresh_visitor()
+        await self._refresh_visitor(written.visitor)
         await self.send(
             {
                 "type": "started",
@@ -268,12 +268,12 @@ class ChatConnection:
             }
         )
 
-    async def _refresh_visitor(self) -> None:
-        """The visitor may have become another customer (an address given here, or confirmed meanwhile
-        through the HTTP side): the bus's filter must follow, resuming from the cursor (nothing is lost)."""
-        before = self.visitor
-        self.visitor = await self._read(lambda session: visitors.by_token(session, self.widget, self.token))
-        if (self.visitor.customer_id, self.visitor.email_confirmed) != (before.customer_id, before.email_confirmed):
+    async def _refresh_visitor(self, now: Visitor) -> None:
+        """The visitor as the message just written found them. They may have become another customer (an
+        address given here, or confirmed meanwhile through the HTTP side): the bus's filter must follow,
+        resuming from the cursor (nothing is lost), and what they may follow is read again."""
+        before, self.visitor = self.visitor, now
+        if (now.customer_id, now.email_confirmed) != (before.customer_id, before.email_confirmed):
             self.allowed = await self._read(service.visible_ticket_ids, self.visitor)
             self._restart_pump()
 
