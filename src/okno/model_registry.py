@@ -9,6 +9,7 @@ from okno.db import Base
 from okno.http import models as http_models
 from okno.jobs import models as jobs_models
 from okno.notifications import models as notifications_models
+from okno.routing import models as routing_models
 from okno.tickets import models as tickets_models
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "macros_models",
     "notifications_models",
     "portal_models",
+    "routing_models",
     "tickets_models",
 ]
 

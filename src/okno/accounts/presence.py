@@ -8,6 +8,7 @@ sent to colleagues' open pages as a signal once it commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +28,24 @@ class Presence:
     name: str
     status: PresenceStatus
     since: datetime | None
+
+
+@dataclass(frozen=True)
+class Availability:
+    """An agent's effective presence and since when it holds (None: never seen)."""
+
+    status: PresenceStatus
+    since: datetime | None
+
+
+# Called inside the unit of work that changes someone's presence (routing reacts to it).
+PresenceListener = Callable[[Session, int, PresenceStatus], None]
+_listeners: dict[str, PresenceListener] = {}
+
+
+def on_change(name: str, listener: PresenceListener) -> None:
+    """Registers ``listener(session, user_id, new_status)``; it may only write rows and enqueue jobs."""
+    _listeners[name] = listener
 
 
 def _row(session: Session, user_id: int) -> AgentPresence | None:
@@ -49,6 +68,8 @@ def _change(session: Session, row: AgentPresence, status: PresenceStatus, reason
             data={"user_id": row.user_id, "status": status.value},
         ),
     )
+    for listener in _listeners.values():
+        listener(session, row.user_id, status)
 
 
 def set_status(session: Session, actor: Actor, status: PresenceStatus) -> None:
@@ -141,3 +162,25 @@ def team_presence(session: Session, actor: Actor, *, timeout_seconds: int) -> li
 
 def status_of(session: Session, user_id: int, *, timeout_seconds: int) -> PresenceStatus:
     return effective(session.get(AgentPresence, user_id), utcnow(session), timeout_seconds)
+
+
+def availability(row: AgentPresence | None, now: datetime, timeout_seconds: int) -> Availability:
+    """The effective presence with the instant it began: a silent agent is offline from when the timeout ran out."""
+    if row is None:
+        return Availability(PresenceStatus.offline, None)
+    silent_from = row.last_heartbeat_at + timedelta(seconds=timeout_seconds)
+    if silent_from < now:
+        since = silent_from if row.chosen == PresenceStatus.online else min(row.changed_at, silent_from)
+        return Availability(PresenceStatus.offline, since)
+    return Availability(PresenceStatus(row.chosen), row.changed_at)
+
+
+def snapshot(session: Session, user_ids: Collection[int], *, timeout_seconds: int) -> dict[int, Availability]:
+    """Every listed agent's availability, in one query (agents never seen are offline)."""
+    if not user_ids:
+        return {}
+    now = utcnow(session)
+    # Fresh from the database even if loaded before in this unit of work (routing reads it after locking).
+    query = sa.select(AgentPresence).where(AgentPresence.user_id.in_(sorted(user_ids)))
+    rows = {row.user_id: row for row in session.scalars(query.execution_options(populate_existing=True))}
+    return {user_id: availability(rows.get(user_id), now, timeout_seconds) for user_id in user_ids}

@@ -1,0 +1,77 @@
+"""Routing: team policies, agents' routing rows (capacities, the lock), the waiting queue
+
+Revision ID: 6b2d8f4a1c30
+Revises: 5e1d7a9c3f20
+Create Date: 2026-11-30 06:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from okno.db import UTCDateTime
+
+revision: str = "6b2d8f4a1c30"
+down_revision: str | None = "5e1d7a9c3f20"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSONData = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "routing_teams",
+        sa.Column("team_id", BigId, nullable=False),
+        sa.Column("policy", sa.String(length=20), nullable=False),
+        sa.Column("skill_match", sa.String(length=20), nullable=False),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name=op.f("fk_routing_teams_team_id_teams"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("team_id", name=op.f("pk_routing_teams")),
+    )
+    op.create_table(
+        "routing_agents",
+        sa.Column("user_id", BigId, nullable=False),
+        sa.Column("capacities", JSONData, nullable=False),
+        sa.Column("last_assigned_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_routing_agents_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_routing_agents")),
+    )
+    op.create_table(
+        "routing_waiting",
+        sa.Column("ticket_id", BigId, nullable=False),
+        sa.Column("team_id", BigId, nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("priority_rank", sa.SmallInteger(), nullable=False),
+        sa.Column("waiting_since", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("queued_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("why", sa.String(length=30), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_routing_waiting_ticket_id_tickets"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name=op.f("fk_routing_waiting_team_id_teams"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_routing_waiting")),
+    )
+    op.create_index(
+        "ix_routing_waiting_order",
+        "routing_waiting",
+        ["team_id", sa.text("priority_rank DESC"), "waiting_since", "ticket_id"],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_routing_waiting_order", table_name="routing_waiting")
+    op.drop_table("routing_waiting")
+    op.drop_table("routing_agents")
+    op.drop_table("routing_teams")

@@ -1,0 +1,60 @@
+"""Routing's own tables: each team's policy, each agent's routing row, and the waiting queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from okno.db import Base, JSONData, UTCDateTime
+
+
+class RoutingTeam(Base):
+    """How a team's conversations find an agent. A team without a row is routed by hand."""
+
+    __tablename__ = "routing_teams"
+
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    policy: Mapped[str] = mapped_column(sa.String(20), default="manual")  # policies.Policy
+    skill_match: Mapped[str] = mapped_column(sa.String(20), default="prefer")  # policies.SkillMatch
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoutingAgent(Base):
+    """One agent's routing row: their capacities, and the row every routing decision about them locks.
+
+    Routing locks the rows of every agent it may give a conversation to (in user id order, so
+    two workers never deadlock) before it counts their loads: two workers can therefore never
+    both see the last free place of one agent.
+    """
+
+    __tablename__ = "routing_agents"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # Channel -> most concurrent open conversations; a channel not listed uses the default.
+    capacities: Mapped[dict[str, int]] = mapped_column(JSONData, default=dict)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoutingWaiting(Base):
+    """A conversation waiting for an agent: routable, but nobody eligible had room when it was routed.
+
+    A hint kept in step by the routing reaction; whoever takes an entry checks the ticket again.
+    """
+
+    __tablename__ = "routing_waiting"
+    __table_args__ = (
+        # The queue order: urgent first, then the longest-waiting customer.
+        sa.Index("ix_routing_waiting_order", "team_id", sa.text("priority_rank DESC"), "waiting_since", "ticket_id"),
+    )
+
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    priority_rank: Mapped[int] = mapped_column(sa.SmallInteger)
+    waiting_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Why it waits (policies.NoAgent), as of the last attempt.
+    why: Mapped[str] = mapped_column(sa.String(30), default="")
