@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from okno.accounts import presence
 from okno.accounts.models import PresenceStatus
-from okno.accounts.permissions import Actor
 from okno.clock import FrozenClock
 from okno.config import Settings
 from okno.db import Database
@@ -95,6 +94,3 @@ class Desk:
 def desk(db: Database, people: Personas, clock: FrozenClock, tmp_path: Path) -> Desk:
     context = JobContext(settings=Settings(data_dir=tmp_path), storage=FileStorage(tmp_path / "files"))
     return Desk(db, people, Worker(db, context=context, name="w1"), clock)
-
-
-SYSTEM = Actor.system("tests")
