@@ -78,7 +78,10 @@ def test_one_job_per_changed_ticket_with_its_new_events(
     ]
 
 
-def test_nothing_is_queued_when_no_reaction_is_registered(db: Database, people: Personas) -> None:
+def test_nothing_is_queued_when_no_reaction_is_registered(
+    db: Database, people: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reactions, "_reactions", {})  # the domains' own (routing) set aside
     assert reactions.registered() == []
     make_ticket(db, people.agent.actor)
     assert react_jobs(db) == []
