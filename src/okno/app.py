@@ -16,6 +16,7 @@ from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
 from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
+from okno.automation.business_hours import api as business_hours_api
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
 from okno.channels.email import admin_views as email_admin_views
@@ -95,7 +96,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         form_paths=("/support/new", "/portal/"),
     )
     app.add_middleware(ServerTimingMiddleware)
-    for router in (tickets_api.router, customers_api.router, accounts_api.router, macros_api.router, stream.router):
+    for router in (
+        tickets_api.router,
+        customers_api.router,
+        accounts_api.router,
+        macros_api.router,
+        business_hours_api.router,
+        stream.router,
+    ):
         app.include_router(router)
     # The new-ticket page before the ticket pages: /tickets/new is not /tickets/{ticket_id}.
     for router in (

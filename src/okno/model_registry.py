@@ -1,6 +1,7 @@
 """Imports every domain's tables, explicitly, so Alembic and the mappers see all of them."""
 
 from okno.accounts import models as accounts_models
+from okno.automation.business_hours import models as business_hours_models
 from okno.automation.macros import models as macros_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
@@ -15,6 +16,7 @@ from okno.tickets import models as tickets_models
 __all__ = [
     "Base",
     "accounts_models",
+    "business_hours_models",
     "customers_models",
     "email_models",
     "http_models",
