@@ -249,3 +249,25 @@ def test_an_answered_chat_stays_with_its_agent(desk: Desk) -> None:
     desk.presence(p.colleague, "online")
     desk.run()
     assert desk.assignee(chat) == p.agent.user_id
+
+
+def test_off_shift_the_queue_waits_for_the_next_opening(desk: Desk) -> None:
+    from okno.automation.business_hours import service as business_hours
+    from okno.automation.business_hours.schemas import CalendarCreate
+
+    p = desk.people
+    week = {d: [{"start": "10:00", "end": "18:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+    with desk.db.write() as session:
+        data = CalendarCreate.model_validate({"name": "Day shift", "time_zone": "UTC", "week": week})
+        business_hours.create_calendar(session, p.admin.actor, data=data)
+    desk.policy(p.team_a)
+    desk.presence(p.agent, "online")
+    ticket = desk.chat(p.team_a)  # Monday 09:00 UTC: an hour before the shift
+    desk.run()
+    assert desk.assignee(ticket) is None and desk.waiting() == [ticket]
+    desk.clock.advance(timedelta(hours=1))
+    desk.presence(p.agent, "online")  # a heartbeat, no change of presence
+    desk.run()
+    assert desk.assignee(ticket) == p.agent.user_id
+    [event] = desk.assigned_events(ticket)
+    assert event["routing"]["candidates"][0]["outcome"] == "chosen"

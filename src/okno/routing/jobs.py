@@ -12,11 +12,10 @@ from okno.accounts.models import PresenceStatus
 from okno.db import utcnow
 from okno.jobs.registry import JobContext, enqueue, job, periodic
 from okno.routing import policies, queue, service
-from okno.routing.service import RoutingConfig
+from okno.routing.service import DRAIN_JOB, RoutingConfig
 from okno.tickets import workload
 from okno.tickets.reactions import Change, reaction
 
-DRAIN_JOB = "routing.drain"
 ADOPT_JOB = "routing.adopt"
 RETURN_JOB = "routing.return_unanswered"
 SWEEP_JOB = "routing.sweep"

@@ -18,10 +18,11 @@ from okno.db import utcnow
 from okno.errors import NotFound
 from okno.jobs.registry import enqueue
 from okno.routing import policies, queue
-from okno.routing.jobs import ADOPT_JOB, DRAIN_JOB
+from okno.routing.jobs import ADOPT_JOB
 from okno.routing.models import RoutingAgent, RoutingTeam
 from okno.routing.policies import CHANNELS, Policy, SkillMatch
 from okno.routing.schemas import AgentLoad, AgentRoutingUpdate, TeamLoadRead, TeamRoutingRead, TeamRoutingUpdate
+from okno.routing.service import DRAIN_JOB
 from okno.tickets import workload
 
 

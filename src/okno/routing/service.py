@@ -28,7 +28,10 @@ from sqlalchemy.orm import Session
 from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.models import PresenceStatus
+from okno.automation.business_hours import service as business_hours
+from okno.automation.business_hours.calendar import is_open, next_opening
 from okno.db import utcnow
+from okno.jobs.registry import enqueue
 from okno.routing import policies, queue
 from okno.routing.models import RoutingAgent, RoutingTeam
 from okno.routing.policies import Candidate, Conversation, Policy, SkillMatch
@@ -38,6 +41,7 @@ from okno.tickets.workload import WorkItem
 if TYPE_CHECKING:
     from okno.config import Settings
 
+DRAIN_JOB = "routing.drain"
 # Queue entries one drain considers per pass; the periodic sweep picks up anything beyond.
 DRAIN_LIMIT = 100
 # Tickets tagged so are left alone.
@@ -64,9 +68,12 @@ class Drained:
     waiting: list[int] = field(default_factory=list)
 
 
-def on_shift(session: Session, team_id: int, at: datetime) -> bool:
-    """Whether the team works now. Until business-hours calendars exist, every team is always on shift."""
-    return True
+def shift(session: Session, team_id: int, at: datetime) -> tuple[bool, datetime | None]:
+    """Whether the team's agents are on shift (its business-hours calendar is open), and if not, from when."""
+    calendar = business_hours.calendar_for_team(session, team_id)
+    if calendar is None or is_open(calendar, at):
+        return True, None
+    return False, next_opening(calendar, at)
 
 
 def team_policies(session: Session, team_ids: Iterable[int | None]) -> dict[int, RoutingTeam]:
@@ -151,9 +158,9 @@ def drain(
     now = utcnow(session)
     # Read only now, under the locks: a change committed before we got them is seen (READ COMMITTED).
     available = presence.snapshot(session, agents, timeout_seconds=config.presence_timeout_seconds)
-    shifts = {team_id: on_shift(session, team_id, now) for team_id in settings}
+    shifts = {team_id: shift(session, team_id, now) for team_id in settings}
     loads = workload.loads(session, agents, statuses=policies.LOAD_STATUSES)
-    board = _Board(agents, rows, available, shifts, loads)
+    board = _Board(agents, rows, available, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
 
     conversations: dict[int, tuple[int, Conversation]] = {}
     if arriving is not None and arriving.team_id is not None:
@@ -209,6 +216,11 @@ def drain(
             )
         done.waiting.append(conversation.ticket_id)
     queue.remove(session, [ticket_id for ticket_id, _agent in done.assigned])
+    for team_id, (on, opening) in shifts.items():
+        if not on and opening is not None and any(team == team_id for team, _ in conversations.values()):
+            # Nobody works now: the queue is served when the team's next shift begins.
+            key = f"{DRAIN_JOB}:{team_id}:opening:{opening.isoformat()}"
+            enqueue(session, DRAIN_JOB, {"team_ids": [team_id]}, key=key, run_at=opening)
     session.flush()
     return done
 

@@ -1,7 +1,7 @@
 """Routing: team policies, agents' routing rows (capacities, the lock), the waiting queue
 
 Revision ID: 6b2d8f4a1c30
-Revises: 5e1d7a9c3f20
+Revises: 4db968763ec8
 Create Date: 2026-11-30 06:30:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from okno.db import UTCDateTime
 
 revision: str = "6b2d8f4a1c30"
-down_revision: str | None = "5e1d7a9c3f20"
+down_revision: str | None = "4db968763ec8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
