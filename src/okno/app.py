@@ -32,6 +32,8 @@ from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
 from okno.http.timing import ServerTimingMiddleware
 from okno.notifications import views as notifications_views
+from okno.routing import api as routing_api
+from okno.routing import views as routing_views
 from okno.runtime import Runtime
 from okno.tickets import admin_views as tickets_admin_views
 from okno.tickets import api as tickets_api
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         accounts_api.router,
         macros_api.router,
         business_hours_api.router,
+        routing_api.router,
         stream.router,
     ):
         app.include_router(router)
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_views.router,
         portal_form_views.router,
         email_admin_views.router,
+        routing_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

@@ -14,7 +14,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from okno.accounts import presence
+from okno.accounts import service as accounts_service
 from okno.accounts.models import PresenceStatus, Role
+from okno.accounts.schemas import TeamCreate
 from okno.config import Settings
 from okno.db import Database, make_engine
 from okno.jobs import catalog  # noqa: F401  (registers the jobs and the routing reaction)
@@ -43,9 +45,6 @@ def test_two_workers_never_push_one_agent_past_capacity(served_template: databas
         db = Database(engine)
         admin = make_person(db, email="admin@example.com", role=Role.admin)
         with db.write() as session:
-            from okno.accounts import service as accounts_service
-            from okno.accounts.schemas import TeamCreate
-
             team_id = accounts_service.create_team(session, admin.actor, data=TeamCreate(name="Chat")).id
         agent = make_person(db, email="agent@example.com", role=Role.agent, team_ids=[team_id])
         with db.write() as session:

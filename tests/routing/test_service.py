@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.factories.tickets import update
+from okno.accounts import service as accounts_service
+from okno.accounts.schemas import UserUpdate
+from okno.automation.business_hours import service as business_hours
+from okno.automation.business_hours.schemas import CalendarCreate
+from tests.factories.tickets import reply, update
 from tests.routing.conftest import Desk
 
 
@@ -108,9 +112,6 @@ def test_a_russian_chat_goes_to_the_russian_speaker(desk: Desk) -> None:
     p = desk.people
     desk.policy(p.team_a)
     with desk.db.write() as session:
-        from okno.accounts import service as accounts_service
-        from okno.accounts.schemas import UserUpdate
-
         accounts_service.update_user(session, p.admin.actor, p.colleague.user_id, changes=UserUpdate(languages=["ru"]))
         accounts_service.update_user(session, p.admin.actor, p.agent.user_id, changes=UserUpdate(languages=["en"]))
     desk.presence(p.agent, "online")
@@ -127,9 +128,6 @@ def test_strict_matching_waits_for_a_speaker(desk: Desk) -> None:
     p = desk.people
     desk.policy(p.team_a, skill_match="strict")
     with desk.db.write() as session:
-        from okno.accounts import service as accounts_service
-        from okno.accounts.schemas import UserUpdate
-
         accounts_service.update_user(session, p.admin.actor, p.colleague.user_id, changes=UserUpdate(languages=["ru"]))
     desk.presence(p.agent, "online")
     ticket = desk.chat(p.team_a, language="ru")
@@ -236,8 +234,6 @@ def test_away_agents_get_nothing_and_their_unanswered_chats_return_after_the_gra
 
 
 def test_an_answered_chat_stays_with_its_agent(desk: Desk) -> None:
-    from tests.factories.tickets import reply
-
     p = desk.people
     desk.policy(p.team_a)
     desk.presence(p.agent, "online")
@@ -252,9 +248,6 @@ def test_an_answered_chat_stays_with_its_agent(desk: Desk) -> None:
 
 
 def test_off_shift_the_queue_waits_for_the_next_opening(desk: Desk) -> None:
-    from okno.automation.business_hours import service as business_hours
-    from okno.automation.business_hours.schemas import CalendarCreate
-
     p = desk.people
     week = {d: [{"start": "10:00", "end": "18:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
     with desk.db.write() as session:
