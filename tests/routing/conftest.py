@@ -17,11 +17,11 @@ from okno.db import Database
 from okno.jobs.registry import JobContext
 from okno.jobs.worker import Worker
 from okno.routing import profiles
-from okno.routing.models import RoutingWaiting
+from okno.routing.models import RoutingTeam
 from okno.routing.schemas import AgentRoutingUpdate, TeamRoutingUpdate
 from okno.storage import FileStorage
 from okno.tickets import service as tickets_service
-from okno.tickets.models import Channel, Ticket, TicketEvent
+from okno.tickets.models import WAITING_FOR_AGENT, Channel, Ticket, TicketEvent
 from okno.tickets.schemas import MessageIn
 from okno.tickets.service import Incoming
 from tests.factories.personas import Person, Personas
@@ -77,8 +77,13 @@ class Desk:
             return session.scalar(sa.select(Ticket.assignee_id).where(Ticket.id == ticket_id))
 
     def waiting(self) -> list[int]:
+        """Tickets of routed teams waiting for an agent."""
         with self.db.read() as session:
-            return list(session.scalars(sa.select(RoutingWaiting.ticket_id).order_by(RoutingWaiting.ticket_id)))
+            routed = sa.select(RoutingTeam.team_id).where(RoutingTeam.policy != "manual")
+            query = (
+                sa.select(Ticket.id).where(sa.text(WAITING_FOR_AGENT), Ticket.team_id.in_(routed)).order_by(Ticket.id)
+            )
+            return list(session.scalars(query))
 
     def assigned_events(self, ticket_id: int) -> list[dict[str, Any]]:
         with self.db.read() as session:

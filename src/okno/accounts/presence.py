@@ -164,23 +164,41 @@ def status_of(session: Session, user_id: int, *, timeout_seconds: int) -> Presen
     return effective(session.get(AgentPresence, user_id), utcnow(session), timeout_seconds)
 
 
-def availability(row: AgentPresence | None, now: datetime, timeout_seconds: int) -> Availability:
-    """The effective presence with the instant it began: a silent agent is offline from when the timeout ran out."""
-    if row is None:
+def availability(
+    chosen: str | None,
+    last_heartbeat_at: datetime | None,
+    changed_at: datetime | None,
+    now: datetime,
+    timeout_seconds: int,
+) -> Availability:
+    """The effective presence with the instant it began: a silent agent is offline from when the timeout ran out.
+
+    Takes an ``agent_presence`` row's fields (None for an agent never seen, who is offline).
+    """
+    if chosen is None or last_heartbeat_at is None or changed_at is None:
         return Availability(PresenceStatus.offline, None)
-    silent_from = row.last_heartbeat_at + timedelta(seconds=timeout_seconds)
+    silent_from = last_heartbeat_at + timedelta(seconds=timeout_seconds)
     if silent_from < now:
-        since = silent_from if row.chosen == PresenceStatus.online else min(row.changed_at, silent_from)
+        since = silent_from if chosen == PresenceStatus.online else min(changed_at, silent_from)
         return Availability(PresenceStatus.offline, since)
-    return Availability(PresenceStatus(row.chosen), row.changed_at)
+    return Availability(PresenceStatus(chosen), changed_at)
 
 
 def snapshot(session: Session, user_ids: Collection[int], *, timeout_seconds: int) -> dict[int, Availability]:
-    """Every listed agent's availability, in one query (agents never seen are offline)."""
+    """Every listed agent's availability, in one query, fresh from the database (agents never seen are offline)."""
     if not user_ids:
         return {}
     now = utcnow(session)
-    # Fresh from the database even if loaded before in this unit of work (routing reads it after locking).
-    query = sa.select(AgentPresence).where(AgentPresence.user_id.in_(sorted(user_ids)))
-    rows = {row.user_id: row for row in session.scalars(query.execution_options(populate_existing=True))}
-    return {user_id: availability(rows.get(user_id), now, timeout_seconds) for user_id in user_ids}
+    rows = {
+        user_id: (chosen, heartbeat, changed)
+        for user_id, chosen, heartbeat, changed in session.execute(
+            sa.select(
+                AgentPresence.user_id, AgentPresence.chosen, AgentPresence.last_heartbeat_at, AgentPresence.changed_at
+            ).where(AgentPresence.user_id.in_(sorted(user_ids)))
+        )
+    }
+    found = {}
+    for user_id in user_ids:
+        chosen, heartbeat, changed = rows.get(user_id, (None, None, None))
+        found[user_id] = availability(chosen, heartbeat, changed, now, timeout_seconds)
+    return found

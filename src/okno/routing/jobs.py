@@ -11,16 +11,13 @@ from okno.accounts import queries as accounts_queries
 from okno.accounts.models import PresenceStatus
 from okno.db import utcnow
 from okno.jobs.registry import JobContext, enqueue, job, periodic
-from okno.routing import policies, queue, service
+from okno.routing import policies, service
 from okno.routing.service import DRAIN_JOB, RoutingConfig
 from okno.tickets import workload
 from okno.tickets.reactions import Change, reaction
 
-ADOPT_JOB = "routing.adopt"
 RETURN_JOB = "routing.return_unanswered"
 SWEEP_JOB = "routing.sweep"
-# Unassigned tickets of a team taken into its queue when it starts routing automatically.
-ADOPT_LIMIT = 5000
 
 # Event kinds after which a ticket may start or stop waiting for an agent, or an agent may get room.
 ROUTING_KINDS = frozenset(
@@ -36,7 +33,7 @@ def _is_own_assignment(event: workload.EventFact) -> bool:
 
 @reaction("routing.assign", order=200)
 def on_ticket_change(session: Session, change: Change, context: JobContext) -> None:
-    events = workload.event_facts(session, change.event_ids)
+    events, item = workload.change_facts(session, change.ticket_id, change.event_ids)
     if not any(e.kind in ROUTING_KINDS for e in events) or all(_is_own_assignment(e) for e in events):
         return  # nothing routing cares about, or routing's own assignment coming back
     freed: set[int] = set()
@@ -50,9 +47,9 @@ def on_ticket_change(session: Session, change: Change, context: JobContext) -> N
         if event.kind == "status_changed":
             was, now = event.data.get("old"), event.data.get("new")
             assignee_freed |= was in policies.LOAD_STATUSES and now not in policies.LOAD_STATUSES
-    service.route(
+    service.route_item(
         session,
-        change.ticket_id,
+        item,
         config=RoutingConfig.from_settings(context.settings),
         freed_agent_ids=freed,
         assignee_freed=assignee_freed,
@@ -67,31 +64,6 @@ def drain(session: Session, payload: dict[str, Any], context: JobContext) -> Non
     if "user_id" in payload:
         team_ids |= accounts_queries.team_ids_of(session, [int(payload["user_id"])]).get(int(payload["user_id"]), set())
     service.drain(session, team_ids, config=RoutingConfig.from_settings(context.settings))
-
-
-@job(ADOPT_JOB)
-def adopt(session: Session, payload: dict[str, Any], context: JobContext) -> None:
-    """A team starts routing automatically: its unassigned open tickets join its queue, then it drains."""
-    team_id = int(payload["team_id"])
-    automatic = service.team_policies(session, [team_id])
-    if not automatic:
-        return
-    ids = workload.unassigned(session, team_id, statuses=policies.ROUTABLE_STATUSES, limit=ADOPT_LIMIT)
-    now = utcnow(session)
-    for item in workload.work_items(session, ids).values():
-        if service.routable(item, automatic):
-            queue.put(
-                session,
-                ticket_id=item.ticket_id,
-                team_id=team_id,
-                channel=item.channel,
-                priority_rank=item.priority_rank,
-                waiting_since=item.waiting_since or item.created_at,
-                why="",
-                now=now,
-            )
-    session.flush()
-    service.drain(session, [team_id], config=RoutingConfig.from_settings(context.settings))
 
 
 @job(RETURN_JOB)
@@ -112,16 +84,16 @@ def return_unanswered(session: Session, payload: dict[str, Any], context: JobCon
 
 @job(SWEEP_JOB)
 def sweep(session: Session, payload: dict[str, Any], context: JobContext) -> None:
-    """The safety net: hands back chats past the grace period, drains every team with waiting conversations.
+    """The safety net: hands back chats past the grace period, drains every team that routes automatically.
 
-    Catches what no change announces: a shift that begins, an agent added to a team, a
-    conversation skipped because someone held its ticket.
+    Catches what no change announces: a shift that begins, an agent added to a team, a ticket
+    skipped because someone held it at the time.
     """
     config = RoutingConfig.from_settings(context.settings)
     service.return_unanswered(session, config=config)
-    waiting = queue.teams_waiting(session)
-    for team_id in sorted(service.team_policies(session, waiting)):
-        service.drain(session, [team_id], config=config)
+    automatic = service.team_policies(session, workload.teams_with_waiting(session))
+    for team_id in sorted(automatic):
+        service.drain(session, [team_id], config=config, known_policies={team_id: automatic[team_id]})
 
 
 periodic(SWEEP_JOB, every_seconds=30)

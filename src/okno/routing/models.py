@@ -1,4 +1,4 @@
-"""Routing's own tables: each team's policy, each agent's routing row, and the waiting queue."""
+"""Routing's own tables: each team's policy and each agent's routing row (the queue is the tickets themselves)."""
 
 from __future__ import annotations
 
@@ -36,25 +36,3 @@ class RoutingAgent(Base):
     capacities: Mapped[dict[str, int]] = mapped_column(JSONData, default=dict)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class RoutingWaiting(Base):
-    """A conversation waiting for an agent: routable, but nobody eligible had room when it was routed.
-
-    A hint kept in step by the routing reaction; whoever takes an entry checks the ticket again.
-    """
-
-    __tablename__ = "routing_waiting"
-    __table_args__ = (
-        # The queue order: urgent first, then the longest-waiting customer.
-        sa.Index("ix_routing_waiting_order", "team_id", sa.text("priority_rank DESC"), "waiting_since", "ticket_id"),
-    )
-
-    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
-    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(sa.String(20))
-    priority_rank: Mapped[int] = mapped_column(sa.SmallInteger)
-    waiting_since: Mapped[datetime] = mapped_column(UTCDateTime)
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Why it waits (policies.NoAgent), as of the last attempt.
-    why: Mapped[str] = mapped_column(sa.String(30), default="")

@@ -11,14 +11,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, require_admin, require_directory, require_staff
 from okno.db import utcnow
 from okno.errors import NotFound
 from okno.jobs.registry import enqueue
-from okno.routing import policies, queue
-from okno.routing.jobs import ADOPT_JOB
+from okno.routing import policies
 from okno.routing.models import RoutingAgent, RoutingTeam
 from okno.routing.policies import CHANNELS, Policy, SkillMatch
 from okno.routing.schemas import AgentLoad, AgentRoutingUpdate, TeamLoadRead, TeamRoutingRead, TeamRoutingUpdate
@@ -37,7 +35,7 @@ def list_teams(session: Session, actor: Actor) -> list[TeamRoutingRead]:
     require_directory(actor)
     names = accounts_queries.team_names(session)
     rows = {row.team_id: row for row in session.scalars(sa.select(RoutingTeam))}
-    waiting = queue.counts(session, list(names))
+    waiting = workload.waiting_counts(session, list(names))
     return [_team_read(team_id, name, rows.get(team_id), waiting.get(team_id)) for team_id, name in names.items()]
 
 
@@ -59,23 +57,25 @@ def get_team(session: Session, actor: Actor, team_id: int, *, presence_timeout_s
     """The team's routing settings, queue, and every agent's load against capacity."""
     require_directory(actor)
     name = _team_name(session, team_id)
-    base = _team_read(team_id, name, session.get(RoutingTeam, team_id), queue.counts(session, [team_id]).get(team_id))
-    agents = accounts_queries.team_agents(session, [team_id])
+    base = _team_read(
+        team_id, name, session.get(RoutingTeam, team_id), workload.waiting_counts(session, [team_id]).get(team_id)
+    )
+    agents = list(session.scalars(accounts_queries.member_ids([team_id])))
     return TeamLoadRead(
-        **base.model_dump(), agents=_loads(session, list(agents), presence_timeout_seconds=presence_timeout_seconds)
+        **base.model_dump(), agents=_loads(session, sorted(agents), presence_timeout_seconds=presence_timeout_seconds)
     )
 
 
 def _loads(session: Session, user_ids: list[int], *, presence_timeout_seconds: int) -> list[AgentLoad]:
     if not user_ids:
         return []
-    facts = accounts_queries.agents_by_id(session, user_ids)
+    now = utcnow(session)
+    facts = accounts_queries.agents_by_id(session, user_ids, now=now, presence_timeout_seconds=presence_timeout_seconds)
     names = accounts_queries.user_names(session, set(user_ids))
     rows = {
         row.user_id: row for row in session.scalars(sa.select(RoutingAgent).where(RoutingAgent.user_id.in_(user_ids)))
     }
     loads = workload.loads(session, user_ids, statuses=policies.LOAD_STATUSES)
-    available = presence.snapshot(session, user_ids, timeout_seconds=presence_timeout_seconds)
     found = []
     for user_id in user_ids:
         own = dict(rows[user_id].capacities or {}) if user_id in rows else {}
@@ -84,7 +84,7 @@ def _loads(session: Session, user_ids: list[int], *, presence_timeout_seconds: i
             AgentLoad(
                 user_id=user_id,
                 name=names.get(user_id, ""),
-                presence=available[user_id].status.value,
+                presence=agent.presence.status.value if agent else "offline",
                 languages=sorted(agent.languages) if agent else [],
                 skills=sorted(agent.skills) if agent else [],
                 loads=loads.get(user_id, {}),
@@ -103,20 +103,16 @@ def update_team(session: Session, actor: Actor, team_id: int, *, changes: TeamRo
     if row is None:
         row = RoutingTeam(team_id=team_id, policy=Policy.manual.value, skill_match=SkillMatch.prefer.value)
         session.add(row)
-    was = Policy(row.policy)
     if changes.policy is not None:
         row.policy = changes.policy.value
     if changes.skill_match is not None:
         row.skill_match = changes.skill_match.value
     row.updated_at = utcnow(session)
     session.flush()
-    if Policy(row.policy) == Policy.manual:
-        queue.clear_team(session, team_id)  # people pick from the unassigned tickets themselves
-    elif was == Policy.manual:
-        enqueue(session, ADOPT_JOB, {"team_id": team_id})
-    else:
+    if Policy(row.policy) != Policy.manual:
+        # A team that starts routing (or routes differently) gets its waiting tickets routed at once.
         enqueue(session, DRAIN_JOB, {"team_ids": [team_id]})
-    return _team_read(team_id, name, row, queue.counts(session, [team_id]).get(team_id))
+    return _team_read(team_id, name, row, workload.waiting_counts(session, [team_id]).get(team_id))
 
 
 def get_agent(session: Session, actor: Actor, user_id: int, *, presence_timeout_seconds: int) -> AgentLoad:

@@ -1,17 +1,20 @@
 """Routing: giving each waiting conversation to the right free agent, at once or as soon as one has room.
 
-Every decision about a team locks the routing rows of all of the team's agents, in user id
-order, *before* it reads their presence and counts their loads (docs/subsystems/routing.md):
+The queue is the tickets themselves: a ticket of an automatically routed team that is new or
+open, unassigned and not merged waits for an agent (``tickets.workload.waiting``, served urgent
+first, then by the customer's waiting time). A *drain* gives a team's waiting tickets, in that
+order, to the agents its policy picks, as long as someone has room (docs/subsystems/routing.md).
 
-- two workers routing at once never both take an agent's last free place: the second waits
-  for the first to commit, then counts again (row locks on PostgreSQL; on SQLite writers take
-  turns anyway);
-- nothing is left waiting while someone has room: a conversation is queued only under the locks
-  of everyone who could take it, and whatever gives an agent room (a ticket solved, the agent
-  coming online, a larger capacity) runs a drain that needs the same locks, so it sees the
-  queued conversation once that commits;
-- no deadlock: agent rows are always locked in id order, and the tickets of the queue are
-  locked with SKIP LOCKED (a ticket someone else holds gets its own reaction after their change).
+Every drain locks the routing rows of all the agents of its teams, in user id order, *before* it
+reads their presence and counts their loads:
+
+- two workers routing at once never both take an agent's last free place: the second waits for
+  the first to commit, then counts again (row locks on PostgreSQL; on SQLite writers take turns);
+- nothing is left waiting while someone has room: every change that makes a ticket wait or gives
+  an agent room commits first and then drains (the ticket reaction, the presence hook, settings),
+  and that drain sees everything committed before it got the locks;
+- no deadlock: agent rows are always locked in id order, and waiting tickets with SKIP LOCKED
+  (a ticket someone else holds gets its own reaction once their change commits).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from okno.automation.business_hours import service as business_hours
 from okno.automation.business_hours.calendar import is_open, next_opening
 from okno.db import utcnow
 from okno.jobs.registry import enqueue
-from okno.routing import policies, queue
+from okno.routing import policies
 from okno.routing.models import RoutingAgent, RoutingTeam
 from okno.routing.policies import Candidate, Conversation, Policy, SkillMatch
 from okno.tickets import workload
@@ -42,8 +45,9 @@ if TYPE_CHECKING:
     from okno.config import Settings
 
 DRAIN_JOB = "routing.drain"
-# Queue entries one drain considers per pass; the periodic sweep picks up anything beyond.
-DRAIN_LIMIT = 100
+# Waiting tickets one drain locks and considers at a time, and how many such pages it takes at most.
+PAGE = 100
+PAGES = 10
 # Tickets tagged so are left alone.
 SPAM_TAG = "spam"
 # Chats whose customer waits for an answer go back to the queue when their agent is away too long.
@@ -62,7 +66,7 @@ class RoutingConfig:
 
 @dataclass
 class Drained:
-    """What one drain did: (ticket, agent) assignments in order, and the conversations left waiting."""
+    """What one drain did: (ticket, agent) assignments in order, and the tickets it saw left waiting."""
 
     assigned: list[tuple[int, int]] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)
@@ -87,12 +91,12 @@ def team_policies(session: Session, team_ids: Iterable[int | None]) -> dict[int,
     return {row.team_id: row for row in rows}
 
 
-def routable(item: WorkItem, automatic: Collection[int]) -> bool:
+def waits(item: WorkItem) -> bool:
+    """Whether the ticket waits for an agent, whatever its team's policy."""
     return (
         item.status in policies.ROUTABLE_STATUSES
         and item.assignee_id is None
         and item.team_id is not None
-        and item.team_id in automatic
         and not item.merged
         and SPAM_TAG not in {t.casefold() for t in item.tags}
     )
@@ -107,36 +111,52 @@ def route(
     assignee_freed: bool = False,
     excluded_agent_ids: Collection[int] = (),
 ) -> Drained:
-    """Routes the ticket when it waits for an agent, and fills the room that agents who just got some have.
+    """Routes the ticket if it waits for an agent, and fills the room agents who just got some have.
 
-    The reaction to every ticket change calls this: a new, unassigned, moved or reopened
-    ticket of an automatically routed team goes to an agent or joins the queue; a ticket no
-    longer routable leaves the queue; ``freed_agent_ids`` (whose ticket was solved, put on
-    hold or given to someone else; ``assignee_freed``: the ticket's own assignee) get the
-    oldest waiting conversations of their teams. ``excluded_agent_ids`` may not get this
-    ticket (they just handed it back).
+    The reaction to every ticket change calls this: a new, unassigned, moved or reopened ticket
+    of an automatically routed team goes to an agent or stays waiting; ``freed_agent_ids`` (whose
+    ticket was solved, put on hold or given to someone else; ``assignee_freed``: the ticket's own
+    assignee) get the oldest waiting conversations of their teams. ``excluded_agent_ids`` may not
+    get this ticket (they just handed it back).
     """
-    config = config or RoutingConfig()
-    item = workload.work_items(session, [ticket_id], lock="wait").get(ticket_id)
-    teams: set[int] = set()
-    arriving: WorkItem | None = None
+    item = workload.work_items(session, [ticket_id]).get(ticket_id)
+    return route_item(
+        session,
+        item,
+        config=config,
+        freed_agent_ids=freed_agent_ids,
+        assignee_freed=assignee_freed,
+        excluded_agent_ids=excluded_agent_ids,
+    )
+
+
+def route_item(
+    session: Session,
+    item: WorkItem | None,
+    *,
+    config: RoutingConfig | None = None,
+    freed_agent_ids: Collection[int] = (),
+    assignee_freed: bool = False,
+    excluded_agent_ids: Collection[int] = (),
+) -> Drained:
+    """``route`` for a ticket the caller has read already (None: it is gone)."""
+    teams: set[int | None] = set()
     freed = set(freed_agent_ids)
     if item is not None:
+        if waits(item):
+            teams.add(item.team_id)
         if assignee_freed and item.assignee_id is not None:
             freed.add(item.assignee_id)
-        waits = item.assignee_id is None and item.status in policies.ROUTABLE_STATUSES and item.team_id is not None
-        automatic = team_policies(session, [item.team_id]) if waits else {}
-        if routable(item, automatic):
-            arriving = item
-            teams.add(item.team_id)  # type: ignore[arg-type]
-        else:
-            queue.remove(session, [ticket_id])
     if freed:
+        # Room matters only where something waits. Read without the locks, this is still safe: a ticket
+        # that starts waiting after this read brings its own reaction, which sees the room.
         freed_teams = set().union(*accounts_queries.team_ids_of(session, freed).values())
-        teams |= set(team_policies(session, freed_teams))
-    if not teams:
+        teams |= workload.teams_with_waiting(session, freed_teams)
+    settings = team_policies(session, teams)
+    if not settings:
         return Drained()
-    return drain(session, teams, config=config, arriving=arriving, excluded=frozenset(excluded_agent_ids))
+    excluded = {item.ticket_id: frozenset(excluded_agent_ids)} if item and excluded_agent_ids else {}
+    return drain(session, list(settings), config=config, excluded=excluded, known_policies=settings)
 
 
 def drain(
@@ -144,133 +164,97 @@ def drain(
     team_ids: Collection[int],
     *,
     config: RoutingConfig | None = None,
-    arriving: WorkItem | None = None,
-    excluded: frozenset[int] = frozenset(),
+    excluded: dict[int, frozenset[int]] | None = None,
+    known_policies: dict[int, RoutingTeam] | None = None,
 ) -> Drained:
-    """Gives the teams' waiting conversations (and ``arriving``, locked by the caller) to agents with room."""
+    """Gives the teams' waiting tickets, in queue order, to the agents their policies pick, while someone has room.
+
+    ``excluded`` names, per ticket, agents who may not get it; ``known_policies`` spares reading
+    the teams' routing rows again when the caller has them.
+    """
     config = config or RoutingConfig()
     done = Drained()
-    settings = team_policies(session, team_ids)
+    settings = known_policies if known_policies is not None else team_policies(session, team_ids)
     if not settings:
         return done
-    agents = accounts_queries.team_agents(session, settings)
-    rows = _lock_agents(session, agents)
+    rows = _lock_agents(session, settings)
     now = utcnow(session)
     # Read only now, under the locks: a change committed before we got them is seen (READ COMMITTED).
-    available = presence.snapshot(session, agents, timeout_seconds=config.presence_timeout_seconds)
+    agents = accounts_queries.team_agents(
+        session, settings, now=now, presence_timeout_seconds=config.presence_timeout_seconds
+    )
+    if missing := sorted(set(agents) - set(rows)):
+        rows |= _new_agent_rows(session, missing)
+    agents = {user_id: facts for user_id, facts in agents.items() if user_id in rows}
     shifts = {team_id: shift(session, team_id, now) for team_id in settings}
     loads = workload.loads(session, agents, statuses=policies.LOAD_STATUSES)
-    board = _Board(agents, rows, available, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
-
-    conversations: dict[int, tuple[int, Conversation]] = {}
-    if arriving is not None and arriving.team_id is not None:
-        conversations[arriving.ticket_id] = (
-            arriving.team_id,
-            _conversation(arriving, now, excluded=excluded),
-        )
-    open_channels = board.channels_with_room()
-    entries = queue.first(session, settings, channels=open_channels, limit=DRAIN_LIMIT) if open_channels else []
-    others = [e.ticket_id for e in entries if e.ticket_id not in conversations]
-    facts = workload.work_items(session, others)
-    stale = []
-    for entry in entries:
-        if entry.ticket_id in conversations:
-            continue
-        item = facts.get(entry.ticket_id)
-        if item is None or not routable(item, settings) or item.team_id != entry.team_id:
-            stale.append(entry.ticket_id)
-            continue
-        waiting = Conversation(
-            ticket_id=item.ticket_id,
-            channel=item.channel,
-            language=item.language,
-            tags=item.tags,
-            priority_rank=item.priority_rank,
-            waiting_since=entry.waiting_since,
-        )
-        conversations[item.ticket_id] = (entry.team_id, waiting)
-    queue.remove(session, stale)
-
-    for team_id, conversation in sorted(conversations.values(), key=lambda pair: policies.queue_order(pair[1])):
-        team = settings[team_id]
-        decision = policies.choose(
-            Policy(team.policy), SkillMatch(team.skill_match), board.candidates(team_id), conversation
-        )
-        is_arriving = arriving is not None and conversation.ticket_id == arriving.ticket_id
-        if decision.agent_id is not None and (is_arriving or _lock_waiting(session, conversation.ticket_id, settings)):
-            reason = decision.reason(team_id=team_id, channel=conversation.channel)
-            workload.assign_routed(session, conversation.ticket_id, decision.agent_id, reason="routed", routing=reason)
-            board.took(decision.agent_id, conversation.channel, now)
-            done.assigned.append((conversation.ticket_id, decision.agent_id))
-            continue
-        if is_arriving:
-            queue.put(
-                session,
-                ticket_id=conversation.ticket_id,
-                team_id=team_id,
-                channel=conversation.channel,
-                priority_rank=conversation.priority_rank,
-                waiting_since=conversation.waiting_since or now,
-                why=decision.why_none.value if decision.why_none else "",
-                now=now,
+    board = _Board(agents, rows, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
+    seen: list[int] = []
+    for _ in range(PAGES):
+        channels = board.channels_with_room()
+        if not channels:
+            break
+        page = workload.waiting(session, settings, channels=channels, limit=PAGE, skip_ids=seen)
+        for item in page:
+            seen.append(item.ticket_id)
+            if not waits(item) or item.team_id not in settings:
+                continue
+            team = settings[item.team_id]
+            conversation = Conversation(
+                ticket_id=item.ticket_id,
+                channel=item.channel,
+                language=item.language,
+                tags=item.tags,
+                priority_rank=item.priority_rank,
+                waiting_since=item.waiting_since,
+                excluded_user_ids=(excluded or {}).get(item.ticket_id, frozenset()),
             )
-        done.waiting.append(conversation.ticket_id)
-    queue.remove(session, [ticket_id for ticket_id, _agent in done.assigned])
+            decision = policies.choose(
+                Policy(team.policy), SkillMatch(team.skill_match), board.candidates(item.team_id), conversation
+            )
+            if decision.agent_id is None:
+                done.waiting.append(item.ticket_id)
+                continue
+            reason = decision.reason(team_id=item.team_id, channel=item.channel)
+            workload.assign_routed(session, item.ticket_id, decision.agent_id, reason="routed", routing=reason)
+            board.took(decision.agent_id, item.channel, now)
+            done.assigned.append((item.ticket_id, decision.agent_id))
+        if len(page) < PAGE:
+            break
     for team_id, (on, opening) in shifts.items():
-        if not on and opening is not None and any(team == team_id for team, _ in conversations.values()):
-            # Nobody works now: the queue is served when the team's next shift begins.
+        if not on and opening is not None:
+            # Nobody works now: whatever waits is served when the team's next shift begins.
             key = f"{DRAIN_JOB}:{team_id}:opening:{opening.isoformat()}"
             enqueue(session, DRAIN_JOB, {"team_ids": [team_id]}, key=key, run_at=opening)
     session.flush()
     return done
 
 
-def _conversation(item: WorkItem, now: datetime, *, excluded: frozenset[int]) -> Conversation:
-    return Conversation(
-        ticket_id=item.ticket_id,
-        channel=item.channel,
-        language=item.language,
-        tags=item.tags,
-        priority_rank=item.priority_rank,
-        waiting_since=item.waiting_since or now,
-        excluded_user_ids=excluded,
-    )
+def _lock_agents(session: Session, team_ids: Collection[int]) -> dict[int, RoutingAgent]:
+    """The routing rows of the teams' agents, locked in user id order."""
+    members = accounts_queries.member_ids(team_ids).scalar_subquery()
+    return {row.user_id: row for row in session.scalars(_locked(RoutingAgent.user_id.in_(members)))}
 
 
-def _lock_waiting(session: Session, ticket_id: int, automatic: Collection[int]) -> bool:
-    """Locks a waiting ticket unless someone else holds it, and checks it still waits."""
-    item = workload.work_items(session, [ticket_id], lock="skip").get(ticket_id)
-    if item is None:
-        return False  # someone is changing it; their change brings its own reaction
-    if not routable(item, automatic):
-        queue.remove(session, [ticket_id])
-        return False
-    return True
+def _new_agent_rows(session: Session, user_ids: list[int]) -> dict[int, RoutingAgent]:
+    """Routing rows for agents who have none yet, made and locked (a row nobody had cannot be part of a deadlock)."""
+    now = utcnow(session)
+    values: list[dict[str, Any]] = [
+        {"user_id": u, "capacities": {}, "last_assigned_at": None, "updated_at": now} for u in user_ids
+    ]
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(RoutingAgent)
+    session.execute(insert.values(values).on_conflict_do_nothing(index_elements=[RoutingAgent.user_id]))
+    return {row.user_id: row for row in session.scalars(_locked(RoutingAgent.user_id.in_(user_ids)))}
 
 
-def _lock_agents(session: Session, agents: Collection[int]) -> dict[int, RoutingAgent]:
-    """Every listed agent's routing row, created if missing, locked in user id order."""
-    if not agents:
-        return {}
-    ids = sorted(agents)
-    query = (
+def _locked(condition: sa.ColumnElement[bool]) -> sa.Select[RoutingAgent]:
+    return (
         sa.select(RoutingAgent)
-        .where(RoutingAgent.user_id.in_(ids))
+        .where(condition)
         .order_by(RoutingAgent.user_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    rows = {row.user_id: row for row in session.scalars(query)}
-    missing = [user_id for user_id in ids if user_id not in rows]
-    if missing:
-        now = utcnow(session)
-        values: list[dict[str, Any]] = [
-            {"user_id": u, "capacities": {}, "last_assigned_at": None, "updated_at": now} for u in missing
-        ]
-        insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(RoutingAgent)
-        session.execute(insert.values(values).on_conflict_do_nothing(index_elements=[RoutingAgent.user_id]))
-        rows = {row.user_id: row for row in session.scalars(query)}
-    return rows
 
 
 class _Board:
@@ -280,46 +264,52 @@ class _Board:
         self,
         agents: dict[int, accounts_queries.AgentFacts],
         rows: dict[int, RoutingAgent],
-        available: dict[int, presence.Availability],
         shifts: dict[int, bool],
         loads: dict[int, dict[str, int]],
     ) -> None:
         self.agents = agents
         self.rows = rows
-        self.available = available
         self.shifts = shifts
         self.loads = {user_id: dict(loads.get(user_id, {})) for user_id in agents}
+        # Candidates are rebuilt only when their agent takes a conversation (a drain may give out hundreds).
+        self._built: dict[tuple[int, int], Candidate] = {}
 
     def candidate(self, user_id: int, team_id: int) -> Candidate:
-        facts, row = self.agents[user_id], self.rows.get(user_id)
-        status = self.available.get(user_id)
+        facts, row = self.agents[user_id], self.rows[user_id]
         return Candidate(
             user_id=user_id,
-            presence=(status.status if status else PresenceStatus.offline).value,
+            presence=facts.presence.status.value,
             on_shift=self.shifts.get(team_id, False),
             loads=self.loads[user_id],
-            capacities=dict(row.capacities or {}) if row else {},
+            capacities=dict(row.capacities or {}),
             languages=facts.languages,
             skills=facts.skills,
-            last_assigned_at=row.last_assigned_at if row else None,
+            last_assigned_at=row.last_assigned_at,
         )
 
     def candidates(self, team_id: int) -> list[Candidate]:
-        return [self.candidate(u, team_id) for u, facts in self.agents.items() if team_id in facts.team_ids]
+        found = []
+        for user_id, facts in self.agents.items():
+            if team_id in facts.team_ids:
+                built = self._built.get((user_id, team_id))
+                if built is None:
+                    built = self._built[(user_id, team_id)] = self.candidate(user_id, team_id)
+                found.append(built)
+        return found
 
     def channels_with_room(self) -> set[str]:
         found: set[str] = set()
         for team_id in self.shifts:
             for c in self.candidates(team_id):
-                if c.presence == "online" and c.on_shift:
+                if c.presence == PresenceStatus.online.value and c.on_shift:
                     found |= {ch for ch in policies.CHANNELS if c.load(ch) < c.capacity(ch)}
         return found
 
     def took(self, user_id: int, channel: str, now: datetime) -> None:
-        self.loads[user_id][channel] = self.loads[user_id].get(channel, 0) + 1
-        row = self.rows.get(user_id)
-        if row is not None:
-            row.last_assigned_at = now
+        self.loads[user_id] = {**self.loads[user_id], channel: self.loads[user_id].get(channel, 0) + 1}
+        self.rows[user_id].last_assigned_at = now
+        for team_id in self.agents[user_id].team_ids:
+            self._built.pop((user_id, team_id), None)
 
 
 def return_unanswered(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from okno.db import before_commit
-from okno.jobs.registry import JobContext, enqueue, job
+from okno.jobs.registry import JobContext, enqueue_many, job
 
 if TYPE_CHECKING:
     from okno.tickets.models import TicketEvent
@@ -93,9 +93,15 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     by_ticket: dict[int, list[int]] = {}
     for event in events:
         by_ticket.setdefault(event.ticket_id, []).append(event.id)
-    for ticket_id, event_ids in by_ticket.items():
-        payload = {"ticket_id": ticket_id, "event_ids": sorted(event_ids), "depth": depth}
-        enqueue(session, REACT_JOB, payload, key=f"{REACT_JOB}:{ticket_id}:{min(event_ids)}")
+    # One statement for all of them: a bulk change or a routing drain touches many tickets at once.
+    jobs = [
+        (
+            {"ticket_id": ticket_id, "event_ids": sorted(event_ids), "depth": depth},
+            f"{REACT_JOB}:{ticket_id}:{min(event_ids)}",
+        )
+        for ticket_id, event_ids in by_ticket.items()
+    ]
+    enqueue_many(session, REACT_JOB, jobs)
 
 
 @job(REACT_JOB)

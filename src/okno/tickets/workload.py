@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor
 from okno.db import utcnow
-from okno.tickets.models import Tag, Ticket, TicketEvent, TicketTag
+from okno.tickets.models import WAITING_FOR_AGENT, Tag, Ticket, TicketEvent, TicketTag
 from okno.tickets.state import assign
 
 ROUTING_ACTOR = Actor.system("routing")
@@ -57,35 +57,105 @@ def work_items(
     """
     if not ticket_ids:
         return {}
-    query = sa.select(Ticket).where(Ticket.id.in_(sorted(ticket_ids))).order_by(Ticket.id)
+    query = sa.select(Ticket, _HAS_TAGS).where(Ticket.id.in_(sorted(ticket_ids))).order_by(Ticket.id)
+    return {item.ticket_id: item for item in _items(session, query, lock)}
+
+
+def waiting(
+    session: Session,
+    team_ids: Collection[int],
+    *,
+    channels: Collection[str],
+    limit: int,
+    skip_ids: Collection[int] = (),
+) -> list[WorkItem]:
+    """The teams' tickets waiting for an agent on these channels, in the order they are served, locked.
+
+    Urgent first, then the customer waiting longest (tickets nobody waits on last), then the
+    oldest. Tickets someone else holds are skipped: their change brings its own reaction.
+    """
+    if not team_ids or not channels:
+        return []
+    query = (
+        sa.select(Ticket, _HAS_TAGS)
+        .where(
+            Ticket.team_id.in_(sorted(team_ids)),
+            sa.text(WAITING_FOR_AGENT),
+            Ticket.channel.in_(sorted(channels)),
+        )
+        .order_by(Ticket.priority_rank.desc(), Ticket.waiting_since.asc().nulls_last(), Ticket.id)
+        .limit(limit)
+    )
+    if skip_ids:
+        query = query.where(Ticket.id.not_in(sorted(skip_ids)))
+    return _items(session, query, "skip")
+
+
+def waiting_counts(session: Session, team_ids: Collection[int]) -> dict[int, tuple[int, datetime | None]]:
+    """Per team: how many tickets wait for an agent, and since when the customer waiting longest does."""
+    if not team_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Ticket.team_id, sa.func.count(), sa.func.min(Ticket.waiting_since))
+        .where(Ticket.team_id.in_(sorted(team_ids)), sa.text(WAITING_FOR_AGENT))
+        .group_by(Ticket.team_id)
+    )
+    return {int(team_id or 0): (int(count), oldest) for team_id, count, oldest in rows}
+
+
+def teams_with_waiting(session: Session, team_ids: Collection[int] | None = None) -> set[int]:
+    """The teams (of these, or of all) that have tickets waiting for an agent."""
+    query = sa.select(Ticket.team_id).where(Ticket.team_id.is_not(None), sa.text(WAITING_FOR_AGENT)).distinct()
+    if team_ids is not None:
+        if not team_ids:
+            return set()
+        query = query.where(Ticket.team_id.in_(sorted(team_ids)))
+    return {int(team_id) for team_id in session.scalars(query) if team_id is not None}
+
+
+_HELD_KEY = "okno.workload_held"
+# Most tickets have no tags: their tags are read only when they do.
+_HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
+
+
+def _items(session: Session, query: sa.Select[Ticket, bool], lock: str) -> list[WorkItem]:
     if lock != "no":
-        query = query.with_for_update(of=Ticket, skip_locked=lock == "skip").execution_options(populate_existing=True)
-    tickets = list(session.scalars(query))
+        query = query.with_for_update(of=Ticket, skip_locked=lock == "skip")
+    rows = session.execute(query.execution_options(populate_existing=True)).all()
+    if lock != "no":
+        # The session holds its objects weakly: kept here, a locked ticket is assigned without reading it again.
+        session.info.setdefault(_HELD_KEY, {}).update({t.id: t for t, _ in rows})
+    tags = _tags_of(session, [t.id for t, has_tags in rows if has_tags])
+    return [_work_item(t, tags.get(t.id, set())) for t, _has_tags in rows]
+
+
+def _tags_of(session: Session, ticket_ids: list[int]) -> dict[int, set[str]]:
     tags: dict[int, set[str]] = {}
-    if tickets:
-        rows = session.execute(
+    if ticket_ids:
+        names = session.execute(
             sa.select(TicketTag.ticket_id, Tag.name)
             .join(Tag, Tag.id == TicketTag.tag_id)
-            .where(TicketTag.ticket_id.in_([t.id for t in tickets]))
+            .where(TicketTag.ticket_id.in_(ticket_ids))
         )
-        for ticket_id, name in rows:
+        for ticket_id, name in names:
             tags.setdefault(ticket_id, set()).add(name)
-    return {
-        t.id: WorkItem(
-            ticket_id=t.id,
-            status=str(t.status),
-            team_id=t.team_id,
-            assignee_id=t.assignee_id,
-            channel=str(t.channel),
-            language=t.language,
-            tags=frozenset(tags.get(t.id, ())),
-            priority_rank=t.priority_rank,
-            waiting_since=t.waiting_since,
-            created_at=t.created_at,
-            merged=t.merged_into_id is not None,
-        )
-        for t in tickets
-    }
+    return tags
+
+
+def _work_item(t: Ticket, tags: set[str]) -> WorkItem:
+    return WorkItem(
+        ticket_id=t.id,
+        status=str(t.status),
+        team_id=t.team_id,
+        assignee_id=t.assignee_id,
+        channel=str(t.channel),
+        language=t.language,
+        tags=frozenset(tags),
+        priority_rank=t.priority_rank,
+        waiting_since=t.waiting_since,
+        created_at=t.created_at,
+        merged=t.merged_into_id is not None,
+    )
 
 
 def loads(session: Session, user_ids: Collection[int], *, statuses: Iterable[str]) -> dict[int, dict[str, int]]:
@@ -103,6 +173,34 @@ def loads(session: Session, user_ids: Collection[int], *, statuses: Iterable[str
     return found
 
 
+def change_facts(
+    session: Session, ticket_id: int, event_ids: Collection[int]
+) -> tuple[list[EventFact], WorkItem | None]:
+    """A change's events and its ticket as it is now, in one query (plus one for tags, if it has any)."""
+    if not event_ids:
+        return [], work_items(session, [ticket_id]).get(ticket_id)
+    query = (
+        sa.select(
+            Ticket,
+            _HAS_TAGS,
+            TicketEvent.id,
+            TicketEvent.kind,
+            TicketEvent.actor_type,
+            TicketEvent.actor_id,
+            TicketEvent.data,
+        )
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(Ticket.id == ticket_id, TicketEvent.id.in_(sorted(event_ids)))
+        .order_by(TicketEvent.id)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return event_facts(session, event_ids), work_items(session, [ticket_id]).get(ticket_id)
+    events = [EventFact(i, kind, str(who), by, dict(data or {})) for _t, _h, i, kind, who, by, data in rows]
+    ticket, has_tags = rows[0][0], rows[0][1]
+    return events, _work_item(ticket, _tags_of(session, [ticket.id]).get(ticket.id, set()) if has_tags else set())
+
+
 def event_facts(session: Session, event_ids: Collection[int]) -> list[EventFact]:
     if not event_ids:
         return []
@@ -118,7 +216,7 @@ def assign_routed(
     session: Session, ticket_id: int, assignee_id: int | None, *, reason: str, routing: dict[str, Any] | None
 ) -> None:
     """Assigns (or, with None, hands back) a ticket the caller has locked, as routing decided."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = session.info.get(_HELD_KEY, {}).get(ticket_id) or session.get(Ticket, ticket_id)
     if ticket is None:
         raise LookupError(f"ticket {ticket_id} is gone")
     assign(session, ROUTING_ACTOR, ticket, assignee_id, reason=reason, routing=routing)
@@ -159,20 +257,3 @@ def agents_with_unanswered(session: Session, *, channels: Iterable[str], statuse
         .distinct()
     )
     return {int(user_id) for user_id in rows if user_id is not None}
-
-
-def unassigned(session: Session, team_id: int, *, statuses: Iterable[str], limit: int) -> list[int]:
-    """Ids of the team's unassigned tickets in these statuses (not merged), oldest first."""
-    return list(
-        session.scalars(
-            sa.select(Ticket.id)
-            .where(
-                Ticket.team_id == team_id,
-                Ticket.assignee_id.is_(None),
-                Ticket.status.in_(sorted(statuses)),
-                Ticket.merged_into_id.is_(None),
-            )
-            .order_by(Ticket.created_at, Ticket.id)
-            .limit(limit)
-        )
-    )

@@ -1,4 +1,4 @@
-"""Routing: team policies, agents' routing rows (capacities, the lock), the waiting queue
+"""Routing: team policies, agents' routing rows (capacities, the lock), the index of tickets waiting for an agent
 
 Revision ID: 6b2d8f4a1c30
 Revises: 4db968763ec8
@@ -19,6 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+WAITING_FOR_AGENT = "assignee_id IS NULL AND status IN ('new', 'open') AND merged_into_id IS NULL"
 JSONData = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
@@ -45,33 +46,18 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_routing_agents")),
     )
-    op.create_table(
-        "routing_waiting",
-        sa.Column("ticket_id", BigId, nullable=False),
-        sa.Column("team_id", BigId, nullable=False),
-        sa.Column("channel", sa.String(length=20), nullable=False),
-        sa.Column("priority_rank", sa.SmallInteger(), nullable=False),
-        sa.Column("waiting_since", UTCDateTime(timezone=True), nullable=False),
-        sa.Column("queued_at", UTCDateTime(timezone=True), nullable=False),
-        sa.Column("why", sa.String(length=30), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["ticket_id"], ["tickets.id"], name=op.f("fk_routing_waiting_ticket_id_tickets"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_routing_waiting_team_id_teams"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_routing_waiting")),
-    )
+    # Routing's queue is the tickets waiting for an agent, served by team, urgency and waiting time.
     op.create_index(
-        "ix_routing_waiting_order",
-        "routing_waiting",
-        ["team_id", sa.text("priority_rank DESC"), "waiting_since", "ticket_id"],
+        "ix_tickets_waiting_for_agent",
+        "tickets",
+        ["team_id", sa.text("priority_rank DESC"), "waiting_since", "id"],
         unique=False,
+        postgresql_where=sa.text(WAITING_FOR_AGENT),
+        sqlite_where=sa.text(WAITING_FOR_AGENT),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_routing_waiting_order", table_name="routing_waiting")
-    op.drop_table("routing_waiting")
+    op.drop_index("ix_tickets_waiting_for_agent", table_name="tickets")
     op.drop_table("routing_agents")
     op.drop_table("routing_teams")
