@@ -85,3 +85,28 @@ def test_the_timeline_says_why_routing_chose_the_agent(
     assert "Маршрутизация назначила" in page and "Наименее загруженный" in page
     assert "выбран" in page and "не в сети" in page  # the agent chosen, the offline colleague
     assert "0 из 3 открытых в канале Чат" in page
+
+
+def test_a_chat_handed_back_says_so_on_the_timeline(
+    client: TestClient, db: Database, runtime: Runtime, people: Personas
+) -> None:
+    from datetime import timedelta
+
+    from okno.routing.service import return_unanswered
+
+    set_password(db, people.colleague.user_id)
+    with db.write() as session:
+        profiles.update_team(
+            session, people.admin.actor, people.team_a, changes=TeamRoutingUpdate(policy="least_loaded")
+        )  # type: ignore[arg-type]
+        presence.set_status(session, people.agent.actor, PresenceStatus.online)
+    ticket_id = make_ticket(db, people.admin.actor, team_id=people.team_a, channel="chat")
+    runtime.worker.run_pending()
+    with db.write() as session:
+        presence.set_status(session, people.agent.actor, PresenceStatus.away)
+    runtime.db.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    with db.write() as session:
+        assert return_unanswered(session) == {people.agent.user_id: [ticket_id]}
+    sign_in(client, people.colleague.email)
+    page = client.get(f"/tickets/{ticket_id}", headers=HTML).text
+    assert "Back to the queue: Agent was away longer than the grace period" in page

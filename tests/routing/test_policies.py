@@ -322,8 +322,9 @@ def test_queue_order_is_priority_then_waiting_time() -> None:
         Conversation(3, "chat", priority_rank=1, waiting_since=at(0)),
         Conversation(4, "chat", priority_rank=3, waiting_since=at(30)),
         Conversation(5, "email", priority_rank=2, waiting_since=at(50)),
+        Conversation(6, "chat", priority_rank=1, waiting_since=None),  # answered, then handed back
     ]
-    assert [c.ticket_id for c in sorted(waiting, key=queue_order)] == [2, 4, 5, 3, 1]
+    assert [c.ticket_id for c in sorted(waiting, key=queue_order)] == [2, 4, 5, 3, 1, 6]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,8 @@ from okno.accounts import service as accounts_service
 from okno.accounts.schemas import UserUpdate
 from okno.automation.business_hours import service as business_hours
 from okno.automation.business_hours.schemas import CalendarCreate
+from okno.routing.policies import Conversation, queue_order
+from okno.tickets import workload
 from tests.factories.tickets import reply, update
 from tests.routing.conftest import Desk
 
@@ -264,3 +266,25 @@ def test_off_shift_the_queue_waits_for_the_next_opening(desk: Desk) -> None:
     assert desk.assignee(ticket) == p.agent.user_id
     [event] = desk.assigned_events(ticket)
     assert event["routing"]["candidates"][0]["outcome"] == "chosen"
+
+
+def test_the_queue_is_served_in_the_order_the_rules_say(desk: Desk) -> None:
+    p = desk.people
+    tickets = []
+    for priority in ("normal", "urgent", "low", "urgent", "normal"):
+        desk.clock.advance(timedelta(seconds=7))
+        tickets.append(desk.chat(p.team_a))
+        update(desk.db, p.admin.actor, tickets[-1], priority=priority)
+    reply(desk.db, p.admin.actor, tickets[4])  # answered: nobody waits on it, so it comes after its priority
+    update(desk.db, p.admin.actor, tickets[4], assignee_id=p.agent.user_id)
+    update(desk.db, p.admin.actor, tickets[4], assignee_id=None)
+    with desk.db.read() as session:
+        served = workload.waiting(session, [p.team_a], channels=["chat"], limit=10)
+    by_rules = sorted(
+        served,
+        key=lambda i: queue_order(
+            Conversation(i.ticket_id, i.channel, priority_rank=i.priority_rank, waiting_since=i.waiting_since)
+        ),
+    )
+    assert [i.ticket_id for i in served] == [i.ticket_id for i in by_rules]
+    assert [i.ticket_id for i in served] == [tickets[1], tickets[3], tickets[0], tickets[4], tickets[2]]

@@ -86,6 +86,7 @@ LOAD_STATUSES = frozenset({"new", "open", "pending"})
 ROUTABLE_STATUSES = frozenset({"new", "open"})
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -240,14 +241,17 @@ def choose(policy: Policy, match: SkillMatch, candidates: Iterable[Candidate], c
 
 
 def queue_order(conversation: Conversation) -> tuple[int, datetime, int]:
-    """Waiting conversations are served by priority (urgent first), then by waiting time, then by id."""
-    return (-conversation.priority_rank, conversation.waiting_since or _NEVER, conversation.ticket_id)
+    """Waiting conversations are served by priority (urgent first), then by how long the customer has
+    waited (those nobody waits on, answered before they were handed back, last), then by id."""
+    return (-conversation.priority_rank, conversation.waiting_since or _LAST, conversation.ticket_id)
+
+
+def channels_with_room(candidate: Candidate) -> set[str]:
+    """The channels on which the candidate could take a conversation now (none unless online and on shift)."""
+    if candidate.presence != "online" or not candidate.on_shift:
+        return set()
+    return {ch for ch in CHANNELS if candidate.load(ch) < candidate.capacity(ch)}
 
 
 def has_room(candidate: Candidate) -> bool:
-    """Online, on shift and below capacity on some channel: could take something now."""
-    return (
-        candidate.presence == "online"
-        and candidate.on_shift
-        and any(candidate.load(ch) < candidate.capacity(ch) for ch in CHANNELS)
-    )
+    return bool(channels_with_room(candidate))

@@ -298,12 +298,9 @@ class _Board:
         return found
 
     def channels_with_room(self) -> set[str]:
-        found: set[str] = set()
-        for team_id in self.shifts:
-            for c in self.candidates(team_id):
-                if c.presence == PresenceStatus.online.value and c.on_shift:
-                    found |= {ch for ch in policies.CHANNELS if c.load(ch) < c.capacity(ch)}
-        return found
+        return {
+            ch for team_id in self.shifts for c in self.candidates(team_id) for ch in policies.channels_with_room(c)
+        }
 
     def took(self, user_id: int, channel: str, now: datetime) -> None:
         self.loads[user_id] = {**self.loads[user_id], channel: self.loads[user_id].get(channel, 0) + 1}
