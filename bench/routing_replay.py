@@ -48,7 +48,9 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import shutil
 import sys
+import tempfile
 import time
 import zipfile
 from collections import Counter, defaultdict
@@ -550,6 +552,7 @@ def run(
     from okno.schema import upgrade
     from okno.storage import FileStorage
 
+    load_at_start = round(os.getloadavg()[0], 2)
     items = arrivals(limit)
     ctx = mp.get_context("spawn")
     clock_value = ctx.RawValue("d", items[0].at.timestamp() - 3600)
@@ -557,7 +560,7 @@ def run(
     engine = make_engine(url, pool_size=4)
     upgrade(engine)
     db = Database(engine, clock=clock)  # type: ignore[arg-type]
-    data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"okno-routing-replay-{os.getpid()}"
+    data_dir = Path(tempfile.mkdtemp(prefix="okno-routing-replay-"))
     scheduler = Worker(
         db, context=JobContext(settings=settings_for(url, data_dir), storage=FileStorage(data_dir / "files"))
     )
@@ -694,6 +697,7 @@ def run(
         )
         dead = session.scalar(sa.select(sa.func.count()).where(Job.status == JobStatus.dead))
     engine.dispose()
+    shutil.rmtree(data_dir, ignore_errors=True)
     decisions = int(routed or 0)
     return {
         "arrivals": len(items),
@@ -721,7 +725,13 @@ def run(
         "burst": burst,
         "step_minutes": step_minutes,
         "steps": step_count,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        # The machine may be shared: its load while the replay ran says how far the figures are from an idle one.
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_at_start": load_at_start,
+            "load_avg_at_end": round(os.getloadavg()[0], 2),
+        },
     }
 
 
