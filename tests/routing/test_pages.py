@@ -34,6 +34,8 @@ def test_an_admin_sets_a_team_policy_and_an_agents_capacity(client: TestClient, 
     forged = client.post(f"/admin/routing/teams/{people.team_a}", data={"policy": "manual"})
     assert forged.status_code == 403
 
+    user_page = client.get(f"/admin/users/{people.agent.user_id}", headers=HTML).text
+    assert f'href="/admin/routing/agents/{people.agent.user_id}"' in user_page
     agent_page = client.get(f"/admin/routing/agents/{people.agent.user_id}", headers=HTML)
     assert 'placeholder="3"' in agent_page.text and "Available for routing" in agent_page.text
     form = {f"capacity_{ch}": "" for ch in ("chat", "email", "web", "portal", "api", "phone", "other")}
