@@ -132,7 +132,6 @@ def worker_process(
     worker = Worker(
         db, context=JobContext(settings=settings, storage=FileStorage(Path(data_dir) / "files")), name=f"w{index}"
     )
-    worker.batch = 4
     jobs, cpu_at_start = 0, time.process_time()
     while not stop.is_set():
         if not allowed.is_set():
