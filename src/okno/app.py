@@ -16,7 +16,9 @@ from okno.accounts import admin_views as accounts_admin_views
 from okno.accounts import api as accounts_api
 from okno.accounts import invite_views as accounts_invite_views
 from okno.accounts import views as accounts_views
+from okno.automation.business_hours import admin_views as business_hours_admin_views
 from okno.automation.business_hours import api as business_hours_api
+from okno.automation.business_hours import views as business_hours_views
 from okno.automation.macros import api as macros_api
 from okno.automation.macros import views as macros_views
 from okno.channels.email import admin_views as email_admin_views
@@ -128,6 +130,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_form_views.router,
         email_admin_views.router,
         routing_views.router,
+        business_hours_admin_views.router,
+        business_hours_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

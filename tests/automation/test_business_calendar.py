@@ -233,7 +233,7 @@ def test_week_problems(week: dict[int, list[str]], problems: list[tuple[int, int
 def _day_by_day(cal: BusinessCalendar) -> BusinessCalendar:
     """The same calendar with week skipping turned off: the reference for the fast path."""
     copy = BusinessCalendar(cal.time_zone, cal.week, cal.holidays, cal.yearly_holidays, cal.special_days, "ref")
-    object.__setattr__(copy, "_week_total", timedelta(0))
+    object.__setattr__(copy, "_day_totals", None)
     return copy
 
 

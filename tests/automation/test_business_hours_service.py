@@ -12,6 +12,7 @@ from okno.automation.business_hours import service
 from okno.automation.business_hours.calendar import next_opening
 from okno.automation.business_hours.schemas import CalendarCreate, CalendarUpdate
 from okno.db import Database
+from okno.demo.business_hours import seed_business_hours
 from okno.errors import Conflict, Forbidden, Invalid
 from tests.factories.personas import Personas
 
@@ -150,3 +151,17 @@ def test_moving_a_team_between_calendars(db: Database, people: Personas) -> None
         service.set_team_calendar(session, admin, team_id=people.team_b, calendar_id=moscow)
         service.set_team_calendar(session, admin, team_id=people.team_a, calendar_id=None)
         assert service.team_ids_of(session, [moscow, bucharest]) == {moscow: [people.team_b], bucharest: []}
+
+
+def test_demo_calendars_are_seeded_once(db: Database, people: Personas) -> None:
+    with db.write() as session:
+        assert seed_business_hours(session) == 2
+        assert seed_business_hours(session) == 0
+    with db.read() as session:
+        default = service.calendar_for_team(session, people.team_a)
+        billing = service.calendar_for_team(session, people.team_b)  # the personas' second team is "Billing"
+        assert default is not None and default.time_zone == "Europe/Moscow"
+        assert billing is not None and billing.time_zone == "Europe/Bucharest"
+        # Moscow is off from 31 December 2026 to 10 January 2027; Bucharest on 1 and 2 January only.
+        assert next_opening(default, utc("2026-12-30 15:00")) == utc("2027-01-11 06:00")
+        assert next_opening(billing, utc("2026-12-31 15:00")) == utc("2027-01-04 07:00")

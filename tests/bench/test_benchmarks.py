@@ -77,3 +77,18 @@ def test_routing_replay_quick() -> None:
     assert figures["max_wait_while_capacity_s"] == 0
     assert figures["dead_jobs"] == 0
     assert figures["burst"]["assigned"] > 0
+
+
+def test_business_hours_quick() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "business_hours.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["calls_per_s"] > 0 and figures["add_p99_us"] > 0 and figures["between_p99_us"] > 0
+    for name in ("moscow_office", "bucharest_office", "weekend_nights", "always"):
+        assert figures[name]["warm"]["calls"] > figures[name]["cold"]["calls"] > 0

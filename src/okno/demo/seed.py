@@ -25,6 +25,7 @@ from okno.customers import service as customers_service
 from okno.customers.schemas import OrganizationCreate
 from okno.db import Database
 from okno.demo import data
+from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
 from okno.routing import profiles as routing_profiles
 from okno.routing.policies import Policy, SkillMatch
@@ -287,6 +288,7 @@ def seed(
     with database.write() as session:
         _setup(session)
         seed_macros(session)
+        seed_business_hours(session)
         done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
     created = 0
     all_plans = plans(ticket_count)

@@ -28,6 +28,7 @@ SECTIONS = (
     AdminSection("custom_fields", N_("Custom fields"), "/admin/custom-fields", may_administer),
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
+    AdminSection("business_hours", N_("Business hours"), "/admin/business-hours", may_administer),
 )
 
 

@@ -15,25 +15,28 @@ Rules (docs/subsystems/business-hours.md):
   twice in the autumn is read as its first occurrence.
 - Intervals are half-open [start, end): at the closing instant the desk is closed.
 
-Arithmetic walks open intervals day by day and, where a run of whole weeks has no holiday, no
-special date and no offset change, skips those weeks with one multiplication. Nothing loops over
-minutes.
+Arithmetic walks open intervals day by day and, where a run of days has no holiday, no special
+date and no offset change, skips it arithmetically: whole weeks with one multiplication, then at
+most six single days by their weekday's open time. Nothing loops over minutes.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from okno.automation.business_hours.local_time import offset_change_days, to_utc, zone
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 ZERO = timedelta(0)
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far ahead to look for an opening before concluding a calendar never opens: the weekday of a
 # yearly date repeats within 28 years, so past the last one-off date nothing new can happen.
 _NEVER_YEARS = 28
@@ -44,21 +47,6 @@ Interval = tuple[datetime, datetime]
 
 class NeverOpen(ValueError):
     """The calendar has no open time from the given instant on."""
-
-
-def zone(name: str) -> ZoneInfo:
-    """The IANA zone by name; ValueError for a name that is not one."""
-    try:
-        return _zone(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
-
-
-@functools.lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
-    if not name or name != name.strip():
-        raise ValueError(name)
-    return ZoneInfo(name)
 
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
@@ -123,8 +111,12 @@ class BusinessCalendar:
     _tz: ZoneInfo = field(init=False, repr=False, compare=False, hash=False)
     _special: dict[date, tuple[Hours, ...]] = field(init=False, repr=False, compare=False, hash=False)
     _days: dict[date, tuple[Interval, ...]] = field(init=False, repr=False, compare=False, hash=False)
+    _midnights: dict[date, datetime] = field(init=False, repr=False, compare=False, hash=False)
     _irregular: dict[int, tuple[date, ...]] = field(init=False, repr=False, compare=False, hash=False)
     _week_total: timedelta = field(init=False, repr=False, compare=False, hash=False)
+    # Open time of each weekday (overnight shifts counted whole); None when the week's intervals
+    # overlap, which turns skipping off: skipped days are added up, so they must never overlap.
+    _day_totals: tuple[timedelta, ...] | None = field(init=False, repr=False, compare=False, hash=False)
     _last_fixed: date = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -134,10 +126,11 @@ class BusinessCalendar:
         setattr_(self, "_tz", zone(self.time_zone))
         setattr_(self, "_special", {s.day: s.hours for s in self.special_days})
         setattr_(self, "_days", {})
+        setattr_(self, "_midnights", {})
         setattr_(self, "_irregular", {})
-        # Skipping whole weeks adds up their intervals, so it needs intervals that never overlap.
-        total = timedelta(minutes=sum(h.minutes for day in self.week for h in day))
-        setattr_(self, "_week_total", total if not week_problems(self.week) else ZERO)
+        totals = tuple(timedelta(minutes=sum(h.minutes for h in day)) for day in self.week)
+        setattr_(self, "_day_totals", None if week_problems(self.week) else totals)
+        setattr_(self, "_week_total", sum(totals, ZERO))
         fixed = [*self.holidays, *self._special]
         setattr_(self, "_last_fixed", max(fixed) if fixed else date.min)
 
@@ -190,9 +183,9 @@ class BusinessCalendar:
             return cached
         out: list[Interval] = []
         for h in self.hours_on(day):
-            start = _to_utc(datetime.combine(day, h.start), self._tz)
+            start = to_utc(datetime.combine(day, h.start), self._tz)
             end_day = day + DAY if h.end <= h.start else day
-            end = _to_utc(datetime.combine(end_day, h.end), self._tz)
+            end = to_utc(datetime.combine(end_day, h.end), self._tz)
             if end > start:
                 out.append((start, end))
         result = tuple(_merge(sorted(out)))
@@ -205,7 +198,13 @@ class BusinessCalendar:
         return at.astimezone(self._tz).date()
 
     def midnight(self, day: date) -> datetime:
-        return _to_utc(datetime.combine(day, time(0)), self._tz)
+        """The start of a local date, in UTC."""
+        cached = self._midnights.get(day)
+        if cached is None:
+            if len(self._midnights) >= _DAY_CACHE_LIMIT:
+                self._midnights.clear()
+            cached = self._midnights[day] = to_utc(datetime.combine(day, time(0)), self._tz)
+        return cached
 
     def _regular_until(self, day: date) -> date:
         """The first date on or after ``day`` that is not a plain week day (holiday, special date, offset change).
@@ -224,7 +223,7 @@ class BusinessCalendar:
         cached = self._irregular.get(year)
         if cached is not None:
             return cached
-        days = set(_offset_change_days(self.time_zone, year))
+        days = set(offset_change_days(self.time_zone, year))
         days.update(d for d in self.holidays if d.year == year)
         days.update(d for d in self._special if d.year == year)
         for month, day_of_month in self.yearly_holidays:
@@ -319,14 +318,13 @@ def add_business_time(cal: BusinessCalendar, start: datetime, delta: timedelta) 
             remaining -= e - s
             consumed = e
         day += DAY
-        weeks = _weeks_to_skip(cal, day, consumed)
-        if weeks:
-            # Strictly more than the skipped open time must remain, so the answer lies past those weeks.
-            weeks = min(weeks, (remaining - timedelta(microseconds=1)) // cal._week_total)
-            if weeks > 0:
-                remaining -= weeks * cal._week_total
-                day += weeks * WEEK
-                consumed = max([cal.midnight(day), *(e for _, e in cal.day_intervals(day - DAY))])
+        plain = _plain_days(cal, day, consumed)
+        if plain:
+            # Strictly more than the skipped open time must remain, so the answer lies past those days.
+            days, skipped = _skippable(cal, day, plain, remaining - timedelta(microseconds=1))
+            if days:
+                remaining -= skipped
+                day, consumed = _after_skipping(cal, day + timedelta(days=days))
     raise NeverOpen(f"{cal.name or cal.time_zone}: not enough open time after {start.isoformat()}")
 
 
@@ -346,33 +344,55 @@ def business_time_between(cal: BusinessCalendar, start: datetime, end: datetime)
                 total += e - s
                 consumed = e
         day += DAY
-        weeks = _weeks_to_skip(cal, day, consumed)
-        # Intervals of the skipped days end before the local midnight two days after the last of them.
-        weeks = min(weeks, ((last - day).days - 1) // 7)
-        if weeks > 0:
-            total += weeks * cal._week_total
-            day += weeks * WEEK
-            consumed = max([cal.midnight(day), *(e for _, e in cal.day_intervals(day - DAY))])
+        # Intervals of skipped days end before the local midnight two days after the last of them.
+        days = min(_plain_days(cal, day, consumed), (last - day).days - 1)
+        if days > 0:
+            total += _open_time(cal, day.weekday(), days)
+            day, consumed = _after_skipping(cal, day + timedelta(days=days))
     return total
 
 
-def _weeks_to_skip(cal: BusinessCalendar, day: date, consumed: datetime) -> int:
-    """How many whole weeks from ``day`` on are plain: each one then holds exactly the week's open time.
+def _plain_days(cal: BusinessCalendar, day: date, consumed: datetime) -> int:
+    """How many days from ``day`` on are plain: each then holds exactly its weekday's open time.
 
-    Plain means: no holiday, special date or offset change on those days nor on the day after them
-    (whose offset the last overnight shift ends in), and nothing of ``day`` already spent by an
-    irregular shift of the day before.
+    Plain means: no holiday, special date or offset change on those days nor on the day after
+    them (whose offset the last overnight shift ends in), a weekly schedule without overlaps, and
+    nothing of ``day`` already spent by an irregular shift of the day before.
     """
-    if cal._week_total <= ZERO:
+    if cal._day_totals is None:
         return 0
-    stop = cal._regular_until(day)
-    weeks = ((stop - day).days - 1) // 7
-    if weeks <= 0:
+    days = (cal._regular_until(day) - day).days - 1
+    if days <= 0:
         return 0
     first = cal.day_intervals(day)
-    if (first and first[0][0] < consumed) or consumed > cal.midnight(day + DAY):
-        return 0
-    return weeks
+    if first:
+        return days if first[0][0] >= consumed else 0
+    return days if consumed <= cal.midnight(day + DAY) else 0
+
+
+def _open_time(cal: BusinessCalendar, weekday: int, days: int) -> timedelta:
+    """The open time of ``days`` plain days from a ``weekday`` on: whole weeks, then the days left."""
+    assert cal._day_totals is not None
+    weeks, rest = divmod(days, 7)
+    return weeks * cal._week_total + sum((cal._day_totals[(weekday + i) % 7] for i in range(rest)), ZERO)
+
+
+def _skippable(cal: BusinessCalendar, day: date, plain: int, less_than: timedelta) -> tuple[int, timedelta]:
+    """How many of ``plain`` days from ``day`` hold less open time than ``less_than`` in all, and that time."""
+    assert cal._day_totals is not None
+    weeks = min(plain // 7, less_than // cal._week_total) if cal._week_total else plain // 7
+    days, total = weeks * 7, weeks * cal._week_total
+    while days < plain:  # at most a week of single days: the rest of the time fits in one more week
+        more = cal._day_totals[(day.weekday() + days) % 7]
+        if total + more > less_than:
+            break
+        days, total = days + 1, total + more
+    return days, total
+
+
+def _after_skipping(cal: BusinessCalendar, day: date) -> tuple[date, datetime]:
+    """Where the walk resumes after skipping up to ``day``: that day, and the end of what was skipped."""
+    return day, max([cal.midnight(day), *(e for _, e in cal.day_intervals(day - DAY))])
 
 
 def _intervals_from(cal: BusinessCalendar, at: datetime, until: datetime | None = None) -> Iterator[Interval]:
@@ -417,44 +437,6 @@ def _merge(intervals: list[Interval]) -> Iterator[Interval]:
         pending = (s, e)
     if pending is not None:
         yield pending
-
-
-def _to_utc(local: datetime, tz: tzinfo) -> datetime:
-    """A local wall-clock time as a UTC instant (first occurrence; a skipped time as the moment of the jump)."""
-    aware = local.replace(tzinfo=tz)
-    utc = aware.astimezone(UTC)
-    if aware.utcoffset() == aware.replace(fold=1).utcoffset():
-        return utc  # the usual case: the wall-clock time exists exactly once
-    if utc.astimezone(tz).replace(tzinfo=None) == local:
-        return utc  # occurs twice (autumn): fold=0 is the first occurrence
-    # Skipped by a spring-forward change: find the moment of the jump, the first instant whose wall
-    # clock reads ``local`` or later; it lies between the two readings of the time.
-    low = int(aware.replace(fold=1).timestamp())
-    high = int(utc.timestamp())
-    while low < high:
-        mid = (low + high) // 2
-        if datetime.fromtimestamp(mid, tz).replace(tzinfo=None) >= local:
-            high = mid
-        else:
-            low = mid + 1
-    return datetime.fromtimestamp(low, UTC)
-
-
-@functools.lru_cache(maxsize=256)
-def _offset_change_days(time_zone: str, year: int) -> tuple[date, ...]:
-    """Local dates of ``year`` during which the UTC offset changes (and the day after each)."""
-    tz = zone(time_zone)
-    first = datetime(year, 1, 1, tzinfo=tz)
-    days: list[date] = []
-    previous = first.utcoffset()
-    count = (date(year + 1, 1, 1) - date(year, 1, 1)).days
-    for i in range(1, count + 1):
-        offset = (first + timedelta(days=i)).utcoffset()  # wall-clock arithmetic: the next local midnight
-        if offset != previous:
-            changed = date(year, 1, 1) + timedelta(days=i - 1)
-            days.extend((changed, changed + DAY))
-            previous = offset
-    return tuple(days)
 
 
 def _aware(at: datetime) -> datetime:

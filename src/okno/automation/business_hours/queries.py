@@ -65,9 +65,13 @@ def to_reads(session: Session, rows: list[Calendar], now: datetime) -> list[Cale
 
 @dataclass(frozen=True)
 class DayOff:
-    """A date in the coming weeks with other hours than usual: a holiday, or a special date."""
+    """Dates in the coming weeks with other hours than usual: a holiday, or a special date.
+
+    Closed days in a row (New Year holidays) are one entry, from ``day`` to ``until``.
+    """
 
     day: date
+    until: date
     name: str
     hours: list[tuple[datetime, datetime]]  # local wall-clock start and end; empty: closed
 
@@ -108,21 +112,26 @@ def calendars_now(session: Session, now: datetime, *, days_ahead: int = 92) -> l
 def upcoming_days_off(row: Calendar, built: BusinessCalendar, today: date, days_ahead: int) -> list[DayOff]:
     """Holidays (one-off and yearly) and special dates from ``today`` on, within ``days_ahead`` days."""
     names: dict[date, str] = {}
-    last = today + timedelta(days=days_ahead)
+    horizon = today + timedelta(days=days_ahead)
     for h in row.holidays:
         for year in (today.year, today.year + 1) if h.yearly else (h.day.year,):
             try:
                 day = h.day.replace(year=year)
             except ValueError:  # 29 February
                 continue
-            if today <= day <= last:
+            if today <= day <= horizon:
                 names[day] = h.name
     for s in row.special_days:
-        if today <= s.day <= last:
+        if today <= s.day <= horizon:
             names[s.day] = s.name
-    days = []
+    days: list[DayOff] = []
     for day in sorted(names):
-        intervals = [(s.astimezone(built.tz), e.astimezone(built.tz)) for s, e in built.day_intervals(day)]
-        # A holiday on a day that is closed anyway (a Sunday) still shows: people look for the date.
-        days.append(DayOff(day=day, name=names[day], hours=intervals))
+        hours = [(s.astimezone(built.tz), e.astimezone(built.tz)) for s, e in built.day_intervals(day)]
+        previous = days[-1] if days else None
+        if previous is not None and not hours and not previous.hours and previous.until + timedelta(days=1) == day:
+            known = names[day] in previous.name.split(", ")
+            name = previous.name if known else ", ".join(n for n in (previous.name, names[day]) if n)
+            days[-1] = DayOff(day=previous.day, until=day, name=name, hours=[])
+        else:
+            days.append(DayOff(day=day, until=day, name=names[day], hours=hours))
     return days

@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, PlainSerializer, field_validator, model_validator
 
-from okno.automation.business_hours.calendar import WEEKDAYS, Hours, week_problems, zone
+from okno.automation.business_hours.calendar import WEEKDAYS, Hours, Weekday, week_problems
+from okno.automation.business_hours.local_time import zone
 from okno.schemas import InputModel, OutputModel
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MAX_INTERVALS = 6
 MAX_DATES = 500
 FIRST_DAY = date(1970, 1, 1)
@@ -74,13 +74,13 @@ DayHours = Annotated[list[HoursIn], Field(max_length=MAX_INTERVALS)]
 
 
 def check_week(week: dict[Weekday, list[HoursIn]]) -> dict[Weekday, list[HoursIn]]:
-    days = [sorted(week.get(name, []), key=lambda h: h.start) for name in WEEKDAYS]  # type: ignore[call-overload]
+    days = [sorted(week.get(name, []), key=lambda h: h.start) for name in WEEKDAYS]
     problems = _overlaps(days)
     if problems:
         weekday, index, _ = problems[0]
         h = days[weekday][index]
         raise ValueError(f"{WEEKDAYS[weekday]} {h.hours()} overlaps another interval (overnight ones included)")
-    return {name: days[i] for i, name in enumerate(WEEKDAYS)}  # type: ignore[misc]
+    return {name: days[i] for i, name in enumerate(WEEKDAYS)}
 
 
 class HolidayIn(InputModel):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor, require_admin
-from okno.automation.business_hours.calendar import WEEKDAYS, BusinessCalendar, Hours, is_open
+from okno.automation.business_hours.calendar import WEEKDAYS, BusinessCalendar, Hours, Weekday, is_open
 from okno.automation.business_hours.models import Calendar, Holiday, SpecialDate, TeamCalendar, WeeklyInterval
 from okno.automation.business_hours.schemas import (
     CalendarCreate,
@@ -28,7 +28,6 @@ from okno.automation.business_hours.schemas import (
     HolidayIn,
     HoursIn,
     SpecialDayIn,
-    Weekday,
 )
 from okno.db import is_unique_violation, utcnow
 from okno.errors import Conflict, Invalid, NotFound
