@@ -39,6 +39,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> databases.Templ
     return databases.make_template("sqlite", tmp_path_factory.mktemp("sqlite-only"))
 
 
+@pytest.fixture(params=databases.KINDS)
+def idle_template(request: pytest.FixtureRequest) -> databases.Template:
+    """A template on each database kind that no test holds a connection to: PostgreSQL clones only an idle one."""
+    return request.getfixturevalue("sqlite_template" if request.param == "sqlite" else "served_template")
+
+
 @pytest.fixture(scope="session")
 def served_template(tmp_path_factory: pytest.TempPathFactory) -> databases.Template:
     """For tests that run once (server processes, crashes): PostgreSQL when configured."""

@@ -14,7 +14,7 @@ from okno.config import Settings
 from okno.db import Base
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "okno"
-DOMAINS = {"accounts", "automation", "channels", "customers", "tickets", "jobs", "http", "notifications"}
+DOMAINS = {"accounts", "automation", "channels", "customers", "tickets", "jobs", "http", "notifications", "routing"}
 # Modules whose job is to know other domains' tables: the permission filter and the event feed.
 MAY_READ_OTHER_TABLES = {
     "accounts/permissions.py",

@@ -44,6 +44,8 @@ from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
 from okno.http.timing import ServerTimingMiddleware
 from okno.notifications import views as notifications_views
+from okno.routing import api as routing_api
+from okno.routing import views as routing_views
 from okno.runtime import Runtime
 from okno.tickets import admin_views as tickets_admin_views
 from okno.tickets import api as tickets_api
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         chat_api.router,
         chat_ws.router,
         webhooks_api.router,
+        routing_api.router,
     )
     for router in (*api_routers, stream.router):
         app.include_router(router)
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_views.router,
         portal_form_views.router,
         email_admin_views.router,
+        routing_views.router,
         business_hours_admin_views.router,
         business_hours_views.router,
         widget_admin_views.router,

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     away_after_idle_seconds: int = Field(
         default=600, ge=60, description="An online agent with no keyboard or mouse activity this long becomes away."
     )
+    routing_grace_seconds: int = Field(
+        default=120,
+        ge=0,
+        description="How long an agent may be away or offline before their unanswered chats go back to the "
+        "routing queue.",
+    )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="How long a SQLite writer waits.")
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
     log_level: str = Field(default="info", description="Log level for `okno serve` and `okno worker`.")

@@ -15,6 +15,7 @@ from okno.db import Base
 from okno.http import models as http_models
 from okno.jobs import models as jobs_models
 from okno.notifications import models as notifications_models
+from okno.routing import models as routing_models
 from okno.tickets import models as tickets_models
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "macros_models",
     "notifications_models",
     "portal_models",
+    "routing_models",
     "rules_models",
     "sla_models",
     "tickets_models",

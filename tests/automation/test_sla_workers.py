@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from okno.accounts.models import Role
@@ -56,14 +55,8 @@ def per_ticket(db: Database, kind: str) -> dict[int, int]:
         return {ticket_id: count for ticket_id, count in rows}
 
 
-@pytest.fixture(params=databases.KINDS)
-def fresh_template(request: pytest.FixtureRequest) -> databases.Template:
-    """A template on each database kind that no test holds a connection to (a PostgreSQL clone needs that)."""
-    return request.getfixturevalue("sqlite_template" if request.param == "sqlite" else "served_template")
-
-
-def test_two_workers_warn_and_record_breaches_once(fresh_template: databases.Template, tmp_path: Path) -> None:
-    engine = make_engine(fresh_template.fresh_url(tmp_path))
+def test_two_workers_warn_and_record_breaches_once(idle_template: databases.Template, tmp_path: Path) -> None:
+    engine = make_engine(idle_template.fresh_url(tmp_path))
     try:
         clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         db = Database(engine, clock=clock)

@@ -56,6 +56,27 @@ def test_inbox_latency_quick() -> None:
             assert all(one[page][q] > 0 for q in ("p50_ms", "p95_ms", "p99_ms"))
 
 
+@pytest.mark.timeout(600)  # a fresh PostgreSQL database, two worker processes, 400 arrivals and a burst
+def test_routing_replay_quick() -> None:
+    if not os.environ.get("OKNO_TEST_POSTGRES_URL"):
+        pytest.skip("routing is measured on PostgreSQL: set OKNO_TEST_POSTGRES_URL")
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "routing_replay.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=580,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["decisions"] > 0 and figures["decisions_per_s"] > 0 and figures["assign_latency_p99_ms"] > 0
+    # The two properties routing promises, checked on the whole replay:
+    assert figures["max_load_over_capacity"] == 0
+    assert figures["max_wait_while_capacity_s"] == 0
+    assert figures["dead_jobs"] == 0
+    assert figures["burst"]["assigned"] > 0
+
+
 def test_business_hours_quick() -> None:
     figures = quick_figures("business_hours.py", timeout=120)
     assert figures["calls_per_s"] > 0 and figures["add_p99_us"] > 0 and figures["between_p99_us"] > 0

@@ -39,8 +39,8 @@ Frame = ChatFrame
 
 
 @pytest.fixture
-def db(template: databases.Template, tmp_path: Path, clock: FrozenClock) -> Iterator[Database]:
-    yield from fresh_database(template, tmp_path, clock)
+def db(idle_template: databases.Template, tmp_path: Path, clock: FrozenClock) -> Iterator[Database]:
+    yield from fresh_database(idle_template, tmp_path, clock)
 
 
 def tickets(db: Database) -> list[Ticket]:

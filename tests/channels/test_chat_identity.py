@@ -41,8 +41,8 @@ CODE_SEALER = Sealer("test-secret", purpose=visitors.CODE_SEAL_PURPOSE)
 
 
 @pytest.fixture
-def db(template: databases.Template, tmp_path: Path, clock: FrozenClock) -> Iterator[Database]:
-    yield from fresh_database(template, tmp_path, clock)
+def db(idle_template: databases.Template, tmp_path: Path, clock: FrozenClock) -> Iterator[Database]:
+    yield from fresh_database(idle_template, tmp_path, clock)
 
 
 def secret_of(widget: WidgetSettings, db: Database) -> bytes:

@@ -34,8 +34,8 @@ from tests.factories.tickets import reply
 
 
 @pytest.fixture
-def db(template: databases.Template, tmp_path: Path, clock: FrozenClock) -> Iterator[Database]:
-    yield from fresh_database(template, tmp_path, clock)
+def db(idle_template: databases.Template, tmp_path: Path, clock: FrozenClock) -> Iterator[Database]:
+    yield from fresh_database(idle_template, tmp_path, clock)
 
 
 def reply_status(db: Database, ticket_id: int) -> str | None:

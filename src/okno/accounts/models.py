@@ -18,6 +18,8 @@ class Role(StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.admin, Role.supervisor, Role.agent, Role.light_agent})
+# Who may own a conversation (a light agent may only comment).
+ASSIGNABLE_ROLES = (Role.admin, Role.supervisor, Role.agent)
 
 
 class Team(Base):

@@ -8,15 +8,23 @@ sent to colleagues' open pages as a signal once it commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.accounts.models import STAFF_ROLES, AgentPresence, PresenceChange, PresenceStatus, TeamMembership, User
+from okno.accounts.models import (
+    ASSIGNABLE_ROLES,
+    STAFF_ROLES,
+    AgentPresence,
+    PresenceChange,
+    PresenceStatus,
+    TeamMembership,
+    User,
+)
 from okno.accounts.permissions import Actor, require_staff
-from okno.accounts.queries import ASSIGNABLE_ROLES
 from okno.db import utcnow
 from okno.errors import Forbidden
 from okno.realtime import make_signal, signal_after_commit
@@ -28,6 +36,24 @@ class Presence:
     name: str
     status: PresenceStatus
     since: datetime | None
+
+
+@dataclass(frozen=True)
+class Availability:
+    """An agent's effective presence and since when it holds (None: never seen)."""
+
+    status: PresenceStatus
+    since: datetime | None
+
+
+# Called inside the unit of work that changes someone's presence (routing reacts to it).
+PresenceListener = Callable[[Session, int, PresenceStatus], None]
+_listeners: dict[str, PresenceListener] = {}
+
+
+def on_change(name: str, listener: PresenceListener) -> None:
+    """Registers ``listener(session, user_id, new_status)``; it may only write rows and enqueue jobs."""
+    _listeners[name] = listener
 
 
 def _row(session: Session, user_id: int) -> AgentPresence | None:
@@ -50,6 +76,8 @@ def _change(session: Session, row: AgentPresence, status: PresenceStatus, reason
             data={"user_id": row.user_id, "status": status.value},
         ),
     )
+    for listener in _listeners.values():
+        listener(session, row.user_id, status)
 
 
 def set_status(session: Session, actor: Actor, status: PresenceStatus) -> None:
@@ -170,3 +198,43 @@ def online_teams(session: Session, *, at: datetime, timeout_seconds: int) -> Onl
         )
     ).all()
     return OnlineTeams(anyone=bool(rows), team_ids=frozenset(team_id for _user, team_id in rows if team_id is not None))
+
+
+def availability(
+    chosen: str | None,
+    last_heartbeat_at: datetime | None,
+    changed_at: datetime | None,
+    now: datetime,
+    timeout_seconds: int,
+) -> Availability:
+    """The effective presence with the instant it began: a silent agent is offline from when the timeout ran out.
+
+    Takes an ``agent_presence`` row's fields (None for an agent never seen, who is offline).
+    """
+    if chosen is None or last_heartbeat_at is None or changed_at is None:
+        return Availability(PresenceStatus.offline, None)
+    silent_from = last_heartbeat_at + timedelta(seconds=timeout_seconds)
+    if silent_from < now:
+        since = silent_from if chosen == PresenceStatus.online else min(changed_at, silent_from)
+        return Availability(PresenceStatus.offline, since)
+    return Availability(PresenceStatus(chosen), changed_at)
+
+
+def snapshot(session: Session, user_ids: Collection[int], *, timeout_seconds: int) -> dict[int, Availability]:
+    """Every listed agent's availability, in one query, fresh from the database (agents never seen are offline)."""
+    if not user_ids:
+        return {}
+    now = utcnow(session)
+    rows = {
+        user_id: (chosen, heartbeat, changed)
+        for user_id, chosen, heartbeat, changed in session.execute(
+            sa.select(
+                AgentPresence.user_id, AgentPresence.chosen, AgentPresence.last_heartbeat_at, AgentPresence.changed_at
+            ).where(AgentPresence.user_id.in_(sorted(user_ids)))
+        )
+    }
+    found = {}
+    for user_id in user_ids:
+        chosen, heartbeat, changed = rows.get(user_id, (None, None, None))
+        found[user_id] = availability(chosen, heartbeat, changed, now, timeout_seconds)
+    return found

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from okno.accounts.models import STAFF_ROLES, Role, Team, TeamMembership, User
+from okno.accounts import presence
+from okno.accounts.models import ASSIGNABLE_ROLES, STAFF_ROLES, AgentPresence, Role, Team, TeamMembership, User
 from okno.accounts.permissions import Actor
-
-ASSIGNABLE_ROLES = (Role.admin, Role.supervisor, Role.agent)
 
 
 def team_exists(session: Session, team_id: int) -> bool:
@@ -141,3 +144,91 @@ def sender_of(session: Session, user_id: int | None) -> tuple[str, str]:
         return "", ""
     row = session.execute(sa.select(User.name, User.signature).where(User.id == user_id)).first()
     return (row[0], row[1] or "") if row else ("", "")
+
+
+@dataclass(frozen=True)
+class AgentFacts:
+    """An active member of staff who may own tickets, as routing needs them."""
+
+    user_id: int
+    languages: frozenset[str]
+    skills: frozenset[str]
+    team_ids: frozenset[int]
+    presence: presence.Availability
+
+
+def member_ids(team_ids: Collection[int]) -> sa.Select[int]:
+    """The ids of these teams' active members who may own tickets, as a query to use inside another."""
+    return (
+        sa.select(TeamMembership.user_id)
+        .join(User, User.id == TeamMembership.user_id)
+        .where(
+            TeamMembership.team_id.in_(sorted(team_ids)),
+            User.is_active.is_(True),
+            User.role.in_(ASSIGNABLE_ROLES),
+        )
+    )
+
+
+def team_agents(
+    session: Session, team_ids: Collection[int], *, now: datetime, presence_timeout_seconds: int
+) -> dict[int, AgentFacts]:
+    """The active members of these teams who may own tickets, by id, with their presence as of now.
+
+    One query, read fresh (routing reads it after taking its locks). Their teams among these only.
+    """
+    if not team_ids:
+        return {}
+    return _agent_facts(session, TeamMembership.team_id.in_(sorted(team_ids)), now, presence_timeout_seconds)
+
+
+def agents_by_id(
+    session: Session, user_ids: Collection[int], *, now: datetime, presence_timeout_seconds: int
+) -> dict[int, AgentFacts]:
+    """These people, if they are active and may own tickets, with all their teams and their presence."""
+    if not user_ids:
+        return {}
+    return _agent_facts(session, User.id.in_(sorted(user_ids)), now, presence_timeout_seconds, outer=True)
+
+
+def _agent_facts(
+    session: Session, condition: sa.ColumnElement[bool], now: datetime, timeout: int, *, outer: bool = False
+) -> dict[int, AgentFacts]:
+    rows = session.execute(
+        sa.select(
+            User.id,
+            User.languages,
+            User.skills,
+            TeamMembership.team_id,
+            AgentPresence.chosen,
+            AgentPresence.last_heartbeat_at,
+            AgentPresence.changed_at,
+        )
+        .join(TeamMembership, TeamMembership.user_id == User.id, isouter=outer)
+        .outerjoin(AgentPresence, AgentPresence.user_id == User.id)
+        .where(condition, User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
+        .order_by(User.id)
+    )
+    found: dict[int, AgentFacts] = {}
+    for user_id, languages, skills, team_id, chosen, heartbeat, changed in rows:
+        known = found.get(user_id)
+        teams = (known.team_ids if known else frozenset()) | ({team_id} if team_id is not None else set())
+        found[user_id] = AgentFacts(
+            user_id,
+            frozenset(c.lower() for c in languages or []),
+            frozenset(skills or []),
+            frozenset(teams),
+            known.presence if known else presence.availability(chosen, heartbeat, changed, now, timeout),
+        )
+    return found
+
+
+def team_ids_of(session: Session, user_ids: Collection[int]) -> dict[int, set[int]]:
+    if not user_ids:
+        return {}
+    found: dict[int, set[int]] = {}
+    for user_id, team_id in session.execute(
+        sa.select(TeamMembership.user_id, TeamMembership.team_id).where(TeamMembership.user_id.in_(sorted(user_ids)))
+    ):
+        found.setdefault(user_id, set()).add(team_id)
+    return found

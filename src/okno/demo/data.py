@@ -25,14 +25,43 @@ class Agent:
     languages: tuple[str, ...]
     time_zone: str = "Europe/Moscow"
     locale: str = "ru"
+    skills: tuple[str, ...] = ()
+    # Routing capacities of their own (channel -> concurrent open conversations); others are defaults.
+    capacities: tuple[tuple[str, int], ...] = ()
 
 
 AGENTS = [
     Agent(f"admin@{DOMAIN}", "Алексей Смирнов", "admin", ("Поддержка",), ("ru", "en")),
     Agent(f"olga@{DOMAIN}", "Ольга Кузнецова", "supervisor", ("Поддержка", "VIP"), ("ru", "en")),
-    Agent(f"ivan@{DOMAIN}", "Иван Петров", "agent", ("Поддержка", "Delivery"), ("ru",)),
-    Agent(f"maria@{DOMAIN}", "Мария Волкова", "agent", ("Поддержка", "Billing"), ("ru", "en")),
-    Agent(f"emma@{DOMAIN}", "Emma Clarke", "agent", ("Delivery", "VIP"), ("en",), "Europe/London", "en"),
+    Agent(
+        f"ivan@{DOMAIN}",
+        "Иван Петров",
+        "agent",
+        ("Поддержка", "Delivery"),
+        ("ru",),
+        skills=("доставка", "курьер"),
+        capacities=(("chat", 4),),
+    ),
+    Agent(
+        f"maria@{DOMAIN}",
+        "Мария Волкова",
+        "agent",
+        ("Поддержка", "Billing"),
+        ("ru", "en"),
+        skills=("возврат", "оплата"),
+        capacities=(("chat", 3), ("email", 12)),
+    ),
+    Agent(
+        f"emma@{DOMAIN}",
+        "Emma Clarke",
+        "agent",
+        ("Delivery", "VIP"),
+        ("en",),
+        "Europe/London",
+        "en",
+        skills=("customs", "international"),
+        capacities=(("chat", 2), ("email", 8)),
+    ),
     Agent(
         f"andrei@{DOMAIN}",
         "Andrei Popescu",
@@ -41,10 +70,26 @@ AGENTS = [
         ("ro", "en", "ru"),
         "Europe/Bucharest",
         "en",
+        skills=("invoice", "vat", "документы"),
     ),
-    Agent(f"dmitry@{DOMAIN}", "Дмитрий Орлов", "agent", ("VIP", "Billing"), ("ru", "en")),
+    Agent(
+        f"dmitry@{DOMAIN}",
+        "Дмитрий Орлов",
+        "agent",
+        ("VIP", "Billing"),
+        ("ru", "en"),
+        skills=("api", "integration"),
+        capacities=(("email", 15),),
+    ),
     Agent(f"sveta@{DOMAIN}", "Светлана Морозова", "light_agent", ("Поддержка",), ("ru",)),
 ]
+
+# How each team's conversations find an agent (routing policy, skill matching); others are routed by hand.
+ROUTING = {
+    "Delivery": ("least_loaded", "prefer"),
+    "Billing": ("round_robin", "prefer"),
+    "VIP": ("least_loaded", "strict"),
+}
 
 # name, email domains, plan, whether its people see each other's tickets
 ORGANIZATIONS = [

@@ -30,6 +30,9 @@ from okno.demo.macros import seed_macros
 from okno.demo.rules import seed_rules
 from okno.demo.sla import seed_sla_policies
 from okno.demo.widgets import demo_origins, seed_widget
+from okno.routing import profiles as routing_profiles
+from okno.routing.policies import Policy, SkillMatch
+from okno.routing.schemas import AgentRoutingUpdate, TeamRoutingUpdate
 from okno.tickets import changes, fields, service
 from okno.tickets.models import Ticket
 from okno.tickets.schemas import CustomFieldCreate, MessageCreate, MessageIn, TicketCreate, TicketUpdate
@@ -114,10 +117,12 @@ def _setup(session: Session) -> None:
                     password=data.PASSWORD,
                     team_ids=[teams[t] for t in agent.teams],
                     languages=list(agent.languages),
+                    skills=list(agent.skills),
                     locale=agent.locale,
                     time_zone=agent.time_zone,
                 ),
             )
+    _setup_routing(session, system, teams)
     existing_orgs = {o.name for o in customers_service.list_organizations(session, system)}
     for name, domains, plan, shared in data.ORGANIZATIONS:
         if name not in existing_orgs:
@@ -136,6 +141,28 @@ def _setup(session: Session) -> None:
                 system,
                 data=CustomFieldCreate(key=key, label=label, field_type=field_type, options=list(options)),
             )
+
+
+def _setup_routing(session: Session, system: Actor, teams: dict[str, int]) -> None:
+    """Team policies and agents' capacities, once (a later run leaves what an admin changed)."""
+    routed = {t.team_id for t in routing_profiles.list_teams(session, system) if t.policy != "manual"}
+    for name, (policy, match) in data.ROUTING.items():
+        if teams[name] not in routed:
+            changes = TeamRoutingUpdate(policy=Policy(policy), skill_match=SkillMatch(match))
+            routing_profiles.update_team(session, system, teams[name], changes=changes)
+    for agent in data.AGENTS:
+        user = accounts_service.find_user_by_email(session, agent.email)
+        if user is not None and agent.capacities:
+            current = routing_profiles.get_agent(session, system, user.id, presence_timeout_seconds=90)
+            if not current.own_capacities:
+                capacities: dict[str, int | None] = dict(agent.capacities)
+                routing_profiles.update_agent(
+                    session,
+                    system,
+                    user.id,
+                    changes=AgentRoutingUpdate(capacities=capacities),
+                    presence_timeout_seconds=90,
+                )
 
 
 class _Staff:
@@ -197,6 +224,11 @@ def _make_ticket(
                 "tags": list(convo.tags),
                 "custom_fields": custom,
                 "cc": plan.cc,
+                # New conversations of routed teams came in through the team's channel and wait in its queue
+                # for an agent to come online; the others wait for someone to choose their team.
+                "team_id": staff.teams[convo.team]
+                if plan.final_status == "new" and convo.team in data.ROUTING
+                else None,
             }
         ),
     )

@@ -10,6 +10,7 @@ from okno.channels.email import jobs as email_jobs
 from okno.channels.portal import jobs as portal_jobs
 from okno.http import jobs as http_jobs
 from okno.jobs import maintenance
+from okno.routing import jobs as routing_jobs
 from okno.tickets import jobs as tickets_jobs
 from okno.tickets import reactions as tickets_reactions
 
@@ -21,6 +22,7 @@ __all__ = [
     "http_jobs",
     "maintenance",
     "portal_jobs",
+    "routing_jobs",
     "rules_jobs",
     "sla_jobs",
     "tickets_jobs",

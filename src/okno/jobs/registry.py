@@ -103,6 +103,32 @@ def enqueue(
     session.info[WAKE_KEY] = True
 
 
+def enqueue_many(session: Session, name: str, jobs: list[tuple[dict[str, Any], str]]) -> None:
+    """Writes several jobs of one name, each with its key, in one statement (a key already there is skipped)."""
+    if not jobs:
+        return
+    if name not in _registry:
+        raise LookupError(f"no job named {name!r}")
+    now = utcnow(session)
+    rows = [
+        {
+            "name": name,
+            "payload": payload,
+            "idempotency_key": key,
+            "status": JobStatus.queued,
+            "attempts": 0,
+            "max_attempts": _registry[name].max_attempts,
+            "run_at": now,
+            "created_at": now,
+        }
+        for payload, key in jobs
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Job).values(rows)
+    session.execute(insert.on_conflict_do_nothing(index_elements=[Job.idempotency_key]))
+    session.info[WAKE_KEY] = True
+
+
 def retry_dead(session: Session, job_id: int | None = None) -> int:
     """Puts dead jobs (all, or one) back in the queue with a fresh set of attempts."""
     query = sa.update(Job).where(Job.status == JobStatus.dead)

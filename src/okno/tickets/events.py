@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -73,10 +73,38 @@ class Change(_Payload):
     new: str | int | None
 
 
+class RoutingCandidate(_Payload):
+    user_id: int
+    # chosen, excluded, offline, away, off_shift, no_language, missing_skills, at_capacity, less_suited, not_next
+    outcome: str
+    load: int  # the agent's open conversations on the ticket's channel when routing decided
+    capacity: int
+
+
+class RoutingReason(_Payload):
+    """Why routing chose this agent: the team's policy, what was required, every candidate's outcome."""
+
+    policy: str
+    team_id: int
+    channel: str
+    language: str | None = None
+    skills: list[str] = []
+    candidates: list[RoutingCandidate] = []
+
+
 class Assigned(_Payload):
     old: int | None
     new: int | None
-    reason: str
+    reason: str  # manual, team_changed, routed, agent_unavailable, ...
+    routing: RoutingReason | None = None  # only when routing decided
+
+    @model_serializer(mode="wrap")
+    def _only_routing_when_routed(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Payloads of assignments made by people stay exactly as they were before routing existed.
+        data: dict[str, Any] = handler(self)
+        if data.get("routing") is None:
+            data.pop("routing", None)
+        return data
 
 
 class TagsChanged(_Payload):

@@ -78,6 +78,10 @@ class TicketTag(Base):
     tag_id: Mapped[int] = mapped_column(sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
+# Tickets nobody owns yet that someone should answer: routing's queue (see ix_tickets_waiting_for_agent).
+WAITING_FOR_AGENT = "assignee_id IS NULL AND status IN ('new', 'open') AND merged_into_id IS NULL"
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -110,6 +114,17 @@ class Ticket(Base):
             "id",
             postgresql_where=sa.text("sla_due_at IS NOT NULL"),
             sqlite_where=sa.text("sla_due_at IS NOT NULL"),
+        ),
+        # Routing's queue: the unassigned new and open tickets of each team, most urgent first, then the
+        # customer waiting longest. Only waiting tickets are in it, so it stays small whatever the history.
+        sa.Index(
+            "ix_tickets_waiting_for_agent",
+            "team_id",
+            sa.text("priority_rank DESC"),
+            "waiting_since",
+            "id",
+            postgresql_where=sa.text(WAITING_FOR_AGENT),
+            sqlite_where=sa.text(WAITING_FOR_AGENT),
         ),
     )
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from okno.db import before_commit
-from okno.jobs.registry import JobContext, enqueue, job
+from okno.jobs.registry import JobContext, enqueue_many, job
 
 if TYPE_CHECKING:
     from okno.tickets.models import TicketEvent
@@ -116,6 +116,7 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
         by_ticket.setdefault(event.ticket_id, []).append(event)
     marks = sorted(session.info.get(_MARKS_KEY, ()))
     looks: dict[tuple[str, frozenset[str]], bool] = {}  # each reaction's look, once per unit of work and kinds
+    jobs: list[tuple[dict[str, Any], str]] = []
     for ticket_id, changed in by_ticket.items():
         taking = _taking(session, frozenset(e.kind for e in changed), looks)
         if not taking:
@@ -126,7 +127,9 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
             payload["marks"] = marks
         if len(taking) < len(_reactions):
             payload["reactions"] = taking
-        enqueue(session, REACT_JOB, payload, key=f"{REACT_JOB}:{ticket_id}:{event_ids[0]}")
+        jobs.append((payload, f"{REACT_JOB}:{ticket_id}:{event_ids[0]}"))
+    # One statement for all of them: a bulk change or a routing drain touches many tickets at once.
+    enqueue_many(session, REACT_JOB, jobs)
 
 
 def _taking(session: Session, kinds: frozenset[str], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:

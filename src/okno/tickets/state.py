@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from okno.accounts import queries as accounts_queries
@@ -61,17 +63,23 @@ def set_status(session: Session, actor: Actor, ticket: Ticket, target: TicketSta
     )
 
 
-def assign(session: Session, actor: Actor, ticket: Ticket, assignee_id: int | None, *, reason: str) -> None:
+def assign(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    assignee_id: int | None,
+    *,
+    reason: str,
+    routing: dict[str, Any] | None = None,
+) -> None:
+    """``routing`` is the routing decision behind an automatic assignment (events.RoutingReason)."""
     if ticket.assignee_id == assignee_id:
         return
     old = ticket.assignee_id
     ticket.assignee_id = assignee_id
-    events.record(
-        session,
-        ticket_id=ticket.id,
-        kind=EventKind.assigned,
-        actor=actor,
-        data={"old": old, "new": assignee_id, "reason": reason},
-    )
+    data: dict[str, Any] = {"old": old, "new": assignee_id, "reason": reason}
+    if routing is not None:
+        data["routing"] = routing
+    events.record(session, ticket_id=ticket.id, kind=EventKind.assigned, actor=actor, data=data)
     if assignee_id is not None and ticket.status == TicketStatus.new:
         set_status(session, actor, ticket, TicketStatus.open)

@@ -51,6 +51,7 @@ def _ticket(session: Session, actor: Actor, ticket_id: int) -> dict[str, Any]:
     for e in events:
         if e.kind == "assigned":
             people |= {e.data.get("old") or 0, e.data.get("new") or 0}
+            people |= {c["user_id"] for c in (e.data.get("routing") or {}).get("candidates", [])}
         if e.kind == "note_added" and e.data.get("mentioned_user_ids"):
             mentioned[e.data["message_id"]] = e.data["mentioned_user_ids"]
             people |= set(e.data["mentioned_user_ids"])

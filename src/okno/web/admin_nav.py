@@ -23,6 +23,7 @@ class AdminSection:
 SECTIONS = (
     AdminSection("users", N_("Users"), "/admin/users", may_see_directory),
     AdminSection("teams", N_("Teams"), "/admin/teams", may_see_directory),
+    AdminSection("routing", N_("Routing"), "/admin/routing", may_see_directory),
     AdminSection("tags", N_("Tags"), "/admin/tags", may_administer),
     AdminSection("custom_fields", N_("Custom fields"), "/admin/custom-fields", may_administer),
     AdminSection("macros", N_("Macros"), "/admin/macros", may_administer),

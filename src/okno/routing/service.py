@@ -1,0 +1,353 @@
+"""Routing: giving each waiting conversation to the right free agent, at once or as soon as one has room.
+
+The queue is the tickets themselves: a ticket of an automatically routed team that is new or
+open, unassigned and not merged waits for an agent (``tickets.workload.waiting``, served urgent
+first, then by the customer's waiting time). A *drain* gives a team's waiting tickets, in that
+order, to the agents its policy picks, as long as someone has room (docs/subsystems/routing.md).
+
+Every drain locks the routing rows of all the agents of its teams, in user id order, *before* it
+reads their presence and counts their loads:
+
+- two workers routing at once never both take an agent's last free place: the second waits for
+  the first to commit, then counts again (row locks on PostgreSQL; on SQLite writers take turns);
+- nothing is left waiting while someone has room: every change that makes a ticket wait or gives
+  an agent room commits first and then drains (the ticket reaction, the presence hook, settings),
+  and that drain sees everything committed before it got the locks;
+- no deadlock: agent rows are always locked in id order, and waiting tickets with SKIP LOCKED
+  (a ticket someone else holds gets its own reaction once their change commits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from okno.accounts import presence
+from okno.accounts import queries as accounts_queries
+from okno.accounts.models import PresenceStatus
+from okno.automation.business_hours import service as business_hours
+from okno.automation.business_hours.calendar import is_open, next_opening
+from okno.db import utcnow
+from okno.jobs.registry import enqueue
+from okno.routing import policies
+from okno.routing.models import RoutingAgent, RoutingTeam
+from okno.routing.policies import Candidate, Conversation, Policy, SkillMatch
+from okno.tickets import workload
+from okno.tickets.workload import WorkItem
+
+if TYPE_CHECKING:
+    from okno.config import Settings
+
+DRAIN_JOB = "routing.drain"
+# Waiting tickets one drain locks and considers at a time, and how many such pages it takes at most.
+PAGE = 100
+PAGES = 10
+# Tickets tagged so are left alone.
+SPAM_TAG = "spam"
+# Chats whose customer waits for an answer go back to the queue when their agent is away too long.
+RETURNED_CHANNELS = frozenset({"chat"})
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    presence_timeout_seconds: int = 90
+    grace_seconds: int = 120
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RoutingConfig:
+        return cls(settings.presence_timeout_seconds, settings.routing_grace_seconds)
+
+
+@dataclass
+class Drained:
+    """What one drain did: (ticket, agent) assignments in order, and the tickets it saw left waiting."""
+
+    assigned: list[tuple[int, int]] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+
+
+def shift(session: Session, team_id: int, at: datetime) -> tuple[bool, datetime | None]:
+    """Whether the team's agents are on shift (its business-hours calendar is open), and if not, from when."""
+    calendar = business_hours.calendar_for_team(session, team_id)
+    if calendar is None or is_open(calendar, at):
+        return True, None
+    return False, next_opening(calendar, at)
+
+
+def team_policies(session: Session, team_ids: Iterable[int | None]) -> dict[int, RoutingTeam]:
+    """The routing rows of these teams that route automatically (manual teams and teams without one are absent)."""
+    wanted = sorted({t for t in team_ids if t is not None})
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        sa.select(RoutingTeam).where(RoutingTeam.team_id.in_(wanted), RoutingTeam.policy != Policy.manual.value)
+    )
+    return {row.team_id: row for row in rows}
+
+
+def waits(item: WorkItem) -> bool:
+    """Whether the ticket waits for an agent, whatever its team's policy."""
+    return (
+        item.status in policies.ROUTABLE_STATUSES
+        and item.assignee_id is None
+        and item.team_id is not None
+        and not item.merged
+        and SPAM_TAG not in {t.casefold() for t in item.tags}
+    )
+
+
+def route(
+    session: Session,
+    ticket_id: int,
+    *,
+    config: RoutingConfig | None = None,
+    freed_agent_ids: Collection[int] = (),
+    assignee_freed: bool = False,
+    excluded_agent_ids: Collection[int] = (),
+) -> Drained:
+    """Routes the ticket if it waits for an agent, and fills the room agents who just got some have.
+
+    The reaction to every ticket change calls this: a new, unassigned, moved or reopened ticket
+    of an automatically routed team goes to an agent or stays waiting; ``freed_agent_ids`` (whose
+    ticket was solved, put on hold or given to someone else; ``assignee_freed``: the ticket's own
+    assignee) get the oldest waiting conversations of their teams. ``excluded_agent_ids`` may not
+    get this ticket (they just handed it back).
+    """
+    item = workload.work_items(session, [ticket_id]).get(ticket_id)
+    return route_item(
+        session,
+        item,
+        config=config,
+        freed_agent_ids=freed_agent_ids,
+        assignee_freed=assignee_freed,
+        excluded_agent_ids=excluded_agent_ids,
+    )
+
+
+def route_item(
+    session: Session,
+    item: WorkItem | None,
+    *,
+    config: RoutingConfig | None = None,
+    freed_agent_ids: Collection[int] = (),
+    assignee_freed: bool = False,
+    excluded_agent_ids: Collection[int] = (),
+) -> Drained:
+    """``route`` for a ticket the caller has read already (None: it is gone)."""
+    teams: set[int | None] = set()
+    freed = set(freed_agent_ids)
+    if item is not None:
+        if waits(item):
+            teams.add(item.team_id)
+        if assignee_freed and item.assignee_id is not None:
+            freed.add(item.assignee_id)
+    if freed:
+        # Room matters only where something waits. Read without the locks, this is still safe: a ticket
+        # that starts waiting after this read brings its own reaction, which sees the room.
+        freed_teams = set().union(*accounts_queries.team_ids_of(session, freed).values())
+        teams |= workload.teams_with_waiting(session, freed_teams)
+    settings = team_policies(session, teams)
+    if not settings:
+        return Drained()
+    excluded = {item.ticket_id: frozenset(excluded_agent_ids)} if item and excluded_agent_ids else {}
+    return drain(session, list(settings), config=config, excluded=excluded, known_policies=settings)
+
+
+def drain(
+    session: Session,
+    team_ids: Collection[int],
+    *,
+    config: RoutingConfig | None = None,
+    excluded: dict[int, frozenset[int]] | None = None,
+    known_policies: dict[int, RoutingTeam] | None = None,
+) -> Drained:
+    """Gives the teams' waiting tickets, in queue order, to the agents their policies pick, while someone has room.
+
+    ``excluded`` names, per ticket, agents who may not get it; ``known_policies`` spares reading
+    the teams' routing rows again when the caller has them.
+    """
+    config = config or RoutingConfig()
+    done = Drained()
+    settings = known_policies if known_policies is not None else team_policies(session, team_ids)
+    if not settings:
+        return done
+    rows = _lock_agents(session, settings)
+    now = utcnow(session)
+    # Read only now, under the locks: a change committed before we got them is seen (READ COMMITTED).
+    agents = accounts_queries.team_agents(
+        session, settings, now=now, presence_timeout_seconds=config.presence_timeout_seconds
+    )
+    if missing := sorted(set(agents) - set(rows)):
+        rows |= _new_agent_rows(session, missing)
+    agents = {user_id: facts for user_id, facts in agents.items() if user_id in rows}
+    shifts = {team_id: shift(session, team_id, now) for team_id in settings}
+    loads = workload.loads(session, agents, statuses=policies.LOAD_STATUSES)
+    board = _Board(agents, rows, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
+    seen: list[int] = []
+    for _ in range(PAGES):
+        channels = board.channels_with_room()
+        if not channels:
+            break
+        page = workload.waiting(session, settings, channels=channels, limit=PAGE, skip_ids=seen)
+        for item in page:
+            seen.append(item.ticket_id)
+            if not waits(item) or item.team_id not in settings:
+                continue
+            team = settings[item.team_id]
+            conversation = Conversation(
+                ticket_id=item.ticket_id,
+                channel=item.channel,
+                language=item.language,
+                tags=item.tags,
+                priority_rank=item.priority_rank,
+                waiting_since=item.waiting_since,
+                excluded_user_ids=(excluded or {}).get(item.ticket_id, frozenset()),
+            )
+            decision = policies.choose(
+                Policy(team.policy), SkillMatch(team.skill_match), board.candidates(item.team_id), conversation
+            )
+            if decision.agent_id is None:
+                done.waiting.append(item.ticket_id)
+                continue
+            reason = decision.reason(team_id=item.team_id, channel=item.channel)
+            workload.assign_routed(session, item.ticket_id, decision.agent_id, reason="routed", routing=reason)
+            board.took(decision.agent_id, item.channel, now)
+            done.assigned.append((item.ticket_id, decision.agent_id))
+        if len(page) < PAGE:
+            break
+    for team_id, (on, opening) in shifts.items():
+        if not on and opening is not None:
+            # Nobody works now: whatever waits is served when the team's next shift begins.
+            key = f"{DRAIN_JOB}:{team_id}:opening:{opening.isoformat()}"
+            enqueue(session, DRAIN_JOB, {"team_ids": [team_id]}, key=key, run_at=opening)
+    session.flush()
+    return done
+
+
+def _lock_agents(session: Session, team_ids: Collection[int]) -> dict[int, RoutingAgent]:
+    """The routing rows of the teams' agents, locked in user id order."""
+    members = accounts_queries.member_ids(team_ids).scalar_subquery()
+    return {row.user_id: row for row in session.scalars(_locked(RoutingAgent.user_id.in_(members)))}
+
+
+def _new_agent_rows(session: Session, user_ids: list[int]) -> dict[int, RoutingAgent]:
+    """Routing rows for agents who have none yet, made and locked (a row nobody had cannot be part of a deadlock)."""
+    now = utcnow(session)
+    values: list[dict[str, Any]] = [
+        {"user_id": u, "capacities": {}, "last_assigned_at": None, "updated_at": now} for u in user_ids
+    ]
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(RoutingAgent)
+    session.execute(insert.values(values).on_conflict_do_nothing(index_elements=[RoutingAgent.user_id]))
+    return {row.user_id: row for row in session.scalars(_locked(RoutingAgent.user_id.in_(user_ids)))}
+
+
+def _locked(condition: sa.ColumnElement[bool]) -> sa.Select[RoutingAgent]:
+    return (
+        sa.select(RoutingAgent)
+        .where(condition)
+        .order_by(RoutingAgent.user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+class _Board:
+    """The agents of the teams being drained: presence, shifts, loads; updated as conversations are given out."""
+
+    def __init__(
+        self,
+        agents: dict[int, accounts_queries.AgentFacts],
+        rows: dict[int, RoutingAgent],
+        shifts: dict[int, bool],
+        loads: dict[int, dict[str, int]],
+    ) -> None:
+        self.agents = agents
+        self.rows = rows
+        self.shifts = shifts
+        self.loads = {user_id: dict(loads.get(user_id, {})) for user_id in agents}
+        # Candidates are rebuilt only when their agent takes a conversation (a drain may give out hundreds).
+        self._built: dict[tuple[int, int], Candidate] = {}
+
+    def candidate(self, user_id: int, team_id: int) -> Candidate:
+        facts, row = self.agents[user_id], self.rows[user_id]
+        return Candidate(
+            user_id=user_id,
+            presence=facts.presence.status.value,
+            on_shift=self.shifts.get(team_id, False),
+            loads=self.loads[user_id],
+            capacities=dict(row.capacities or {}),
+            languages=facts.languages,
+            skills=facts.skills,
+            last_assigned_at=row.last_assigned_at,
+        )
+
+    def candidates(self, team_id: int) -> list[Candidate]:
+        found = []
+        for user_id, facts in self.agents.items():
+            if team_id in facts.team_ids:
+                built = self._built.get((user_id, team_id))
+                if built is None:
+                    built = self._built[(user_id, team_id)] = self.candidate(user_id, team_id)
+                found.append(built)
+        return found
+
+    def channels_with_room(self) -> set[str]:
+        return {
+            ch for team_id in self.shifts for c in self.candidates(team_id) for ch in policies.channels_with_room(c)
+        }
+
+    def took(self, user_id: int, channel: str, now: datetime) -> None:
+        self.loads[user_id] = {**self.loads[user_id], channel: self.loads[user_id].get(channel, 0) + 1}
+        self.rows[user_id].last_assigned_at = now
+        for team_id in self.agents[user_id].team_ids:
+            self._built.pop((user_id, team_id), None)
+
+
+def return_unanswered(
+    session: Session, *, config: RoutingConfig | None = None, user_ids: Collection[int] | None = None
+) -> dict[int, list[int]]:
+    """Hands back the unanswered chats of agents away or offline for longer than the grace period.
+
+    Only tickets of automatically routed teams go back (to their queue, by the reaction to
+    the change); the away agent is not online, so routing does not choose them again.
+    Returns, per agent, the tickets handed back.
+    """
+    config = config or RoutingConfig()
+    statuses = policies.ROUTABLE_STATUSES
+    if user_ids is None:
+        user_ids = workload.agents_with_unanswered(session, channels=RETURNED_CHANNELS, statuses=statuses)
+    now = utcnow(session)
+    limit = now - timedelta(seconds=config.grace_seconds)
+    available = presence.snapshot(session, user_ids, timeout_seconds=config.presence_timeout_seconds)
+    gone = [
+        user_id
+        for user_id, state in available.items()
+        if state.status != PresenceStatus.online and state.since is not None and state.since <= limit
+    ]
+    chats = workload.unanswered(session, gone, channels=RETURNED_CHANNELS, statuses=statuses)
+    returned: dict[int, list[int]] = {}
+    for user_id, ticket_ids in chats.items():
+        locked = workload.work_items(session, ticket_ids, lock="skip")
+        automatic = team_policies(session, {item.team_id for item in locked.values()})
+        for ticket_id, item in locked.items():
+            still_theirs = item.assignee_id == user_id and item.status in statuses and item.waiting_since is not None
+            if still_theirs and item.team_id in automatic:
+                workload.assign_routed(session, ticket_id, None, reason="agent_unavailable", routing=None)
+                returned.setdefault(user_id, []).append(ticket_id)
+    session.flush()
+    return returned
+
+
+def unavailable_until(session: Session, user_id: int, *, config: RoutingConfig | None = None) -> datetime | None:
+    """When the agent's grace period ends, if they are away or offline now (None when online or never seen)."""
+    config = config or RoutingConfig()
+    state = presence.snapshot(session, [user_id], timeout_seconds=config.presence_timeout_seconds)[user_id]
+    if state.status == PresenceStatus.online or state.since is None:
+        return None
+    return state.since + timedelta(seconds=config.grace_seconds)

@@ -1,0 +1,259 @@
+"""Who works on what: the facts about tickets that assignment by routing needs, and the assignment itself.
+
+Routing (``okno.routing``) decides; this module reads the tickets it decides about, counts
+agents' open conversations, and records its assignments through ``state.assign``, so each
+is an ``assigned`` event like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from okno.accounts.permissions import Actor
+from okno.db import utcnow
+from okno.tickets.models import WAITING_FOR_AGENT, Tag, Ticket, TicketEvent, TicketTag
+from okno.tickets.state import assign
+
+ROUTING_ACTOR = Actor.system("routing")
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    ticket_id: int
+    status: str
+    team_id: int | None
+    assignee_id: int | None
+    channel: str
+    language: str | None
+    tags: frozenset[str]
+    priority_rank: int
+    waiting_since: datetime | None
+    created_at: datetime
+    merged: bool
+
+
+@dataclass(frozen=True)
+class EventFact:
+    id: int
+    kind: str
+    actor_type: str
+    actor_id: int | None
+    data: dict[str, Any]
+
+
+def work_items(
+    session: Session, ticket_ids: Collection[int], *, lock: Literal["no", "wait", "skip"] = "no"
+) -> dict[int, WorkItem]:
+    """The tickets by id; locked for update (waiting for, or skipping, tickets others hold) when asked.
+
+    Skipped and missing tickets are absent. A locked ticket stays in the session, so assigning
+    it next costs no further read.
+    """
+    if not ticket_ids:
+        return {}
+    query = sa.select(Ticket, _HAS_TAGS).where(Ticket.id.in_(sorted(ticket_ids))).order_by(Ticket.id)
+    return {item.ticket_id: item for item in _items(session, query, lock)}
+
+
+def waiting(
+    session: Session,
+    team_ids: Collection[int],
+    *,
+    channels: Collection[str],
+    limit: int,
+    skip_ids: Collection[int] = (),
+) -> list[WorkItem]:
+    """The teams' tickets waiting for an agent on these channels, in the order they are served, locked.
+
+    Urgent first, then the customer waiting longest (tickets nobody waits on last), then the
+    oldest. Tickets someone else holds are skipped: their change brings its own reaction.
+    """
+    if not team_ids or not channels:
+        return []
+    query = (
+        sa.select(Ticket, _HAS_TAGS)
+        .where(
+            Ticket.team_id.in_(sorted(team_ids)),
+            sa.text(WAITING_FOR_AGENT),
+            Ticket.channel.in_(sorted(channels)),
+        )
+        .order_by(Ticket.priority_rank.desc(), Ticket.waiting_since.asc().nulls_last(), Ticket.id)
+        .limit(limit)
+    )
+    if skip_ids:
+        query = query.where(Ticket.id.not_in(sorted(skip_ids)))
+    return _items(session, query, "skip")
+
+
+def waiting_counts(session: Session, team_ids: Collection[int]) -> dict[int, tuple[int, datetime | None]]:
+    """Per team: how many tickets wait for an agent, and since when the customer waiting longest does."""
+    if not team_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Ticket.team_id, sa.func.count(), sa.func.min(Ticket.waiting_since))
+        .where(Ticket.team_id.in_(sorted(team_ids)), sa.text(WAITING_FOR_AGENT))
+        .group_by(Ticket.team_id)
+    )
+    return {int(team_id or 0): (int(count), oldest) for team_id, count, oldest in rows}
+
+
+def teams_with_waiting(session: Session, team_ids: Collection[int] | None = None) -> set[int]:
+    """The teams (of these, or of all) that have tickets waiting for an agent."""
+    query = sa.select(Ticket.team_id).where(Ticket.team_id.is_not(None), sa.text(WAITING_FOR_AGENT)).distinct()
+    if team_ids is not None:
+        if not team_ids:
+            return set()
+        query = query.where(Ticket.team_id.in_(sorted(team_ids)))
+    return {int(team_id) for team_id in session.scalars(query) if team_id is not None}
+
+
+_HELD_KEY = "okno.workload_held"
+# Most tickets have no tags: their tags are read only when they do.
+_HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
+
+
+def _items(session: Session, query: sa.Select[Ticket, bool], lock: str) -> list[WorkItem]:
+    if lock != "no":
+        query = query.with_for_update(of=Ticket, skip_locked=lock == "skip")
+    rows = session.execute(query.execution_options(populate_existing=True)).all()
+    if lock != "no":
+        # The session holds its objects weakly: kept here, a locked ticket is assigned without reading it again.
+        session.info.setdefault(_HELD_KEY, {}).update({t.id: t for t, _ in rows})
+    tags = _tags_of(session, [t.id for t, has_tags in rows if has_tags])
+    return [_work_item(t, tags.get(t.id, set())) for t, _has_tags in rows]
+
+
+def _tags_of(session: Session, ticket_ids: list[int]) -> dict[int, set[str]]:
+    tags: dict[int, set[str]] = {}
+    if ticket_ids:
+        names = session.execute(
+            sa.select(TicketTag.ticket_id, Tag.name)
+            .join(Tag, Tag.id == TicketTag.tag_id)
+            .where(TicketTag.ticket_id.in_(ticket_ids))
+        )
+        for ticket_id, name in names:
+            tags.setdefault(ticket_id, set()).add(name)
+    return tags
+
+
+def _work_item(t: Ticket, tags: set[str]) -> WorkItem:
+    return WorkItem(
+        ticket_id=t.id,
+        status=str(t.status),
+        team_id=t.team_id,
+        assignee_id=t.assignee_id,
+        channel=str(t.channel),
+        language=t.language,
+        tags=frozenset(tags),
+        priority_rank=t.priority_rank,
+        waiting_since=t.waiting_since,
+        created_at=t.created_at,
+        merged=t.merged_into_id is not None,
+    )
+
+
+def loads(session: Session, user_ids: Collection[int], *, statuses: Iterable[str]) -> dict[int, dict[str, int]]:
+    """Per agent and channel, how many tickets assigned to them are in one of ``statuses``."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Ticket.assignee_id, Ticket.channel, sa.func.count())
+        .where(Ticket.assignee_id.in_(sorted(user_ids)), Ticket.status.in_(sorted(statuses)))
+        .group_by(Ticket.assignee_id, Ticket.channel)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for user_id, channel, count in rows:
+        found.setdefault(int(user_id or 0), {})[str(channel)] = int(count)
+    return found
+
+
+def change_facts(
+    session: Session, ticket_id: int, event_ids: Collection[int]
+) -> tuple[list[EventFact], WorkItem | None]:
+    """A change's events and its ticket as it is now, in one query (plus one for tags, if it has any)."""
+    if not event_ids:
+        return [], work_items(session, [ticket_id]).get(ticket_id)
+    query = (
+        sa.select(
+            Ticket,
+            _HAS_TAGS,
+            TicketEvent.id,
+            TicketEvent.kind,
+            TicketEvent.actor_type,
+            TicketEvent.actor_id,
+            TicketEvent.data,
+        )
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(Ticket.id == ticket_id, TicketEvent.id.in_(sorted(event_ids)))
+        .order_by(TicketEvent.id)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return event_facts(session, event_ids), work_items(session, [ticket_id]).get(ticket_id)
+    events = [EventFact(i, kind, str(who), by, dict(data or {})) for _t, _h, i, kind, who, by, data in rows]
+    ticket, has_tags = rows[0][0], rows[0][1]
+    return events, _work_item(ticket, _tags_of(session, [ticket.id]).get(ticket.id, set()) if has_tags else set())
+
+
+def event_facts(session: Session, event_ids: Collection[int]) -> list[EventFact]:
+    if not event_ids:
+        return []
+    rows = session.execute(
+        sa.select(TicketEvent.id, TicketEvent.kind, TicketEvent.actor_type, TicketEvent.actor_id, TicketEvent.data)
+        .where(TicketEvent.id.in_(sorted(event_ids)))
+        .order_by(TicketEvent.id)
+    )
+    return [EventFact(i, kind, str(who), by, dict(data or {})) for i, kind, who, by, data in rows]
+
+
+def assign_routed(
+    session: Session, ticket_id: int, assignee_id: int | None, *, reason: str, routing: dict[str, Any] | None
+) -> None:
+    """Assigns (or, with None, hands back) a ticket the caller has locked, as routing decided."""
+    ticket = session.info.get(_HELD_KEY, {}).get(ticket_id) or session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise LookupError(f"ticket {ticket_id} is gone")
+    assign(session, ROUTING_ACTOR, ticket, assignee_id, reason=reason, routing=routing)
+    ticket.updated_at = utcnow(session)
+
+
+def unanswered(
+    session: Session, user_ids: Collection[int], *, channels: Iterable[str], statuses: Iterable[str]
+) -> dict[int, list[int]]:
+    """Per agent, their tickets on these channels and statuses whose customer waits for an answer."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Ticket.assignee_id, Ticket.id)
+        .where(
+            Ticket.assignee_id.in_(sorted(user_ids)),
+            Ticket.status.in_(sorted(statuses)),
+            Ticket.channel.in_(sorted(channels)),
+            Ticket.waiting_since.is_not(None),
+        )
+        .order_by(Ticket.id)
+    )
+    found: dict[int, list[int]] = {}
+    for user_id, ticket_id in rows:
+        found.setdefault(int(user_id or 0), []).append(int(ticket_id))
+    return found
+
+
+def agents_with_unanswered(session: Session, *, channels: Iterable[str], statuses: Iterable[str]) -> set[int]:
+    rows = session.scalars(
+        sa.select(Ticket.assignee_id)
+        .where(
+            Ticket.assignee_id.is_not(None),
+            Ticket.status.in_(sorted(statuses)),
+            Ticket.channel.in_(sorted(channels)),
+            Ticket.waiting_since.is_not(None),
+        )
+        .distinct()
+    )
+    return {int(user_id) for user_id in rows if user_id is not None}
