@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -119,3 +120,49 @@ def test_a_mail_over_the_size_limit_is_refused(receiving: Receiving) -> None:
     with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected)):
         receiving.send(big, ["support@shop.example"])
     assert receiving.stored() == []
+
+
+def test_mails_sent_at_once_are_each_stored_once_and_a_refused_one_fails_alone(receiving: Receiving) -> None:
+    # The database refuses one Message-ID (a real trigger): that mail alone gets its 451.
+    poison = "<poison@customer.example>"
+    with receiving.db.write() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                sa.text(
+                    "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.message_key = '{poison}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; "
+                    "END $$ LANGUAGE plpgsql"
+                )
+            )
+            session.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbound_emails "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+                )
+            )
+        else:
+            session.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbound_emails "
+                    f"WHEN NEW.message_key = '{poison}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+    ids = [f"<order-{n}@customer.example>" for n in range(40)]
+    sending = [*ids, poison, *ids[::4]]  # every fourth sent again
+
+    def send_share(share: list[str]) -> list[int]:
+        codes = []
+        with smtplib.SMTP("127.0.0.1", receiving.port, timeout=30) as client:
+            for message_id in share:
+                try:
+                    client.sendmail("anna@customer.example", ["support@shop.example"], mail(message_id).as_bytes())
+                    codes.append(250)
+                except smtplib.SMTPDataError as refused:
+                    codes.append(refused.smtp_code)
+        return codes
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = [code for share in pool.map(send_share, [sending[i::8] for i in range(8)]) for code in share]
+    assert sorted(codes) == [250] * (len(sending) - 1) + [451]
+    assert sorted(key for _box, key, _status in receiving.stored()) == sorted(ids)
+    assert len(receiving.jobs()) == len(ids)

@@ -5,17 +5,25 @@ answers 451, a temporary failure, so the sending server keeps the mail and tries
 nothing it accepted is lost. Recipients that are not an active mailbox are refused at RCPT
 time (550), so Okno is never an open relay. Runs once per installation, beside the web
 processes (``okno serve`` starts it when ``OKNO_SMTP_RECEIVER_PORT`` is set).
+
+Group commit: the mails whose data arrives while a transaction is committing wait for it and are
+then stored together, in one transaction (up to ``GROUP_MAX``), and each is answered after that
+commit. A lone mail is stored at once; under load one commit (and one flush to disk) serves many
+mails instead of each paying its own. Should the group's transaction fail, each of its mails is
+stored alone, so a mail the database refuses gets its 451 and the others their 250.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SMTPSession
+from sqlalchemy.orm import Session
 
 from okno.channels.email import intake, mailboxes
 from okno.db import Database
@@ -23,29 +31,74 @@ from okno.db import Database
 log = logging.getLogger(__name__)
 
 
+GROUP_MAX = 50
+
+
+@dataclass
+class _Arrived:
+    recipients: list[str]
+    raw: bytes
+    envelope_from: str | None
+    stored: asyncio.Future[list[int]]  # the inbound ids, once committed
+
+
 class MailboxHandler:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._arrived: list[_Arrived] = []
+        self._storing: asyncio.Task[None] | None = None
 
     def _is_mailbox(self, address: str) -> bool:
         with self.db.read() as session:
             return mailboxes.for_recipient(session, address) is not None
 
-    def _store(self, recipients: list[str], raw: bytes, envelope_from: str | None) -> list[int]:
-        """One transaction for every mailbox the mail was sent to: all are stored, or none."""
-        stored = []
-        with self.db.write() as session:
-            mailbox_ids = set()
-            for address in recipients:
+    def _store(self, session: Session, mail: _Arrived, mailbox_ids: dict[str, int | None]) -> list[int]:
+        """Every mailbox the mail was sent to, in the caller's transaction (so all are stored, or none)."""
+        for address in mail.recipients:
+            if address not in mailbox_ids:
                 mailbox = mailboxes.for_recipient(session, address)
-                if mailbox is not None:
-                    mailbox_ids.add(mailbox.id)
-            for mailbox_id in sorted(mailbox_ids):
-                result = intake.store_raw(
-                    session, mailbox_id=mailbox_id, raw=raw, source="smtp", envelope_from=envelope_from
-                )
-                stored.append(result.inbound_id)
-        return stored
+                mailbox_ids[address] = mailbox.id if mailbox is not None else None
+        targets = {mailbox_ids[address] for address in mail.recipients}
+        return [
+            intake.store_raw(
+                session, mailbox_id=mailbox_id, raw=mail.raw, source="smtp", envelope_from=mail.envelope_from
+            ).inbound_id
+            for mailbox_id in sorted(t for t in targets if t is not None)
+        ]
+
+    def _store_group(self, group: list[_Arrived]) -> list[list[int] | Exception]:
+        """One transaction for the group; if it fails, one for each mail, each with its own outcome."""
+        if len(group) > 1:
+            try:
+                with self.db.write() as session:
+                    looked_up: dict[str, int | None] = {}
+                    stored: list[list[int] | Exception] = [self._store(session, mail, looked_up) for mail in group]
+                return stored
+            except Exception:
+                log.warning("storing %s mails together failed; storing each alone", len(group), exc_info=True)
+        outcomes: list[list[int] | Exception] = []
+        for mail in group:
+            try:
+                with self.db.write() as session:
+                    outcomes.append(self._store(session, mail, {}))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    async def _store_arrived(self) -> None:
+        while self._arrived:
+            group, self._arrived = self._arrived[:GROUP_MAX], self._arrived[GROUP_MAX:]
+            try:
+                outcomes = await asyncio.to_thread(self._store_group, group)
+            except Exception as exc:  # the thread could not run (shutting down): nothing was stored
+                outcomes = [exc] * len(group)
+            for mail, outcome in zip(group, outcomes, strict=True):
+                if mail.stored.cancelled():
+                    continue  # the client left before its answer; a committed mail is found again on its retry
+                if isinstance(outcome, Exception):
+                    mail.stored.set_exception(outcome)
+                else:
+                    mail.stored.set_result(outcome)
 
     async def handle_RCPT(
         self, server: SMTP, session: SMTPSession, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -61,9 +114,17 @@ class MailboxHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: SMTPSession, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
+        mail = _Arrived(
+            list(envelope.rcpt_tos),
+            envelope.original_content or b"",
+            envelope.mail_from,
+            asyncio.get_running_loop().create_future(),
+        )
+        self._arrived.append(mail)
+        if self._storing is None or self._storing.done():
+            self._storing = asyncio.create_task(self._store_arrived())
         try:
-            stored = await asyncio.to_thread(self._store, list(envelope.rcpt_tos), raw, envelope.mail_from)
+            stored = await mail.stored
         except Exception:
             log.exception("could not store a mail for %s", envelope.rcpt_tos)
             return "451 4.3.0 Temporary failure; please try again later"
