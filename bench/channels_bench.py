@@ -305,23 +305,25 @@ def imap_phase(desk: Desk, dovecot: Dovecot, mailbox_id: int, mails: list[Mail])
         order.append(b"X-Delivered-Again: backup-mx.shop.example\r\n" + mail.raw if again else mail.raw)
     dovecot.deliver(*order)
     db = Database(desk.engine)
+    earlier = desk.scalar("SELECT coalesce(max(id), 0) FROM jobs")
     with db.write() as session:
         enqueue(session, imap.FETCH_JOB, {"mailbox_id": mailbox_id})
-    while desk.scalar("SELECT count(*) FROM jobs WHERE name = :n AND status <> 'queued'", n=imap.FETCH_JOB) == 0:
+    ours = "FROM jobs WHERE name = :name AND id > :earlier"
+    while not desk.scalar(f"SELECT count(*) {ours} AND status <> 'queued'", name=imap.FETCH_JOB, earlier=earlier):
         time.sleep(POLL_S / 4)
-    started, cpu_workers = time.perf_counter(), desk.workers_cpu_s()
+    started, claimed, cpu_workers = time.perf_counter(), datetime.now(UTC), desk.workers_cpu_s()
     polls = 1
-    while True:
-        if jobs_active(desk, imap.FETCH_JOB) == 0 and unseen(dovecot):
-            time.sleep(0.5)  # the last batch is marked seen just after its commit
-            if jobs_active(desk, imap.FETCH_JOB) == 0 and unseen(dovecot):
-                with db.write() as session:  # the next poll: one poll drains at most 40 batches
-                    enqueue(session, imap.FETCH_JOB, {"mailbox_id": mailbox_id})
-                polls += 1
-        elif jobs_active(desk, imap.FETCH_JOB) == 0:
-            break
-        time.sleep(POLL_S)
-    fetched_s = time.perf_counter() - started
+    while jobs_active(desk, imap.FETCH_JOB) or unseen(dovecot):
+        time.sleep(0.5)  # a batch is marked seen just after its commit
+        if not jobs_active(desk, imap.FETCH_JOB) and unseen(dovecot):
+            with db.write() as session:  # the next poll: one poll drains at most 40 batches
+                enqueue(session, imap.FETCH_JOB, {"mailbox_id": mailbox_id})
+            polls += 1
+    with desk.engine.connect() as conn:  # when the last fetch job finished, on the workers' clock
+        last = conn.execute(
+            sa.select(sa.func.max(Job.finished_at)).where(Job.name == imap.FETCH_JOB, Job.id > earlier)
+        ).scalar_one()
+    fetched_s = (last - claimed).total_seconds()
     filed_s = wait_filed(desk, mailbox_id, len(mails)) - started
     workers_cpu = desk.workers_cpu_s() - cpu_workers
     outbox_s = wait_outbox_empty(desk)
