@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from okno.accounts.permissions import Actor
-from okno.channels.email import mailboxes
-from okno.channels.email.models import InboundEmail
+from okno.channels.email import intake, mailboxes
+from okno.channels.email.models import InboundEmail, Mailbox
 from okno.channels.email.schemas import MailboxCreate
 from okno.channels.email.smtp_receiver import SMTPReceiver
 from okno.crypto import Sealer
@@ -166,3 +166,23 @@ def test_mails_sent_at_once_are_each_stored_once_and_a_refused_one_fails_alone(r
     assert sorted(codes) == [250] * (len(sending) - 1) + [451]
     assert sorted(key for _box, key, _status in receiving.stored()) == sorted(ids)
     assert len(receiving.jobs()) == len(ids)
+
+
+def test_several_mails_stored_at_once_keep_their_order_and_each_is_stored_once(receiving: Receiving) -> None:
+    with receiving.db.write() as session:
+        support, sales = sorted(session.scalars(sa.select(Mailbox.id)))
+        first = mail("<a@customer.example>").as_bytes()
+        before = intake.store_raw(session, mailbox_id=support, raw=first, source="smtp")
+    copies = [
+        intake.Received(support, mail("<b@customer.example>").as_bytes(), "smtp"),
+        intake.Received(support, mail("<a@customer.example>").as_bytes(), "smtp"),  # stored before
+        intake.Received(sales, mail("<b@customer.example>").as_bytes(), "smtp"),  # another mailbox: its own copy
+        intake.Received(support, mail("<c@customer.example>").as_bytes(), "smtp"),
+        intake.Received(support, mail("<b@customer.example>").as_bytes(), "smtp"),  # twice in one go
+    ]
+    with receiving.db.write() as session:
+        stored = intake.store_many(session, copies)
+    assert [s.duplicate for s in stored] == [False, True, False, False, True]
+    assert stored[1].inbound_id == before.inbound_id and stored[4].inbound_id == stored[0].inbound_id
+    assert stored[0].inbound_id < stored[2].inbound_id < stored[3].inbound_id  # filed in the order they came
+    assert len(receiving.stored()) == 4 and len(receiving.jobs()) == 4

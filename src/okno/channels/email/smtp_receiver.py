@@ -7,10 +7,11 @@ time (550), so Okno is never an open relay. Runs once per installation, beside t
 processes (``okno serve`` starts it when ``OKNO_SMTP_RECEIVER_PORT`` is set).
 
 Group commit: the mails whose data arrives while a transaction is committing wait for it and are
-then stored together, in one transaction (up to ``GROUP_MAX``), and each is answered after that
-commit. A lone mail is stored at once; under load one commit (and one flush to disk) serves many
-mails instead of each paying its own. Should the group's transaction fail, each of its mails is
-stored alone, so a mail the database refuses gets its 451 and the others their 250.
+then stored together, in one transaction of a few statements (``intake.store_many``, up to
+``GROUP_MAX`` mails), each answered after that commit. A lone mail is stored at once; under load
+one transaction serves many mails instead of each paying its own round trips and commit. Should
+the group's transaction fail, each of its mails is stored alone, so a mail the database refuses
+gets its 451 and the others their 250.
 """
 
 from __future__ import annotations
@@ -52,27 +53,31 @@ class MailboxHandler:
         with self.db.read() as session:
             return mailboxes.for_recipient(session, address) is not None
 
-    def _store(self, session: Session, mail: _Arrived, mailbox_ids: dict[str, int | None]) -> list[int]:
-        """Every mailbox the mail was sent to, in the caller's transaction (so all are stored, or none)."""
-        for address in mail.recipients:
-            if address not in mailbox_ids:
-                mailbox = mailboxes.for_recipient(session, address)
-                mailbox_ids[address] = mailbox.id if mailbox is not None else None
-        targets = {mailbox_ids[address] for address in mail.recipients}
-        return [
-            intake.store_raw(
-                session, mailbox_id=mailbox_id, raw=mail.raw, source="smtp", envelope_from=mail.envelope_from
-            ).inbound_id
-            for mailbox_id in sorted(t for t in targets if t is not None)
+    def _store(self, session: Session, group: list[_Arrived]) -> list[list[int]]:
+        """Every mailbox each mail was sent to, in the caller's transaction (so all are stored, or none)."""
+        mailbox_ids: dict[str, int | None] = {}
+        targets = []
+        for mail in group:
+            for address in mail.recipients:
+                if address not in mailbox_ids:
+                    mailbox = mailboxes.for_recipient(session, address)
+                    mailbox_ids[address] = mailbox.id if mailbox is not None else None
+            found = {mailbox_ids[address] for address in mail.recipients}
+            targets.append(sorted(mailbox_id for mailbox_id in found if mailbox_id is not None))
+        copies = [
+            intake.Received(mailbox_id, mail.raw, "smtp", mail.envelope_from)
+            for mail, mailbox_ids_of_mail in zip(group, targets, strict=True)
+            for mailbox_id in mailbox_ids_of_mail
         ]
+        stored = iter(intake.store_many(session, copies))
+        return [[next(stored).inbound_id for _ in mailbox_ids_of_mail] for mailbox_ids_of_mail in targets]
 
     def _store_group(self, group: list[_Arrived]) -> list[list[int] | Exception]:
         """One transaction for the group; if it fails, one for each mail, each with its own outcome."""
         if len(group) > 1:
             try:
                 with self.db.write() as session:
-                    looked_up: dict[str, int | None] = {}
-                    stored: list[list[int] | Exception] = [self._store(session, mail, looked_up) for mail in group]
+                    stored: list[list[int] | Exception] = list(self._store(session, group))
                 return stored
             except Exception:
                 log.warning("storing %s mails together failed; storing each alone", len(group), exc_info=True)
@@ -80,7 +85,7 @@ class MailboxHandler:
         for mail in group:
             try:
                 with self.db.write() as session:
-                    outcomes.append(self._store(session, mail, {}))
+                    outcomes += self._store(session, [mail])
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
