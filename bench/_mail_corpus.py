@@ -21,7 +21,7 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 
 REPLY_SHARE = 0.15
-REPLY_DISTANCE = 40  # a reply answers a mail sent at least this many mails earlier, usually filed by then
+REPLY_DISTANCE = 40  # a reply answers a mail this many earlier or more (a quarter of a few): filed by then, usually
 DUPLICATE_SHARE = 0.10
 KOI8_LACKS = str.maketrans({"№": "N", "«": '"', "»": '"'})  # what writers on KOI8-R systems typed instead
 
@@ -98,13 +98,13 @@ def corpus(count: int, *, mailbox: str, tag: str, seed: int) -> list[Mail]:
     people = customers(max(20, count // 5), rng)
     start = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
     sent: list[tuple[Customer, str, str, str]] = []  # customer, Message-ID, subject, text
+    distance = min(REPLY_DISTANCE, count // 4)
     mails = []
     for i in range(count):
         at = start + timedelta(seconds=37 * i)
         message_id = f"<{tag}.{i}.{hashlib.sha1(f'{seed}:{i}'.encode()).hexdigest()[:12]}@mail.{rng.choice(PROVIDERS)}>"
-        earlier = (
-            sent[rng.randrange(0, i - REPLY_DISTANCE)] if i > REPLY_DISTANCE and rng.random() < REPLY_SHARE else None
-        )
+        replies = i > distance and rng.random() < REPLY_SHARE
+        earlier = sent[rng.randrange(0, i - distance)] if replies else None
         if earlier is not None:
             customer, parent_id, parent_subject, parent_text = earlier
             subject = parent_subject if parent_subject.startswith("Re: ") else f"Re: {parent_subject}"
