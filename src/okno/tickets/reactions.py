@@ -17,9 +17,9 @@ The domains register their reactions here, so tickets never import them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -48,8 +48,19 @@ class Change:
     marks: frozenset[str] = frozenset()
 
 
+class ChangedEvent(Protocol):
+    """What ``takes`` may look at in an event: it is read as the change commits."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
 Reaction = Callable[[Session, Change, JobContext], None]
 Wanted = Callable[[Session, frozenset[str]], bool]
+Takes = Callable[[Sequence[ChangedEvent]], bool]
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class _Registered:
     name: str
     run: Reaction
     kinds: frozenset[str] | None
+    takes: Takes | None
     wanted: Wanted | None
 
 
@@ -65,11 +77,18 @@ _reactions: dict[str, _Registered] = {}
 
 
 def reaction(
-    name: str, *, order: int, kinds: Iterable[str] | None = None, wanted: Wanted | None = None
+    name: str,
+    *,
+    order: int,
+    kinds: Iterable[str] | None = None,
+    takes: Takes | None = None,
+    wanted: Wanted | None = None,
 ) -> Callable[[Reaction], Reaction]:
     """Registers a reaction to ticket changes; lower ``order`` runs first.
 
-    ``kinds``: the event kinds it acts on (all when None). ``wanted(session, kinds)``: a cheap
+    ``kinds``: the event kinds it acts on (all when None). ``takes(events)``: whether it acts on
+    a change with these events at all, judged from the events alone (routing passes over its own
+    assignments coming back). ``wanted(session, kinds)``: a cheap
     look, in the changing unit of work, whether it could act on events of these kinds at all
     (an enabled webhook subscription that takes one of them). The job runs only the reactions
     that took the change when it committed; a change that none takes queues no job.
@@ -79,7 +98,7 @@ def reaction(
         known = _reactions.get(name)
         if known is not None and known.run is not run:
             raise ValueError(f"reaction {name!r} is registered twice")
-        _reactions[name] = _Registered(order, name, run, frozenset(kinds) if kinds is not None else None, wanted)
+        _reactions[name] = _Registered(order, name, run, frozenset(kinds) if kinds is not None else None, takes, wanted)
         return run
 
     return register
@@ -118,7 +137,7 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     looks: dict[tuple[str, frozenset[str]], bool] = {}  # each reaction's look, once per unit of work and kinds
     jobs: list[tuple[dict[str, Any], str]] = []
     for ticket_id, changed in by_ticket.items():
-        taking = _taking(session, frozenset(e.kind for e in changed), looks)
+        taking = _taking(session, changed, looks)
         if not taking:
             continue
         event_ids = sorted(e.id for e in changed)
@@ -132,11 +151,14 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     enqueue_many(session, REACT_JOB, jobs)
 
 
-def _taking(session: Session, kinds: frozenset[str], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:
-    """The reactions, in order, that take a change with events of these kinds."""
+def _taking(session: Session, events: list[TicketEvent], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:
+    """The reactions, in order, that take a change with these events."""
+    kinds = frozenset(e.kind for e in events)
     taking = []
     for item in _ordered():
         if item.kinds is not None and item.kinds.isdisjoint(kinds):
+            continue
+        if item.takes is not None and not item.takes(events):
             continue
         if item.wanted is not None:
             key = (item.name, kinds)
