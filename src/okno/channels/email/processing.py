@@ -22,7 +22,8 @@ from okno.accounts.permissions import Actor
 from okno.channels.base import InboundMessage
 from okno.channels.email import bounces
 from okno.channels.email.models import InboundEmail, InboundStatus, Mailbox
-from okno.channels.email.parse import parse_email
+from okno.channels.email.parse import ParsedEmail, parse_email
+from okno.channels.spam.scoring import Specimen
 from okno.customers import service as customers_service
 from okno.db import utcnow
 from okno.jobs.registry import JobContext
@@ -154,3 +155,21 @@ def _store_attachments(
         if html and item.content_id and row.inline_image_type is not None:
             html = html.replace(f"cid:{item.content_id}", f"/attachments/{row.id}?inline=1")
     return ids, html
+
+
+def specimen_of_mail(parsed: ParsedEmail, *, own_domains: frozenset[str], own_names: frozenset[str]) -> Specimen:
+    """What the spam filter reads of a mail; ``own_*`` are the desk's mailbox domains and display names."""
+    message = parsed.message
+    return Specimen(
+        sender=message.sender.email or "",
+        sender_name=message.sender.name or "",
+        subject=message.subject,
+        text=message.body_text,
+        html=message.body_html or "",
+        html_source=parsed.html_source,
+        recipients=len(message.to) + len(message.cc),
+        upstream_headers=parsed.spam_headers,
+        bulk=message.is_bulk,
+        own_domains=own_domains,
+        own_names=own_names,
+    )
