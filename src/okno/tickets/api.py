@@ -45,6 +45,9 @@ def _reads(session: DbSession, actor: Actor, tickets: list[Ticket]) -> list[Tick
         clocks = sla_queries.clocks(session, [r.id for r in reads], now=utcnow(session))
         for read in reads:
             read.sla = clocks[read.id]
+    else:
+        for read in reads:
+            read.spam_at = None  # the spam folder is the desk's business
     return reads
 
 
@@ -84,6 +87,9 @@ def list_tickets(
         datetime | None,
         Query(description="Only tickets with a running SLA target due by then (breached ones included)."),
     ] = None,
+    spam: Annotated[
+        bool, Query(description="Staff: the spam folder's tickets instead of the others (customers: ignored).")
+    ] = False,
     sort: Annotated[
         str,
         Query(
@@ -108,6 +114,7 @@ def list_tickets(
         priority=priority,
         customer_plan=customer_plan.value if customer_plan else None,
         sla_due_before=sla_due_before,
+        spam=spam,
     )
     rows, next_cursor = queries.list_tickets(session, actor, filters, sort=sort, limit=limit, cursor=cursor)
     return TicketPage(items=_reads(session, actor, rows), next_cursor=next_cursor)

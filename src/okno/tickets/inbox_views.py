@@ -163,8 +163,8 @@ def _inbox(
         if req.bar != SavedViewFilters():
             narrower.append(saved_views.ticket_filters(actor, req.bar))
     if req.q:
-        # A search looks through every ticket the agent may see, not only this view's.
-        base = queries.TicketFilters(q=req.q)
+        # A search looks through every ticket the agent may see, not only this view's (in spam: the folder's).
+        base = queries.TicketFilters(q=req.q, spam=base.spam)
     sort_key = req.sort or "activity"
     rows, next_cursor = queries.list_tickets(
         session, actor, base, sort=SORT_CHOICES[sort_key], limit=PAGE_SIZE, cursor=req.cursor, narrower=narrower
