@@ -12,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from okno.accounts.permissions import Actor
 from okno.automation.sla import queries as sla_queries
+from okno.channels.spam import service as spam_service
+from okno.channels.spam.schemas import SpamMark
 from okno.customers.models import Plan
 from okno.db import utcnow
 from okno.http.deps import BearerCredentials, CurrentActor, DbSession, RuntimeDep, actor_from, unit_of_work
@@ -150,6 +152,39 @@ def merge_ticket(
         return _reads(session, actor, [target])[0]
 
     return idempotency.respond(200, produce)
+
+
+@router.post(
+    "/tickets/{ticket_id}/spam",
+    status_code=200,
+    response_model=TicketRead,
+    summary="Move a ticket into the spam folder",
+    description="Agents who may change the ticket. It leaves the inbox views and its assignee; with "
+    "`block_sender` the customer's address is blocked too (their next new mail goes to spam at once). "
+    "A ticket already in spam stays as it is.",
+)
+def mark_spam(
+    ticket_id: int,
+    session: DbSession,
+    actor: CurrentActor,
+    idempotency: IdempotencyDep,
+    body: SpamMark | None = None,
+) -> Response:
+    block = body is not None and body.block_sender
+    return idempotency.respond(
+        200, lambda: _reads(session, actor, [spam_service.mark(session, actor, ticket_id, block_sender=block)])[0]
+    )
+
+
+@router.delete(
+    "/tickets/{ticket_id}/spam",
+    response_model=TicketRead,
+    summary="Not spam: back to the inbox",
+    description="Routing and the SLA clock take it from then on (the time in spam does not count); a block on "
+    "its customer's address is lifted. No acknowledgement is sent late.",
+)
+def unmark_spam(ticket_id: int, session: DbSession, actor: CurrentActor) -> TicketRead:
+    return _reads(session, actor, [spam_service.unmark(session, actor, ticket_id)])[0]
 
 
 @router.post(

@@ -41,6 +41,11 @@ def current_settings(session: Session) -> SpamSettingsRead:
     return SpamSettingsRead.model_validate(row)
 
 
+def get_settings(session: Session, actor: Actor) -> SpamSettingsRead:
+    require_admin(actor)
+    return current_settings(session)
+
+
 def update_settings(session: Session, actor: Actor, *, changes: SpamSettingsUpdate) -> SpamSettingsRead:
     require_admin(actor)
     now = utcnow(session)
