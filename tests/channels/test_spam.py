@@ -6,6 +6,7 @@ server (aiosmtpd), routing and the SLA clock set up as a desk would have them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,8 @@ from okno.accounts import presence
 from okno.accounts.models import PresenceStatus
 from okno.accounts.permissions import Actor
 from okno.automation.sla.models import SlaTarget
+from okno.automation.webhooks import service as webhooks
+from okno.automation.webhooks.schemas import SubscriptionCreate
 from okno.channels.email import mailboxes
 from okno.channels.email.models import InboundEmail
 from okno.channels.email.schemas import MailboxCreate
@@ -27,6 +30,7 @@ from okno.routing.schemas import TeamRoutingUpdate
 from okno.runtime import Runtime
 from okno.tickets import inbox, queries
 from okno.tickets.models import Ticket, TicketEvent
+from tests.automation.webhook_receiver import serve as serve_webhooks
 from tests.channels.mail_servers import Outbox, smtp_server
 from tests.channels.test_email_processing import customer_mail, receive
 from tests.factories.personas import Personas
@@ -187,3 +191,26 @@ def test_a_conversation_goes_on_where_it_is(runtime: Runtime, desk: Outbox, peop
     assert [kind for kind, _ in events(runtime, spam.id)] == ["created", "marked_spam", "message_received"]
     assert ticket_of(runtime, receive(runtime, follow.replace(b"won-2", b"won-3"))).spam_at is not None
     assert len(desk.wait_for(1)) == 1  # the one acknowledgement, of the ordinary mail
+
+
+def test_webhooks_hear_only_of_the_marking(runtime: Runtime, desk: Outbox, people: Personas) -> None:
+    found, server = serve_webhooks()
+    try:
+        with runtime.db.write() as session:
+            webhooks.create_subscription(
+                session,
+                people.admin.actor,
+                data=SubscriptionCreate(name="Everything", url=found.url(), allow_private_network=True),
+            )
+        spam = ticket_of(
+            runtime, receive(runtime, customer_mail("<won@prize.example>", sender="x@prize.example", **SPAM))
+        )
+        ordinary = ticket_of(runtime, receive(runtime, customer_mail()))
+        runtime.worker.run_pending()
+        told = [json.loads(hit.body) for hit in found.hits("/hook")]
+        about_spam = [body["event"]["kind"] for body in told if body["ticket"]["id"] == spam.id]
+        assert about_spam == ["marked_spam"]
+        assert "created" in [body["event"]["kind"] for body in told if body["ticket"]["id"] == ordinary.id]
+    finally:
+        server.shutdown()
+        server.server_close()
