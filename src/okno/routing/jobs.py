@@ -20,9 +20,13 @@ from okno.tickets.reactions import Change, ChangedEvent, reaction
 RETURN_JOB = "routing.return_unanswered"
 SWEEP_JOB = "routing.sweep"
 
-# Event kinds after which a ticket may start or stop waiting for an agent, or an agent may get room.
+# Event kinds after which a ticket may start or stop waiting for an agent, or an agent may get room
+# (a ticket back from the spam folder waits like a new one).
 ROUTING_KINDS = frozenset(
-    {"created", "assigned", "status_changed", "team_changed", "priority_changed", "tags_changed", "reopened", "merged"}
+    {
+        *("created", "assigned", "status_changed", "team_changed", "priority_changed", "tags_changed", "reopened"),
+        *("merged", "unmarked_spam"),
+    }
 )
 
 

@@ -12,22 +12,27 @@ further round is queued: whatever the rules say, a chain of changes cannot feed 
 A reaction may also leave marks (``mark``) that every later round of the same chain carries in
 ``Change.marks``: rules mark each rule that fired, so none fires twice in one chain.
 The domains register their reactions here, so tickets never import them.
+
+A ticket in the spam folder gets no reactions: no rule answers it, routing does not assign it,
+no webhook tells of it. Only reactions registered with ``in_spam`` hear of it, and only of its
+marking (``marked_spam``): the SLA clock, which drops its targets then, and webhooks, which tell
+subscribers of the marking. Whether the ticket is in spam is read when the job runs, so a ticket
+marked meanwhile is left alone too.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from okno.db import before_commit
 from okno.jobs.registry import JobContext, enqueue_many, job
-
-if TYPE_CHECKING:
-    from okno.tickets.models import TicketEvent
+from okno.tickets.models import Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,8 @@ REACT_JOB = "tickets.react"
 MAX_DEPTH = 8
 _DEPTH_KEY = "okno.reaction_depth"
 _MARKS_KEY = "okno.reaction_marks"
+# What reactions registered ``in_spam`` hear of a ticket in the spam folder.
+SPAM_MARKING = "marked_spam"
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class _Registered:
     kinds: frozenset[str] | None
     takes: Takes | None
     wanted: Wanted | None
+    in_spam: bool
 
 
 _reactions: dict[str, _Registered] = {}
@@ -83,6 +91,7 @@ def reaction(
     kinds: Iterable[str] | None = None,
     takes: Takes | None = None,
     wanted: Wanted | None = None,
+    in_spam: bool = False,
 ) -> Callable[[Reaction], Reaction]:
     """Registers a reaction to ticket changes; lower ``order`` runs first.
 
@@ -92,13 +101,15 @@ def reaction(
     look, in the changing unit of work, whether it could act on events of these kinds at all
     (an enabled webhook subscription that takes one of them). The job runs only the reactions
     that took the change when it committed; a change that none takes queues no job.
+    ``in_spam``: it also hears of a ticket in the spam folder being marked as spam.
     """
 
     def register(run: Reaction) -> Reaction:
         known = _reactions.get(name)
         if known is not None and known.run is not run:
             raise ValueError(f"reaction {name!r} is registered twice")
-        _reactions[name] = _Registered(order, name, run, frozenset(kinds) if kinds is not None else None, takes, wanted)
+        listed = frozenset(kinds) if kinds is not None else None
+        _reactions[name] = _Registered(order, name, run, listed, takes, wanted, in_spam)
         return run
 
     return register
@@ -182,10 +193,20 @@ def react(session: Session, payload: dict[str, Any], context: JobContext) -> Non
         depth=int(payload.get("depth", 0)),
         marks=frozenset(str(m) for m in payload.get("marks", ())),
     )
+    spam = session.scalar(sa.select(Ticket.spam_at).where(Ticket.id == change.ticket_id)) is not None
+    if spam:
+        markings = session.scalars(
+            sa.select(TicketEvent.id)
+            .where(TicketEvent.id.in_(change.event_ids), TicketEvent.kind == SPAM_MARKING)
+            .order_by(TicketEvent.id)
+        )
+        change = replace(change, event_ids=tuple(markings))
+        if not change.event_ids:
+            return
     session.info[_DEPTH_KEY] = change.depth + 1
     session.info[_MARKS_KEY] = set(change.marks)
     # The reactions that took the change when it committed (a job queued before they were named: all).
     taking = set(payload.get("reactions", _reactions))
     for item in _ordered():
-        if item.name in taking:
+        if item.name in taking and (item.in_spam or not spam):
             item.run(session, change, context)
