@@ -13,7 +13,7 @@ from types import FrameType
 import click
 import uvicorn
 
-from okno.channels.email.smtp_receiver import SMTPReceiver
+from okno.channels.email.smtp_receiver import MailReceiver, Protocol
 from okno.cli.common import configure_logging, load_settings, runtime_for
 from okno.config import Settings
 
@@ -95,7 +95,7 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         os.environ["OKNO_EMBEDDED_WORKER"] = "false"
     click.echo(f"Okno listening on http://{host}:{port} (API docs at /api/docs)")
     log_level = settings.log_level.lower()
-    with _smtp_receiver(settings):
+    with _mail_receivers(settings):
         if workers == 1:
             uvicorn.run(
                 APP,
@@ -111,25 +111,26 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
 
 
 @contextlib.contextmanager
-def _smtp_receiver(settings: Settings) -> Iterator[None]:
-    """One SMTP receiver per installation, beside the web processes (not in each of them)."""
-    if settings.smtp_receiver_port is None:
+def _mail_receivers(settings: Settings) -> Iterator[None]:
+    """One SMTP and one LMTP receiver per installation, as configured, beside the web processes (not in each)."""
+    configured: tuple[tuple[Protocol, str, int | None], ...] = (
+        ("smtp", settings.smtp_receiver_host, settings.smtp_receiver_port),
+        ("lmtp", settings.lmtp_receiver_host, settings.lmtp_receiver_port),
+    )
+    listening = [(protocol, host, port) for protocol, host, port in configured if port is not None]
+    if not listening:
         yield
         return
     runtime = runtime_for(settings)
-    receiver = SMTPReceiver(
-        runtime.db,
-        host=settings.smtp_receiver_host,
-        port=settings.smtp_receiver_port,
-        max_message_bytes=settings.max_email_bytes,
-    )
-    receiver.start()
-    click.echo(f"Receiving mail by SMTP on {settings.smtp_receiver_host}:{settings.smtp_receiver_port}")
-    try:
+    with contextlib.ExitStack() as receivers:
+        receivers.callback(runtime.close)
+        for protocol, host, port in listening:
+            receiver = MailReceiver(
+                runtime.db, protocol=protocol, host=host, port=port, max_message_bytes=settings.max_email_bytes
+            )
+            receivers.enter_context(receiver)
+            click.echo(f"Receiving mail by {protocol.upper()} on {host}:{port}")
         yield
-    finally:
-        receiver.stop()
-        runtime.close()
 
 
 @click.command()
