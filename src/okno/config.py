@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     imap_poll_seconds: int = Field(
         default=60, ge=10, description="How often mailboxes that receive by IMAP are checked for new mail."
     )
+    imap_idle: bool = Field(
+        default=True,
+        description="Keep a connection in IMAP IDLE to each IMAP mailbox whose server offers it, so new mail is "
+        "fetched within seconds; polling goes on beside it.",
+    )
     ack_expected_response: str | None = Field(
         default=None,
         max_length=200,
