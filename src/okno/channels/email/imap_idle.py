@@ -107,7 +107,7 @@ class _Lines:
         return line.rstrip(b"\r")
 
     def _readable(self, timeout: float) -> bool:
-        # TLS may hold decrypted bytes that select() cannot see.
+        # TLS may hold decrypted bytes that poll() cannot see.
         if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
             return True
         return bool(self.poller.poll(max(int(timeout * 1000), 1)))
@@ -137,7 +137,7 @@ class IdleConnection:
                 break
             if line.startswith(tag + b" "):
                 raise IdleFailed(f"the server refused IDLE: {line.decode(errors='replace')}")
-            news = news or announces_mail(line)
+            news = self._note(line) or news
         idling.set()
         renew_at = time.monotonic() + renew_seconds
         while not news and not stop.is_set() and time.monotonic() < renew_at:
