@@ -204,11 +204,7 @@ def outbox_busy(db: Any) -> bool:
     with db.read() as session:
         now = db.clock.now()
         return (
-            session.scalar(
-                sa.select(Job.id)
-                .where(Job.status.in_([JobStatus.queued, JobStatus.running]), Job.run_at <= now)
-                .limit(1)
-            )
+            session.scalar(sa.select(Job.id).where(Job.status == JobStatus.queued, Job.run_at <= now).limit(1))
             is not None
         )
 
@@ -372,6 +368,7 @@ def run(
             )
         )
         dead = session.scalar(sa.select(sa.func.count()).where(Job.status == JobStatus.dead))
+        jobs_by_name = dict(session.execute(sa.select(Job.name, sa.func.count()).group_by(Job.name)).all())
     engine.dispose()
     shutil.rmtree(data_dir, ignore_errors=True)
     decisions = int(routed or 0)
@@ -397,6 +394,7 @@ def run(
         "wait_while_capacity_checks": replay.violations,
         "dead_jobs": int(dead or 0),
         "jobs_run": jobs_run,
+        "jobs_by_name": {str(name): int(count) for name, count in sorted(jobs_by_name.items())},
         "worker_cpu_ms_per_decision": round(worker_cpu_s * 1000 / decisions, 2) if decisions else 0.0,
         "burst": burst,
         "step_minutes": step_minutes,

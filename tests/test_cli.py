@@ -75,7 +75,8 @@ def test_demo_fills_a_database_and_resumes_without_duplicates(tmp_path: Path) ->
     import sqlite3
 
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (80,)
+        assert conn.execute("SELECT count(*) FROM tickets WHERE spam_at IS NULL").fetchone() == (80,)
+        assert conn.execute("SELECT count(*) FROM tickets WHERE spam_at IS NOT NULL").fetchone() == (3,)
         statuses = {row[0] for row in conn.execute("SELECT DISTINCT status FROM tickets")}
         languages = {row[0] for row in conn.execute("SELECT DISTINCT language FROM tickets")}
         widgets = conn.execute("SELECT name, allowed_origins FROM chat_widgets").fetchall()

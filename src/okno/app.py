@@ -33,6 +33,8 @@ from okno.channels.email import admin_views as email_admin_views
 from okno.channels.portal import form_views as portal_form_views
 from okno.channels.portal import service as portal_service
 from okno.channels.portal import views as portal_views
+from okno.channels.spam import admin_views as spam_admin_views
+from okno.channels.spam import api as spam_api
 from okno.channels.widget import admin_views as widget_admin_views
 from okno.channels.widget import api as widget_api
 from okno.config import Settings
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         chat_ws.router,
         webhooks_api.router,
         routing_api.router,
+        spam_api.router,
     )
     for router in (*api_routers, stream.router):
         app.include_router(router)
@@ -152,6 +155,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         widget_admin_views.router,
         webhooks_admin_views.router,
         sla_admin_views.router,
+        spam_admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")

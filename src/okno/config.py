@@ -85,14 +85,27 @@ class Settings(BaseSettings):
         description="When set, `okno serve` also receives mail by SMTP on this port (for mail forwarded to Okno).",
     )
     smtp_receiver_host: str = Field(default="127.0.0.1", description="Address the SMTP receiver listens on.")
+    lmtp_receiver_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="When set, `okno serve` also receives mail by LMTP on this port (for a local mail server "
+        "that delivers to Okno by LMTP).",
+    )
+    lmtp_receiver_host: str = Field(default="127.0.0.1", description="Address the LMTP receiver listens on.")
     max_email_bytes: int = Field(
         default=50 * 1024 * 1024,
         ge=64 * 1024,
-        description="Largest mail the SMTP receiver accepts (552 above it); larger attachments inside are "
+        description="Largest mail the SMTP and LMTP receivers accept (552 above it); larger attachments inside are "
         "dropped later, with a note, by the attachment limit.",
     )
     imap_poll_seconds: int = Field(
         default=60, ge=10, description="How often mailboxes that receive by IMAP are checked for new mail."
+    )
+    imap_idle: bool = Field(
+        default=True,
+        description="Keep a connection in IMAP IDLE to each IMAP mailbox whose server offers it, so new mail is "
+        "fetched within seconds; polling goes on beside it.",
     )
     ack_expected_response: str | None = Field(
         default=None,

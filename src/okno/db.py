@@ -13,6 +13,9 @@ through with "database is locked" when a read lock cannot be upgraded.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -175,6 +178,77 @@ class Database:
     def dispose(self) -> None:
         if isinstance(self.bind, Engine):
             self.bind.dispose()
+
+    def try_hold(self, name: str) -> HeldLock | None:
+        """The installation-wide lock ``name`` if no other holder has it (for work one process does).
+
+        It lasts until released or until its holder dies: on PostgreSQL it is an advisory lock on a
+        connection of its own (a crashed process's connection closes, freeing it); on SQLite, whose
+        processes all run on one machine, a lock on a file beside the database.
+        """
+        url = self.bind.engine.url
+        if self.dialect_name == "postgresql":
+            connection = self.bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            connection.detach()  # closed for real when released, never handed back to the pool still locked
+            key = int.from_bytes(hashlib.sha256(b"okno.lock:" + name.encode()).digest()[:8], "big", signed=True)
+            if connection.scalar(sa.select(sa.func.pg_try_advisory_lock(key))):
+                return _AdvisoryLock(connection)
+            connection.close()
+            return None
+        if not url.database or url.database == ":memory:":
+            return _ProcessLock()  # an in-memory database has only this process
+        fd = os.open(f"{url.database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return _FileLock(fd)
+
+
+class HeldLock(Protocol):
+    def held(self) -> bool:
+        """False once the lock is lost (its connection broke): the work it guarded must stop."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class _AdvisoryLock:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def held(self) -> bool:
+        try:
+            self.connection.execute(sa.text("SELECT 1"))
+        except sa.exc.DBAPIError:
+            return False
+        return True
+
+    def release(self) -> None:
+        with contextlib.suppress(sa.exc.DBAPIError):
+            self.connection.close()
+
+
+class _FileLock:
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class _ProcessLock:
+    def held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
 
 
 _ON_COMMIT_KEY = "okno.on_commit"

@@ -9,6 +9,7 @@ from okno.automation.webhooks import models as webhooks_models
 from okno.channels.chat import models as chat_models
 from okno.channels.email import models as email_models
 from okno.channels.portal import models as portal_models
+from okno.channels.spam import models as spam_models
 from okno.channels.widget import models as widget_models
 from okno.customers import models as customers_models
 from okno.db import Base
@@ -33,6 +34,7 @@ __all__ = [
     "routing_models",
     "rules_models",
     "sla_models",
+    "spam_models",
     "tickets_models",
     "webhooks_models",
     "widget_models",

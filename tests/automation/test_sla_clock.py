@@ -47,6 +47,14 @@ def customer(minutes: float) -> Fact:
     return Fact(at(minutes), FactKind.customer_message)
 
 
+def spam(minutes: float) -> Fact:
+    return Fact(at(minutes), FactKind.spam)
+
+
+def not_spam(minutes: float) -> Fact:
+    return Fact(at(minutes), FactKind.not_spam)
+
+
 @dataclass(frozen=True)
 class Want:
     """One target as expected: due, achieved and breached in minutes after T0 (None: not set)."""
@@ -219,6 +227,36 @@ CASES = [
         "on hold counts like open",
         [status(10, "on_hold")],
         now=70,
+        want={(FIRST, 0): Want(Outcome.breached, due=60, breached=60)},
+    ),
+    Case(
+        "filed into spam on arrival and taken out at 180: the clocks start then, with all their time",
+        [spam(0), not_spam(180)],
+        now=200,
+        want={
+            (FIRST, 0): Want(Outcome.running, due=240, remaining=40),
+            (RESOLUTION, 0): Want(Outcome.running, due=660, remaining=460),
+        },
+    ),
+    Case(
+        "in spam nothing counts, not even a pending policy pause",
+        [status(5, "pending"), spam(20), customer(30)],
+        now=500,
+        want={
+            (FIRST, 0): Want(Outcome.paused, due=None, remaining=55, paused_for=15),
+            (RESOLUTION, 0): Want(Outcome.paused, due=None, remaining=475, paused_for=15),
+        },
+    ),
+    Case(
+        "marked as spam at 50 and back at 100: 10 minutes left of the first response",
+        [spam(50), not_spam(100)],
+        now=105,
+        want={(FIRST, 0): Want(Outcome.running, due=110, remaining=5)},
+    ),
+    Case(
+        "a target breached before the ticket went into spam stays breached",
+        [spam(70), not_spam(100)],
+        now=120,
         want={(FIRST, 0): Want(Outcome.breached, due=60, breached=60)},
     ),
 ]

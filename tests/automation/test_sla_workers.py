@@ -70,7 +70,7 @@ def test_two_workers_warn_and_record_breaches_once(idle_template: databases.Temp
         context = JobContext(
             settings=Settings(data_dir=tmp_path, sla_warning_minutes=15), storage=FileStorage(tmp_path / "files")
         )
-        workers = [Worker(db, context=context, name=f"w{i}", batch=1) for i in range(2)]
+        workers = [Worker(db, context=context, name=f"w{i}") for i in range(2)]
         workers[0].run_pending()  # the reactions to the new tickets
 
         clock.advance(timedelta(minutes=50))  # ten minutes before the first responses are due

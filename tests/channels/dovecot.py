@@ -119,7 +119,10 @@ class Dovecot:
 
 
 @contextmanager
-def dovecot_server(user: str = "support@shop.example", password: str = "imap-secret") -> Iterator[Dovecot]:
+def dovecot_server(
+    user: str = "support@shop.example", password: str = "imap-secret", *, capability: str | None = None
+) -> Iterator[Dovecot]:
+    """The server; ``capability`` replaces what it advertises (e.g. a server without IDLE)."""
     if DOVECOT is None:
         raise RuntimeError(MISSING)
     account = pwd.getpwnam(MAIL_USER)
@@ -134,7 +137,10 @@ def dovecot_server(user: str = "support@shop.example", password: str = "imap-sec
         f"{user}:{{PLAIN}}{password}:{account.pw_uid}:{account.pw_gid}::{root}/mail/{user}::\n", encoding="utf-8"
     )
     config = root / "dovecot.conf"
-    config.write_text(CONFIG.format(root=root, port=port, uid=account.pw_uid), encoding="utf-8")
+    settings = CONFIG.format(root=root, port=port, uid=account.pw_uid)
+    if capability is not None:
+        settings += f"imap_capability = {capability}\n"
+    config.write_text(settings, encoding="utf-8")
     process = subprocess.Popen(
         [DOVECOT, "-F", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -1,4 +1,4 @@
-"""Email end to end against a served Okno: mail in through its SMTP receiver, replies out by SMTP."""
+"""Email end to end against a served Okno: mail in through its SMTP and LMTP receivers, replies out by SMTP."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.served import admin_token, free_port, okno_env, run, serving
 class MailDesk:
     api: httpx.Client
     receiver_port: int
+    lmtp_port: int
     outbox: Outbox
 
     def send(self, message: EmailMessage, to: str = "support@shop.example") -> None:
@@ -49,8 +50,13 @@ def public(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def mail_desk(served_template: databases.Template, tmp_path: Path) -> Iterator[MailDesk]:
-    receiver_port = free_port()
-    env = okno_env(served_template.fresh_url(tmp_path), tmp_path / "data", OKNO_SMTP_RECEIVER_PORT=str(receiver_port))
+    receiver_port, lmtp_port = free_port(), free_port()
+    env = okno_env(
+        served_template.fresh_url(tmp_path),
+        tmp_path / "data",
+        OKNO_SMTP_RECEIVER_PORT=str(receiver_port),
+        OKNO_LMTP_RECEIVER_PORT=str(lmtp_port),
+    )
     token = admin_token(env)
     with smtp_server() as (smtp_port, outbox):
         added = run(
@@ -62,7 +68,7 @@ def mail_desk(served_template: databases.Template, tmp_path: Path) -> Iterator[M
             serving(env) as (base, _process),
             httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api,
         ):
-            yield MailDesk(api, receiver_port, outbox)
+            yield MailDesk(api, receiver_port, lmtp_port, outbox)
 
 
 def customer_mail(**headers: str) -> EmailMessage:
@@ -112,6 +118,14 @@ def test_mail_becomes_a_ticket_and_the_reply_threads_under_it(mail_desk: MailDes
     mail_desk.send(answer)
     mail_desk.wait(f"/api/v1/tickets/{ticket['id']}/messages", lambda b: len(public(b)) == 3)
     assert len(mail_desk.api.get("/api/v1/tickets?channel=email").json()["items"]) == 1
+
+
+def test_mail_delivered_by_lmtp_becomes_a_ticket(mail_desk: MailDesk) -> None:
+    with smtplib.LMTP("127.0.0.1", mail_desk.lmtp_port, timeout=10) as client:
+        refused = client.sendmail("anna@customer.example", ["support@shop.example"], customer_mail().as_bytes())
+    assert refused == {}
+    ticket = mail_desk.wait("/api/v1/tickets?channel=email", lambda b: len(b["items"]) == 1)["items"][0]
+    assert [m["external_id"] for m in mail_desk.messages(ticket["id"])] == ["<first-1042@customer.example>"]
 
 
 def test_a_guessed_ticket_number_from_a_stranger_opens_a_new_ticket(mail_desk: MailDesk) -> None:

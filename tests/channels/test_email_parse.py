@@ -160,6 +160,20 @@ CASES: dict[str, Expect] = {
     "70_calendar_invite": Expect(attachments=("attachment.ics",)),
     "71_lf_only_line_endings": Expect("LF only", text="Lines end with LF only.\nSecond line."),
     "72_ukrainian": Expect("Питання щодо замовлення", language="uk"),
+    # Spam (the filter's scores: tests/channels/test_spam_scoring.py).
+    "73_spam_upstream_flagged": Expect("Notification", "draw@prizes.example", "Lucky Draw", "You have won a new phone",
+                                       language="en"),
+    # An address written unquoted as the display name is the name, never the sender.
+    "74_spam_phishing_link": Expect("Your account is limited", "security@paypa1-alerts.example", "service@paypal.com",
+                                    "unusual activity", html_has=('href="http://paypa1-secure.example.ru/login"',)),
+    "75_spam_hidden_text_ru": Expect("ВАШ БОНУС ЖДЁТ!!!", "bonus@luck.example", "Казино Удача", "Онлайн-казино дарит",
+                                     html_lacks=("display:none",)),
+    "76_spam_seo_links": Expect("Partnership proposal", "team@seo-growth.example", "Growth Team",
+                                "first page of Google", language="en"),
+    "77_newsletter_not_spam": Expect("What is new in November", "news@vendor.example", "Vendor News",
+                                     "shared inboxes", flags=frozenset({"is_bulk"})),
+    "78_spam_impersonating_desk": Expect("Invoice overdue", "billing-notice@mailer.example", "support@okno.test",
+                                         "will be suspended"),
 }  # fmt: skip
 
 

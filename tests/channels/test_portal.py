@@ -80,6 +80,25 @@ def test_the_public_form_opens_a_web_ticket_for_a_new_customer(
     assert api_ticket.status_code == 401  # the form gave no access to anything
 
 
+def test_spam_through_the_form_opens_its_ticket_in_the_spam_folder(
+    client: TestClient, db: Database, clock: FrozenClock
+) -> None:
+    spam = send_form(
+        client,
+        clock,
+        name="SEO Team",
+        email="team@seo-growth.example",
+        subject="INCREASE YOUR SALES NOW",
+        message="We increase your sales with SEO services: first page of Google. https://seo-growth.example/a "
+        "https://seo-growth.example/b https://seo-growth.example/c",
+    )
+    [ticket] = tickets_of(db)
+    assert spam.status_code == 200 and f"#{ticket.number}" in spam.text  # the same thanks whatever the verdict
+    assert ticket.spam_at is not None
+    assert send_form(client, clock).status_code == 200
+    assert [t.spam_at is None for t in tickets_of(db)] == [False, True]
+
+
 def test_honeypot_and_hasty_submissions_are_refused_quietly(
     client: TestClient, db: Database, clock: FrozenClock
 ) -> None:

@@ -81,18 +81,38 @@ def test_failures_retry_with_backoff_then_die_and_can_be_retried(
     assert jobs(db)[0].status == JobStatus.queued and jobs(db)[0].attempts == 0
 
 
-def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
-    db: Database, worker: Worker, clock: FrozenClock
-) -> None:
+class WorkerDied(BaseException):
+    """Stands for the process ending mid-job: no handler or worker code catches it."""
+
+
+@job("tests.die_once")
+def die_once(session: Session, payload: dict[str, Any], context: JobContext) -> None:
+    calls.append(payload)
+    session.add(Tag(name=payload["name"], created_at=sa.func.now()))  # type: ignore[arg-type]
+    if len(calls) == 1:
+        raise WorkerDied
+
+
+def test_a_job_whose_worker_died_mid_way_is_still_queued_and_runs_again(db: Database, worker: Worker) -> None:
     with db.write() as session:
-        enqueue(session, "tests.record_tag", {"name": "orphaned"})
-    crashed = Worker(db, context=worker.context, name="crashed")
-    assert crashed.claim()  # claimed, then the process died
-    assert worker.claim() == []
-    clock.advance(timedelta(minutes=6))
+        enqueue(session, "tests.die_once", {"name": "orphaned"})
+    with pytest.raises(WorkerDied):
+        worker.run_pending()
+    with db.read() as session:
+        [orphan] = session.scalars(sa.select(Job).where(Job.name == "tests.die_once"))
+        assert (orphan.status, orphan.attempts) == (JobStatus.queued, 0)
+        assert session.scalar(sa.select(Tag.id).where(Tag.name == "orphaned")) is None  # its changes went with it
     assert worker.run_pending().done == 1
-    assert not crashed.run_one(jobs(db)[0].id)  # a late original does not run it again
-    assert calls == [{"name": "orphaned"}]
+    assert calls == [{"name": "orphaned"}, {"name": "orphaned"}]
+
+
+def test_a_job_not_yet_due_is_not_run_by_id(db: Database, worker: Worker, clock: FrozenClock) -> None:
+    with db.write() as session:
+        enqueue(session, "tests.record_tag", {"name": "later"}, run_at=clock.now() + timedelta(minutes=5))
+    later = jobs(db)[0].id
+    assert worker.run_next(later) is None
+    clock.advance(timedelta(minutes=5))
+    assert worker.run_next(later) is True
 
 
 def test_backoff_grows_and_is_capped() -> None:

@@ -72,6 +72,22 @@ def test_the_sla_at_risk_view_reads_its_index(engine: sa.Engine) -> None:
         assert "ix_tickets_sla_due" in shown, (statement, shown)
 
 
+def test_the_spam_view_reads_its_index(engine: sa.Engine) -> None:
+    # Spam is a sliver of a million tickets: the folder and its count read only its own index.
+    actor = Actor(role=Role.agent, user_id=1)
+    filters = inbox.BY_KEY["spam"].filters(actor, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+    def work(session: Session) -> None:
+        queries.list_tickets(session, actor, filters, limit=50)
+        inbox.count_capped(session, actor, filters)
+
+    statements = statements_of(engine, work)
+    assert len(statements) == 2
+    for statement, parameters in statements:
+        shown = plan(engine, statement, parameters)
+        assert "ix_tickets_spam" in shown, (statement, shown)
+
+
 def test_the_sla_sweep_reads_only_targets_that_need_it(engine: sa.Engine) -> None:
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     statements = statements_of(

@@ -17,6 +17,7 @@ from okno.jobs.registry import JobContext
 from okno.jobs.worker import Worker
 from okno.storage import FileStorage
 from okno.tickets import changes, reactions
+from okno.tickets import spam as tickets_spam
 from okno.tickets.models import Priority, Ticket, TicketEvent
 from okno.tickets.schemas import TicketUpdate
 from tests.factories.personas import Personas
@@ -154,3 +155,41 @@ def test_a_change_no_reaction_takes_queues_nothing(
         ("tests.priority", ["priority_changed"]),
         ("tests.rules", ["tags_changed"]),
     ]
+
+
+def test_a_ticket_in_spam_gets_no_reactions_but_those_that_hear_of_its_marking(
+    db: Database, people: Personas, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reactions, "_reactions", {})
+    reactions.reaction("tests.rules", order=100)(named("tests.rules"))
+    reactions.reaction("tests.sla", order=300, in_spam=True)(named("tests.sla"))
+    seen.clear()
+    ticket_id = make_ticket(db, people.agent.actor, assignee_id=people.agent.user_id)
+    worker.run_pending()
+    seen.clear()
+    with db.write() as session:
+        tickets_spam.mark(session, people.agent.actor, ticket_id, details={"reason": "manual"})
+        changes.update_ticket(session, people.agent.actor, ticket_id, changes=TicketUpdate(priority=Priority.high))
+    update(db, people.agent.actor, ticket_id, tags=["spam-wave"])
+    worker.run_pending()
+    # Of the marking's change only the marking, and only to the reaction that asked; the later change: nothing.
+    assert [(name, kinds) for name, _, kinds in seen] == [("tests.sla", ["marked_spam"])]
+
+    seen.clear()
+    with db.write() as session:
+        tickets_spam.unmark(session, people.agent.actor, ticket_id, details={})
+    worker.run_pending()
+    assert [(name, kinds) for name, _, kinds in seen] == [
+        ("tests.rules", ["unmarked_spam"]),
+        ("tests.sla", ["unmarked_spam"]),
+    ]
+
+
+def test_a_change_is_left_alone_when_its_ticket_went_into_spam_before_the_job_ran(
+    db: Database, people: Personas, worker: Worker, registered: None
+) -> None:
+    ticket_id = make_ticket(db, people.agent.actor)
+    with db.write() as session:
+        tickets_spam.mark(session, people.agent.actor, ticket_id, details={"reason": "manual"})
+    worker.run_pending()
+    assert seen == []

@@ -13,7 +13,8 @@ from types import FrameType
 import click
 import uvicorn
 
-from okno.channels.email.smtp_receiver import SMTPReceiver
+from okno.channels.email import imap_idle
+from okno.channels.email.smtp_receiver import MailReceiver, Protocol
 from okno.cli.common import configure_logging, load_settings, runtime_for
 from okno.config import Settings
 
@@ -95,8 +96,11 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         os.environ["OKNO_EMBEDDED_WORKER"] = "false"
     click.echo(f"Okno listening on http://{host}:{port} (API docs at /api/docs)")
     log_level = settings.log_level.lower()
-    with _smtp_receiver(settings):
+    with _mail_intake(settings):
         if workers == 1:
+            # uvicorn shuts down on SIGTERM and then raises it again under the handler it found:
+            # this one exits through the block above, which closes the receivers and IDLE connections.
+            signal.signal(signal.SIGTERM, _exit)
             uvicorn.run(
                 APP,
                 factory=True,
@@ -110,26 +114,34 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
             _supervise(host, port, workers, log_level)
 
 
+def _exit(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 @contextlib.contextmanager
-def _smtp_receiver(settings: Settings) -> Iterator[None]:
-    """One SMTP receiver per installation, beside the web processes (not in each of them)."""
-    if settings.smtp_receiver_port is None:
-        yield
-        return
-    runtime = runtime_for(settings)
-    receiver = SMTPReceiver(
-        runtime.db,
-        host=settings.smtp_receiver_host,
-        port=settings.smtp_receiver_port,
-        max_message_bytes=settings.max_email_bytes,
+def _mail_intake(settings: Settings) -> Iterator[None]:
+    """The SMTP and LMTP receivers, as configured, and the IMAP IDLE supervisor, beside the web processes.
+
+    In this process, not in each web process: one receiver per port, and one supervisor among
+    this process and the workers (they share the IDLE lock).
+    """
+    configured: tuple[tuple[Protocol, str, int | None], ...] = (
+        ("smtp", settings.smtp_receiver_host, settings.smtp_receiver_port),
+        ("lmtp", settings.lmtp_receiver_host, settings.lmtp_receiver_port),
     )
-    receiver.start()
-    click.echo(f"Receiving mail by SMTP on {settings.smtp_receiver_host}:{settings.smtp_receiver_port}")
-    try:
+    runtime = runtime_for(settings)
+    with contextlib.ExitStack() as intake:
+        intake.callback(runtime.close)
+        for protocol, host, port in configured:
+            if port is None:
+                continue
+            receiver = MailReceiver(
+                runtime.db, protocol=protocol, host=host, port=port, max_message_bytes=settings.max_email_bytes
+            )
+            intake.enter_context(receiver)
+            click.echo(f"Receiving mail by {protocol.upper()} on {host}:{port}")
+        intake.enter_context(imap_idle.watching(runtime.db, settings))
         yield
-    finally:
-        receiver.stop()
-        runtime.close()
 
 
 @click.command()
@@ -149,6 +161,7 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, stop)
     thread = runtime.worker.start_thread(poll_seconds=settings.worker_poll_seconds)
     click.echo(f"worker {runtime.worker.name} running")
-    done.wait()
+    with imap_idle.watching(runtime.db, settings):
+        done.wait()
     thread.join(timeout=30)
     runtime.close()

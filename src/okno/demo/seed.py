@@ -29,6 +29,7 @@ from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
 from okno.demo.rules import seed_rules
 from okno.demo.sla import seed_sla_policies
+from okno.demo.spam import seed_spam
 from okno.demo.widgets import demo_origins, seed_widget
 from okno.routing import profiles as routing_profiles
 from okno.routing.policies import Policy, SkillMatch
@@ -296,7 +297,8 @@ def seed(
         seed_business_hours(session)
         seed_widget(session, origins=widget_origins)
         seed_sla_policies(session)
-        done = int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0)
+        # The demo's spam (seed_spam) is not among the tickets counted here.
+        done = int(session.scalar(sa.select(sa.func.count()).where(Ticket.spam_at.is_(None))) or 0)
     created = 0
     all_plans = plans(ticket_count)
     for start in range(done, ticket_count, batch_size):
@@ -310,4 +312,6 @@ def seed(
     with database.write() as session:
         _merge_duplicates(session)
     clock.set(now)
+    with database.write() as session:
+        seed_spam(session)
     return SeedReport(tickets_total=ticket_count, tickets_created=created)

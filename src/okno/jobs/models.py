@@ -12,7 +12,6 @@ from okno.db import Base, BigId, JSONData, UTCDateTime
 
 class JobStatus(StrEnum):
     queued = "queued"
-    running = "running"
     done = "done"
     dead = "dead"
 
@@ -32,9 +31,6 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=8)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # A running job whose lease ran out belongs to a worker that died; it is claimed again.
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    locked_by: Mapped[str | None] = mapped_column(sa.String(100))
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

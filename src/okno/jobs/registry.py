@@ -134,8 +134,6 @@ def retry_dead(session: Session, job_id: int | None = None) -> int:
     query = sa.update(Job).where(Job.status == JobStatus.dead)
     if job_id is not None:
         query = query.where(Job.id == job_id)
-    result = session.execute(
-        query.values(status=JobStatus.queued, attempts=0, run_at=utcnow(session), locked_until=None, locked_by=None)
-    )
+    result = session.execute(query.values(status=JobStatus.queued, attempts=0, run_at=utcnow(session)))
     session.info[WAKE_KEY] = True
     return int(getattr(result, "rowcount", 0) or 0)

@@ -1,10 +1,12 @@
-"""The outbox worker: claims due jobs, runs each in its own unit of work, retries with back-off.
+"""The outbox worker: takes due jobs one at a time, each with its effects in one unit of work, retries with back-off.
 
-Several workers (threads in ``okno serve``, or ``okno worker`` processes) share one
-outbox safely: on PostgreSQL a claim is ``FOR UPDATE SKIP LOCKED``; on SQLite it is a
-conditional UPDATE inside a BEGIN IMMEDIATE transaction, which writers take one at a time.
-A claimed job carries a lease; if its worker dies, the lease runs out and another worker
-takes it again (at-least-once).
+Several workers (threads in ``okno serve``, or ``okno worker`` processes) share one outbox
+safely. A job is taken and run in the same transaction that marks it done: on PostgreSQL the
+take is ``FOR UPDATE SKIP LOCKED``, so other workers pass over it while it runs; on SQLite the
+transaction is BEGIN IMMEDIATE and writers take turns. A worker that dies mid-job rolls its
+transaction back, so the job is simply still queued and the next worker takes it
+(at-least-once). One transaction per job, not a claim and then a run, halves the commits the
+outbox costs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from okno.db import Database, utcnow
 from okno.jobs import registry
@@ -26,7 +29,6 @@ from okno.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -42,11 +44,10 @@ class RunReport:
 
 
 class Worker:
-    def __init__(self, db: Database, *, context: registry.JobContext, name: str | None = None, batch: int = 10) -> None:
+    def __init__(self, db: Database, *, context: registry.JobContext, name: str | None = None) -> None:
         self.db = db
         self.context = context
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-        self.batch = batch
         self.wakeup = threading.Event()
         self._stop = threading.Event()
 
@@ -58,33 +59,19 @@ class Worker:
         if info.get(registry.WAKE_KEY):
             self.wakeup.set()
 
-    # --- claiming and running -------------------------------------------------------------
-    def claim(self) -> list[int]:
-        with self.db.write() as session:
-            now = utcnow(session)
-            due = sa.or_(
-                sa.and_(Job.status == JobStatus.queued, Job.run_at <= now),
-                sa.and_(Job.status == JobStatus.running, Job.locked_until < now),
-            )
-            pick = sa.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(self.batch)
-            if not self.db.is_sqlite:
-                pick = pick.with_for_update(skip_locked=True)
-            ids = list(session.scalars(pick))
-            if ids:
-                session.execute(
-                    sa.update(Job)
-                    .where(Job.id.in_(ids))
-                    .values(status=JobStatus.running, locked_by=self.name, locked_until=now + LEASE)
-                )
-            return ids
+    # --- taking and running -----------------------------------------------------------------
+    def run_next(self, job_id: int | None = None) -> bool | None:
+        """Runs the next due job (or the job ``job_id`` if it is due); None when there is none.
 
-    def run_one(self, job_id: int) -> bool:
-        """Runs a claimed job; True when it finished."""
+        True when it finished; False when it failed and waits for its next attempt (or is dead).
+        """
+        taken: int | None = None
         try:
             with self.db.write() as session:
-                job = session.get(Job, job_id)
-                if job is None or job.status != JobStatus.running or job.locked_by != self.name:
-                    return False  # someone else took it over after our lease ran out
+                job = self._take(session, job_id)
+                if job is None:
+                    return None
+                taken = job.id
                 spec = registry.spec(job.name)
                 if spec is None:
                     raise LookupError(f"no handler registered for job {job.name!r}")
@@ -92,28 +79,37 @@ class Worker:
                 job.status = JobStatus.done
                 job.attempts += 1
                 job.finished_at = utcnow(session)
-                job.locked_until = None
                 job.last_error = None
             return True
         except Exception:
-            self._record_failure(job_id, traceback.format_exc(limit=20))
+            if taken is None:
+                raise
+            self._record_failure(taken, traceback.format_exc(limit=20))
             return False
+
+    def _take(self, session: Session, job_id: int | None) -> Job | None:
+        due = sa.select(Job).where(Job.status == JobStatus.queued, Job.run_at <= utcnow(session))
+        if job_id is not None:
+            due = due.where(Job.id == job_id)
+        due = due.order_by(Job.run_at, Job.id).limit(1)
+        if not self.db.is_sqlite:
+            due = due.with_for_update(skip_locked=True)
+        return session.scalars(due).first()
 
     def _record_failure(self, job_id: int, error: str) -> None:
         with self.db.write() as session:
-            job = session.get(Job, job_id)
-            if job is None:
-                return
+            # Locked and read afresh: another worker may have taken the job since the rollback.
+            job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+            if job is None or job.status != JobStatus.queued:
+                return  # it ran meanwhile
             job.attempts += 1
             job.last_error = error[-8000:]
-            job.locked_until = None
             now = utcnow(session)
             if job.attempts >= job.max_attempts:
                 job.status = JobStatus.dead
                 job.finished_at = now
                 log.error("job %s (%s) is dead after %s attempts", job.id, job.name, job.attempts)
             else:
-                job.status = JobStatus.queued
                 job.run_at = now + backoff(job.attempts)
                 log.warning("job %s (%s) failed, attempt %s; retrying", job.id, job.name, job.attempts)
 
@@ -131,12 +127,11 @@ class Worker:
     def run_pending(self) -> RunReport:
         """Runs everything due now, then returns; used by tests and ``okno jobs run``."""
         report = RunReport()
-        while ids := self.claim():
-            for job_id in ids:
-                if self.run_one(job_id):
-                    report.done += 1
-                else:
-                    report.failed += 1
+        while (finished := self.run_next()) is not None:
+            if finished:
+                report.done += 1
+            else:
+                report.failed += 1
         return report
 
     # --- the loop ---------------------------------------------------------------------------

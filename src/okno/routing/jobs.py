@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,28 +15,37 @@ from okno.jobs.registry import JobContext, enqueue, job, periodic
 from okno.routing import policies, service
 from okno.routing.service import DRAIN_JOB, RoutingConfig
 from okno.tickets import workload
-from okno.tickets.reactions import Change, reaction
+from okno.tickets.reactions import Change, ChangedEvent, reaction
 
 RETURN_JOB = "routing.return_unanswered"
 SWEEP_JOB = "routing.sweep"
 
-# Event kinds after which a ticket may start or stop waiting for an agent, or an agent may get room.
+# Event kinds after which a ticket may start or stop waiting for an agent, or an agent may get room
+# (a ticket back from the spam folder waits like a new one).
 ROUTING_KINDS = frozenset(
-    {"created", "assigned", "status_changed", "team_changed", "priority_changed", "tags_changed", "reopened", "merged"}
+    {
+        *("created", "assigned", "status_changed", "team_changed", "priority_changed", "tags_changed", "reopened"),
+        *("merged", "unmarked_spam"),
+    }
 )
 
 
-def _is_own_assignment(event: workload.EventFact) -> bool:
+def _is_own_assignment(event: ChangedEvent) -> bool:
     if event.kind == "assigned":
         return event.data.get("reason") == "routed"
     return event.kind == "status_changed" and event.data.get("old") == "new" and event.data.get("new") == "open"
 
 
-@reaction("routing.assign", order=200)
+def concerns_routing(events: Sequence[ChangedEvent]) -> bool:
+    """Something routing cares about, and not merely routing's own assignment coming back."""
+    return any(e.kind in ROUTING_KINDS for e in events) and not all(_is_own_assignment(e) for e in events)
+
+
+@reaction("routing.assign", order=200, kinds=ROUTING_KINDS, takes=concerns_routing)
 def on_ticket_change(session: Session, change: Change, context: JobContext) -> None:
     events, item = workload.change_facts(session, change.ticket_id, change.event_ids)
-    if not any(e.kind in ROUTING_KINDS for e in events) or all(_is_own_assignment(e) for e in events):
-        return  # nothing routing cares about, or routing's own assignment coming back
+    if not concerns_routing(events):
+        return  # queued for every reaction before they said what they take
     freed: set[int] = set()
     excluded: set[int] = set()
     assignee_freed = False

@@ -12,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from okno.accounts.permissions import Actor
 from okno.automation.sla import queries as sla_queries
+from okno.channels.spam import service as spam_service
+from okno.channels.spam.schemas import SpamMark
 from okno.customers.models import Plan
 from okno.db import utcnow
 from okno.http.deps import BearerCredentials, CurrentActor, DbSession, RuntimeDep, actor_from, unit_of_work
@@ -45,6 +47,9 @@ def _reads(session: DbSession, actor: Actor, tickets: list[Ticket]) -> list[Tick
         clocks = sla_queries.clocks(session, [r.id for r in reads], now=utcnow(session))
         for read in reads:
             read.sla = clocks[read.id]
+    else:
+        for read in reads:
+            read.spam_at = None  # the spam folder is the desk's business
     return reads
 
 
@@ -84,6 +89,9 @@ def list_tickets(
         datetime | None,
         Query(description="Only tickets with a running SLA target due by then (breached ones included)."),
     ] = None,
+    spam: Annotated[
+        bool, Query(description="Staff: the spam folder's tickets instead of the others (customers: ignored).")
+    ] = False,
     sort: Annotated[
         str,
         Query(
@@ -108,6 +116,7 @@ def list_tickets(
         priority=priority,
         customer_plan=customer_plan.value if customer_plan else None,
         sla_due_before=sla_due_before,
+        spam=spam,
     )
     rows, next_cursor = queries.list_tickets(session, actor, filters, sort=sort, limit=limit, cursor=cursor)
     return TicketPage(items=_reads(session, actor, rows), next_cursor=next_cursor)
@@ -143,6 +152,39 @@ def merge_ticket(
         return _reads(session, actor, [target])[0]
 
     return idempotency.respond(200, produce)
+
+
+@router.post(
+    "/tickets/{ticket_id}/spam",
+    status_code=200,
+    response_model=TicketRead,
+    summary="Move a ticket into the spam folder",
+    description="Agents who may change the ticket. It leaves the inbox views and its assignee; with "
+    "`block_sender` the customer's address is blocked too (their next new mail goes to spam at once). "
+    "A ticket already in spam stays as it is.",
+)
+def mark_spam(
+    ticket_id: int,
+    session: DbSession,
+    actor: CurrentActor,
+    idempotency: IdempotencyDep,
+    body: SpamMark | None = None,
+) -> Response:
+    block = body is not None and body.block_sender
+    return idempotency.respond(
+        200, lambda: _reads(session, actor, [spam_service.mark(session, actor, ticket_id, block_sender=block)])[0]
+    )
+
+
+@router.delete(
+    "/tickets/{ticket_id}/spam",
+    response_model=TicketRead,
+    summary="Not spam: back to the inbox",
+    description="Routing and the SLA clock take it from then on (the time in spam does not count); a block on "
+    "its customer's address is lifted. No acknowledgement is sent late.",
+)
+def unmark_spam(ticket_id: int, session: DbSession, actor: CurrentActor) -> TicketRead:
+    return _reads(session, actor, [spam_service.unmark(session, actor, ticket_id)])[0]
 
 
 @router.post(

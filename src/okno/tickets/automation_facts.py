@@ -3,7 +3,8 @@
 Read-only and without permissions (automations act as the system). The time-based queries walk
 tickets in id order, a batch at a time, through the indexes the inbox uses (status, assignee,
 waiting time), and compute when the state began from the ticket's own history, found through
-its (ticket, id) index: no table scan of the event log.
+its (ticket, id) index: no table scan of the event log. Tickets in the spam folder are never
+among them: no automation acts on spam.
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ def customer_texts(session: Session, ticket_id: int, message_ids: list[int]) -> 
 
 
 def recent_ticket_ids(session: Session, limit: int) -> list[int]:
-    """The newest tickets (by creation), not merged away: what a rule's dry run looks at."""
+    """The newest tickets (by creation), not merged away nor in spam: what a rule's dry run looks at."""
     query = (
         sa.select(Ticket.id)
-        .where(Ticket.merged_into_id.is_(None))
+        .where(Ticket.merged_into_id.is_(None), Ticket.spam_at.is_(None))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(limit)
     )
@@ -117,7 +118,7 @@ def in_state_since(session: Session, state: str, *, before: datetime, after_id: 
         raise ValueError(f"unknown state {state!r}")
     rows = session.execute(
         sa.select(Ticket.id, since.label("since"), Ticket.team_id)
-        .where(*where, Ticket.merged_into_id.is_(None), Ticket.id > after_id, since <= before)
+        .where(*where, Ticket.merged_into_id.is_(None), Ticket.spam_at.is_(None), Ticket.id > after_id, since <= before)
         .order_by(Ticket.id)
         .limit(limit)
     )

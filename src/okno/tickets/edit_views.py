@@ -1,4 +1,4 @@
-"""Ticket page forms that change a ticket in place: tags, custom fields, and merging into another ticket.
+"""Ticket page forms that change a ticket in place: tags, custom fields, merging, the spam folder.
 
 Every change goes through ``changes.update_ticket`` or ``changes.merge``, so the ticket's
 history records it; a refused form shows its error next to the field and changes nothing.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from okno.accounts.permissions import Actor
+from okno.channels.spam import service as spam_service
 from okno.errors import Conflict, Invalid, OknoError
 from okno.http.deps import unit_of_work
 from okno.tickets import access, fields, queries
@@ -213,3 +215,39 @@ async def merge(
 def _merge(session: Session, actor: Actor, source_id: int, target_id: int, confirmed: bool) -> tuple[int, int]:
     target = ticket_changes.merge(session, actor, source_id, target_id=target_id, confirm_different_customers=confirmed)
     return access.get_ticket(session, actor, source_id).number, target.id
+
+
+@router.post("/tickets/{ticket_id}/spam")
+async def mark_spam(
+    page: StaffPage,
+    ticket_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+    block_sender: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Into the spam folder (on a ticket there already, ``block_sender`` only blocks its sender)."""
+    return await _spam_change(page, ticket_id, csrf_token, spam_service.mark, block_sender=block_sender == "on")
+
+
+@router.post("/tickets/{ticket_id}/not-spam")
+async def unmark_spam(page: StaffPage, ticket_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+    return await _spam_change(page, ticket_id, csrf_token, spam_service.unmark)
+
+
+async def _spam_change(
+    page: StaffPage, ticket_id: int, csrf_token: str, change: Callable[..., object], **options: Any
+) -> Response:
+    check_csrf(page, csrf_token)
+    assert page.signed_in is not None
+    actor = page.signed_in.actor
+    try:
+        async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
+            await run_in_threadpool(lambda: change(session, actor, ticket_id, **options))
+    except OknoError as refused:
+        if refused.status_code == 404:
+            raise
+        text = refused.message
+        if isinstance(refused, Invalid) and refused.details and refused.details[0].get("field") == "block_sender":
+            text = page.gettext("The customer has no email address to block.")
+        return await render_ticket(page, ticket_id, Shown(error=text), 422)
+    page.request.app.state.runtime.inbox_counts.forget(actor.user_id)
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)

@@ -43,6 +43,8 @@ class EventKind(StrEnum):
     sla_targets_changed = "sla_targets_changed"
     sla_warning = "sla_warning"
     sla_breached = "sla_breached"
+    marked_spam = "marked_spam"
+    unmarked_spam = "unmarked_spam"
 
 
 class _Payload(BaseModel):
@@ -177,6 +179,33 @@ class SlaTarget(_Payload):
     notified_user_ids: list[int] = []
 
 
+class SpamSignal(_Payload):
+    """One reason of a spam score: a signal's code (``channels.spam.signals``) and weight, or an admin's rule."""
+
+    code: str
+    weight: float
+    rule_id: int | None = None
+
+
+class MarkedSpam(_Payload):
+    """Into the spam folder. ``reason``: ``score`` (the filter's score reached ``threshold``), ``blocked``
+    (a block rule, ``rule_id``), ``manual`` (an agent). ``blocked_rule_id``: the rule that blocks the
+    sender from then on, when the agent chose to block them."""
+
+    reason: str
+    score: float | None = None
+    threshold: float | None = None
+    signals: list[SpamSignal] = []
+    rule_id: int | None = None
+    blocked_rule_id: int | None = None
+
+
+class UnmarkedSpam(_Payload):
+    """Out of the spam folder, back to the inbox; ``unblocked_rule_ids``: block rules on its sender removed then."""
+
+    unblocked_rule_ids: list[int] = []
+
+
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.created: Created,
     EventKind.message_received: MessageAdded,
@@ -197,6 +226,8 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.sla_targets_changed: SlaTargetsChanged,
     EventKind.sla_warning: SlaTarget,
     EventKind.sla_breached: SlaTarget,
+    EventKind.marked_spam: MarkedSpam,
+    EventKind.unmarked_spam: UnmarkedSpam,
 }
 
 

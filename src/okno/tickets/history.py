@@ -38,6 +38,7 @@ class TicketHistory:
     created_at: datetime
     sla_due_at: datetime | None
     events: tuple[HistoryEvent, ...]
+    in_spam: bool = False
 
 
 def read(session: Session, ticket_id: int, *, kinds: Collection[str], lock: bool = False) -> TicketHistory | None:
@@ -56,6 +57,7 @@ def read(session: Session, ticket_id: int, *, kinds: Collection[str], lock: bool
         Ticket.assignee_id,
         Ticket.created_at,
         Ticket.sla_due_at,
+        Ticket.spam_at,
     ).where(Ticket.id == ticket_id)
     if lock:
         query = query.with_for_update(of=Ticket)
@@ -78,6 +80,7 @@ def read(session: Session, ticket_id: int, *, kinds: Collection[str], lock: bool
         created_at=row.created_at,
         sla_due_at=row.sla_due_at,
         events=tuple(HistoryEvent(e.id, e.kind, e.occurred_at, e.actor_type, dict(e.data or {})) for e in found),
+        in_spam=row.spam_at is not None,
     )
 
 

@@ -59,6 +59,8 @@ VIEWS = [
         N_("Solved recently"),
         lambda a, now: queries.TicketFilters(status=[S.solved], updated_since=now - timedelta(days=7)),
     ),
+    # Tickets in the spam folder, which no other view shows (docs/subsystems/spam.md).
+    InboxView("spam", N_("Spam"), lambda a, now: queries.TicketFilters(spam=True)),
 ]
 BY_KEY = {view.key: view for view in VIEWS}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -20,12 +21,13 @@ from okno.accounts import presence
 from okno.accounts import queries as accounts_queries
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor, may_share_views, require_may_manage_view
+from okno.channels.spam import service as spam_service
 from okno.customers.models import Plan
 from okno.db import utcnow
 from okno.errors import Forbidden, NotFound, OknoError
 from okno.http.deps import unit_of_work
 from okno.tickets import bulk, inbox, queries, saved_views
-from okno.tickets.models import Channel, Priority, Ticket, TicketStatus, ViewScope
+from okno.tickets.models import Channel, Priority, TicketStatus, ViewScope
 from okno.tickets.schemas import SavedViewFilters, SavedViewIn, TicketUpdate
 from okno.web.pages import Page, StaffPage, check_csrf
 
@@ -51,6 +53,11 @@ BAR_PARAMS = {
     "plan": "customer_plan",
 }
 LIST_FIELDS = {"status", "priority"}
+# Bulk actions that are not field changes: into the spam folder and out of it.
+SPAM_ACTIONS: dict[str, Callable[[Session, Actor, int], object]] = {
+    "spam:mark": spam_service.mark,
+    "spam:unmark": spam_service.unmark,
+}
 
 
 @dataclass
@@ -163,8 +170,8 @@ def _inbox(
         if req.bar != SavedViewFilters():
             narrower.append(saved_views.ticket_filters(actor, req.bar))
     if req.q:
-        # A search looks through every ticket the agent may see, not only this view's.
-        base = queries.TicketFilters(q=req.q)
+        # A search looks through every ticket the agent may see, not only this view's (in spam: the folder's).
+        base = queries.TicketFilters(q=req.q, spam=base.spam)
     sort_key = req.sort or "activity"
     rows, next_cursor = queries.list_tickets(
         session, actor, base, sort=SORT_CHOICES[sort_key], limit=PAGE_SIZE, cursor=req.cursor, narrower=narrower
@@ -405,13 +412,10 @@ def _bulk_result(session: Session, actor: Actor, done: str | None) -> dict[str, 
         ]
     except (ValueError, TypeError, KeyError, IndexError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
         return None
-    ids = [r["ticket_id"] for r in refused]
-    visible = queries.filtered(actor, queries.TicketFilters()).where(Ticket.id.in_(ids))
-    found = {t.id: t for t in session.scalars(visible)} if ids else {}
+    # Any ticket the reader may see, the spam folder's too (a bulk "not spam" may refuse one of those).
+    found = queries.ticket_titles(session, actor, {r["ticket_id"] for r in refused})
     for item in refused:
-        ticket = found.get(item["ticket_id"])
-        item["number"] = ticket.number if ticket else None
-        item["subject"] = ticket.subject if ticket else None
+        item["number"], item["subject"] = found.get(item["ticket_id"], (None, None))
         for key in ("from", "to"):
             item[key] = item[key] if item[key] in set(TicketStatus) else None
     return {"changed": changed, "refused": refused}
@@ -432,16 +436,24 @@ async def bulk_action(
     assert page.signed_in is not None
     actor = page.signed_in.actor
     req = _back(return_to)
+    spam_change = SPAM_ACTIONS.get(action) if not add_tag else None
     try:
-        changes = _bulk_changes(actor, action, tag, bool(add_tag))
+        changes = None if spam_change else _bulk_changes(actor, action, tag, bool(add_tag))
     except ValueError:
         message = page.gettext("Write a valid tag.") if add_tag else page.gettext("Choose what to change.")
         return await _render(page, req, 422, bulk_error=message)
     if not ticket_id:
         return await _render(page, req, 422, bulk_error=page.gettext("Select at least one ticket."))
+
+    def apply(session: Session, ids: list[int]) -> bulk.BulkOutcome:
+        if spam_change is not None:
+            return bulk.change_many(session, actor, ids, lambda one: spam_change(session, actor, one))
+        assert changes is not None
+        return bulk.update_many(session, actor, ids, changes=changes)
+
     try:
         async with unit_of_work(page.request.app.state.runtime, writes=True) as session:
-            outcome = await run_in_threadpool(bulk.update_many, session, actor, ticket_id, changes=changes)
+            outcome = await run_in_threadpool(apply, session, ticket_id)
     except OknoError as refused:
         return await _render(page, req, 403 if refused.status_code == 403 else 422, bulk_error=refused.message)
     page.request.app.state.runtime.inbox_counts.forget(actor.user_id)

@@ -79,7 +79,8 @@ class TicketTag(Base):
 
 
 # Tickets nobody owns yet that someone should answer: routing's queue (see ix_tickets_waiting_for_agent).
-WAITING_FOR_AGENT = "assignee_id IS NULL AND status IN ('new', 'open') AND merged_into_id IS NULL"
+# Spam waits for nobody.
+WAITING_FOR_AGENT = "assignee_id IS NULL AND status IN ('new', 'open') AND merged_into_id IS NULL AND spam_at IS NULL"
 
 
 class Ticket(Base):
@@ -114,6 +115,14 @@ class Ticket(Base):
             "id",
             postgresql_where=sa.text("sla_due_at IS NOT NULL"),
             sqlite_where=sa.text("sla_due_at IS NOT NULL"),
+        ),
+        # The spam folder, by last activity: only tickets in spam are in it, so it stays small.
+        sa.Index(
+            "ix_tickets_spam",
+            "last_activity_at",
+            "id",
+            postgresql_where=sa.text("spam_at IS NOT NULL"),
+            sqlite_where=sa.text("spam_at IS NOT NULL"),
         ),
         # Routing's queue: the unassigned new and open tickets of each team, most urgent first, then the
         # customer waiting longest. Only waiting tickets are in it, so it stays small whatever the history.
@@ -157,6 +166,10 @@ class Ticket(Base):
     # (none applies, all are met, or the clock is paused). Kept by the SLA clock (automation.sla),
     # not a change to the ticket: it records no event and leaves updated_at alone.
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it went into the spam folder (by the filter or an agent); None: not spam. A ticket in spam
+    # is in no inbox view, no routing queue, no SLA clock, and no reaction sees its changes
+    # (tickets.reactions): docs/subsystems/spam.md.
+    spam_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tags: Mapped[list[Tag]] = relationship(secondary="ticket_tags", lazy="raise", order_by=Tag.name)
     participants: Mapped[list[TicketParticipant]] = relationship(

@@ -80,6 +80,9 @@ class TicketFilters:
     priority: list[Priority] | None = None
     customer_plan: str | None = None
     sla_due_before: datetime | None = None  # a running SLA target due by then (or breached)
+    # Staff see the spam folder apart: only its tickets with True, none of them otherwise. Customers
+    # see their own tickets whether in spam or not: the folder is the desk's business.
+    spam: bool = False
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
@@ -174,6 +177,9 @@ def _page_nullable(
 def filtered(actor: Actor, filters: TicketFilters, *narrower: TicketFilters) -> sa.Select[Ticket]:
     """Tickets the actor may see that match every given set of filters (a view, then a filter bar)."""
     query = sa.select(Ticket).where(visible_tickets(actor), Ticket.merged_into_id.is_(None))
+    if actor.is_staff:
+        in_spam = any(each.spam for each in (filters, *narrower))
+        query = query.where(Ticket.spam_at.is_not(None) if in_spam else Ticket.spam_at.is_(None))
     for each in (filters, *narrower):
         query = _narrow(query, actor, each)
     return query
@@ -266,7 +272,7 @@ def _read_options() -> tuple[Any, ...]:
 _READ_FIELDS = (
     *("id", "number", "subject", "status", "priority", "channel", "team_id", "assignee_id", "customer_plan"),
     *("language", "custom_fields", "merged_into_id", "follow_up_of_id", "created_at", "updated_at"),
-    *("last_activity_at", "solved_at", "closed_at", "waiting_since", "sla_due_at"),
+    *("last_activity_at", "solved_at", "closed_at", "waiting_since", "sla_due_at", "spam_at"),
 )
 
 

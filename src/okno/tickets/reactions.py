@@ -12,22 +12,27 @@ further round is queued: whatever the rules say, a chain of changes cannot feed 
 A reaction may also leave marks (``mark``) that every later round of the same chain carries in
 ``Change.marks``: rules mark each rule that fired, so none fires twice in one chain.
 The domains register their reactions here, so tickets never import them.
+
+A ticket in the spam folder gets no reactions: no rule answers it, routing does not assign it,
+no webhook tells of it. Only reactions registered with ``in_spam`` hear of it, and only of its
+marking (``marked_spam``): the SLA clock, which drops its targets then, and webhooks, which tell
+subscribers of the marking. Whether the ticket is in spam is read when the job runs, so a ticket
+marked meanwhile is left alone too.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from okno.db import before_commit
 from okno.jobs.registry import JobContext, enqueue_many, job
-
-if TYPE_CHECKING:
-    from okno.tickets.models import TicketEvent
+from okno.tickets.models import Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,8 @@ REACT_JOB = "tickets.react"
 MAX_DEPTH = 8
 _DEPTH_KEY = "okno.reaction_depth"
 _MARKS_KEY = "okno.reaction_marks"
+# What reactions registered ``in_spam`` hear of a ticket in the spam folder.
+SPAM_MARKING = "marked_spam"
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,19 @@ class Change:
     marks: frozenset[str] = frozenset()
 
 
+class ChangedEvent(Protocol):
+    """What ``takes`` may look at in an event: it is read as the change commits."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
 Reaction = Callable[[Session, Change, JobContext], None]
 Wanted = Callable[[Session, frozenset[str]], bool]
+Takes = Callable[[Sequence[ChangedEvent]], bool]
 
 
 @dataclass(frozen=True)
@@ -58,28 +76,40 @@ class _Registered:
     name: str
     run: Reaction
     kinds: frozenset[str] | None
+    takes: Takes | None
     wanted: Wanted | None
+    in_spam: bool
 
 
 _reactions: dict[str, _Registered] = {}
 
 
 def reaction(
-    name: str, *, order: int, kinds: Iterable[str] | None = None, wanted: Wanted | None = None
+    name: str,
+    *,
+    order: int,
+    kinds: Iterable[str] | None = None,
+    takes: Takes | None = None,
+    wanted: Wanted | None = None,
+    in_spam: bool = False,
 ) -> Callable[[Reaction], Reaction]:
     """Registers a reaction to ticket changes; lower ``order`` runs first.
 
-    ``kinds``: the event kinds it acts on (all when None). ``wanted(session, kinds)``: a cheap
+    ``kinds``: the event kinds it acts on (all when None). ``takes(events)``: whether it acts on
+    a change with these events at all, judged from the events alone (routing passes over its own
+    assignments coming back). ``wanted(session, kinds)``: a cheap
     look, in the changing unit of work, whether it could act on events of these kinds at all
     (an enabled webhook subscription that takes one of them). The job runs only the reactions
     that took the change when it committed; a change that none takes queues no job.
+    ``in_spam``: it also hears of a ticket in the spam folder being marked as spam.
     """
 
     def register(run: Reaction) -> Reaction:
         known = _reactions.get(name)
         if known is not None and known.run is not run:
             raise ValueError(f"reaction {name!r} is registered twice")
-        _reactions[name] = _Registered(order, name, run, frozenset(kinds) if kinds is not None else None, wanted)
+        listed = frozenset(kinds) if kinds is not None else None
+        _reactions[name] = _Registered(order, name, run, listed, takes, wanted, in_spam)
         return run
 
     return register
@@ -118,7 +148,7 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     looks: dict[tuple[str, frozenset[str]], bool] = {}  # each reaction's look, once per unit of work and kinds
     jobs: list[tuple[dict[str, Any], str]] = []
     for ticket_id, changed in by_ticket.items():
-        taking = _taking(session, frozenset(e.kind for e in changed), looks)
+        taking = _taking(session, changed, looks)
         if not taking:
             continue
         event_ids = sorted(e.id for e in changed)
@@ -132,11 +162,14 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     enqueue_many(session, REACT_JOB, jobs)
 
 
-def _taking(session: Session, kinds: frozenset[str], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:
-    """The reactions, in order, that take a change with events of these kinds."""
+def _taking(session: Session, events: list[TicketEvent], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:
+    """The reactions, in order, that take a change with these events."""
+    kinds = frozenset(e.kind for e in events)
     taking = []
     for item in _ordered():
         if item.kinds is not None and item.kinds.isdisjoint(kinds):
+            continue
+        if item.takes is not None and not item.takes(events):
             continue
         if item.wanted is not None:
             key = (item.name, kinds)
@@ -160,10 +193,20 @@ def react(session: Session, payload: dict[str, Any], context: JobContext) -> Non
         depth=int(payload.get("depth", 0)),
         marks=frozenset(str(m) for m in payload.get("marks", ())),
     )
+    spam = session.scalar(sa.select(Ticket.spam_at).where(Ticket.id == change.ticket_id)) is not None
+    if spam:
+        markings = session.scalars(
+            sa.select(TicketEvent.id)
+            .where(TicketEvent.id.in_(change.event_ids), TicketEvent.kind == SPAM_MARKING)
+            .order_by(TicketEvent.id)
+        )
+        change = replace(change, event_ids=tuple(markings))
+        if not change.event_ids:
+            return
     session.info[_DEPTH_KEY] = change.depth + 1
     session.info[_MARKS_KEY] = set(change.marks)
     # The reactions that took the change when it committed (a job queued before they were named: all).
     taking = set(payload.get("reactions", _reactions))
     for item in _ordered():
-        if item.name in taking:
+        if item.name in taking and (item.in_spam or not spam):
             item.run(session, change, context)

@@ -147,6 +147,9 @@ class TicketRead(OutputModel):
         default=None,
         description="Staff only: its SLA targets (first response, resolution, the latest next response).",
     )
+    spam_at: datetime | None = Field(
+        default=None, description="Staff only: when it went into the spam folder; null when it is not spam."
+    )
 
 
 class TicketPage(OutputModel):

@@ -30,6 +30,7 @@ SECTIONS = (
     AdminSection("rules", N_("Rules"), "/admin/rules", may_administer),
     AdminSection("sla", N_("SLA policies"), "/admin/sla", may_administer),
     AdminSection("mailboxes", N_("Mailboxes"), "/admin/mailboxes", may_administer),
+    AdminSection("spam", N_("Spam filter"), "/admin/spam", may_administer),
     AdminSection("business_hours", N_("Business hours"), "/admin/business-hours", may_administer),
     AdminSection("widgets", N_("Chat widgets"), "/admin/widgets", may_administer),
     AdminSection("webhooks", N_("Webhooks"), "/admin/webhooks", may_administer),

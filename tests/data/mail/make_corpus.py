@@ -571,7 +571,63 @@ def cases() -> dict[str, bytes]:
         "Добрий день! Моє замовлення досі не прийшло, хоча минуло вже два тижні. Підкажіть, будь ласка, що робити.",
         msgid="<ua@example.ua>",
     )  # fmt: skip
+    spam_cases(c)
     return c
+
+
+def html_mail(sender: str, subject: str, html: str, *extra: tuple[str, str | bytes], msgid: str) -> bytes:
+    return mail(
+        [("From", sender), ("To", "support@okno.test"), ("Subject", subject), *extra,
+         ("Content-Type", "text/html; charset=utf-8"), ("Content-Transfer-Encoding", "8bit")],
+        html.encode(), msgid=msgid,
+    )  # fmt: skip
+
+
+FILLER = " ".join(["mountain river quiet paper window lantern"] * 12)
+
+
+def spam_cases(c: dict[str, bytes]) -> None:
+    """Spam, and one newsletter that is not: the spam filter's expected scores are in tests/channels/test_spam_scoring.py."""
+    c["73_spam_upstream_flagged"] = simple(
+        "Lucky Draw <draw@prizes.example>", "Notification", "Congratulations! You have won a new phone. Reply with your address.",
+        ("X-Spam-Flag", "YES"), ("X-Spam-Status", "Yes, score=8.2 required=5.0 tests=FREEMAIL_FROM,LOTS_OF_MONEY"),
+        msgid="<won@prizes.example>",
+    )  # fmt: skip
+    c["74_spam_phishing_link"] = html_mail(
+        "service@paypal.com <security@paypa1-alerts.example>", "Your account is limited",
+        "<p>We noticed unusual activity. Confirm your details at "
+        '<a href="http://paypa1-secure.example.ru/login">https://www.paypal.com/signin</a> within 24 hours.</p>',
+        msgid="<limited@paypa1-alerts.example>",
+    )  # fmt: skip
+    c["75_spam_hidden_text_ru"] = html_mail(
+        "Казино Удача <bonus@luck.example>", "ВАШ БОНУС ЖДЁТ!!!",
+        "<p>Онлайн-казино дарит 500 фриспинов. Ставки на спорт без комиссии, заработок без вложений!</p>"
+        '<p><a href="https://luck.example/go">Забрать бонус</a></p>'
+        f'<div style="display:none; font-size:0">{FILLER}</div>',
+        msgid="<bonus@luck.example>",
+    )  # fmt: skip
+    c["76_spam_seo_links"] = simple(
+        "Growth Team <team@seo-growth.example>", "Partnership proposal",
+        "Hi, we increase your sales with SEO services: first page of Google in 30 days.\n"
+        "https://seo-growth.example/offer https://seo-growth.example/cases https://seo-growth.example/prices "
+        "https://seo-growth.example/reviews https://seo-growth.example/contact",
+        ("Cc", ", ".join(f"info{i}@shops.example" for i in range(12))),
+        msgid="<offer@seo-growth.example>",
+    )  # fmt: skip
+    c["77_newsletter_not_spam"] = html_mail(
+        "Vendor News <news@vendor.example>", "What is new in November",
+        '<div style="display:none">Three new features and a webinar invitation.</div>'
+        "<p>Hello! This month we added shared inboxes, faster search and dark mode. Read the details and join "
+        "the webinar on Thursday where the product team shows everything and answers your questions.</p>"
+        '<p><a href="https://click.mailer.example/t/abc">www.vendor.example/november</a></p>',
+        ("List-Unsubscribe", "<https://vendor.example/unsubscribe>"), msgid="<november@vendor.example>",
+    )  # fmt: skip
+    c["78_spam_impersonating_desk"] = html_mail(
+        "support@okno.test <billing-notice@mailer.example>", "Invoice overdue",
+        "<p>Your subscription will be suspended today. Pay the invoice at "
+        '<a href="http://pay-now.example/inv">https://okno.test/billing</a>.</p>',
+        msgid="<overdue@mailer.example>",
+    )  # fmt: skip
 
 
 def main() -> int:

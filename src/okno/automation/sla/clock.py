@@ -20,6 +20,8 @@ Rules (docs/subsystems/sla.md):
   runs past the due time: at ``now == due_at`` it is still running, with no time left.
 - Business time: a target of 4 hours is 4 *open* hours of the calendar; the clock still runs
   while the desk is closed, it just does not count.
+- Time in the spam folder does not count, whatever the status: a ticket taken out of spam goes
+  on with the time it had left when it went in (for one filed there on arrival: all of it).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class FactKind(StrEnum):
     status = "status"  # the ticket's status became ``status``
     agent_reply = "agent_reply"  # an agent's public reply
     customer_message = "customer_message"  # a message from the customer (or someone copied)
+    spam = "spam"  # it went into the spam folder
+    not_spam = "not_spam"  # it came out of the spam folder
 
 
 @dataclass(frozen=True)
@@ -223,11 +227,15 @@ class _Tracker:
 def clocks(history: History, terms: Terms, now: datetime, measure: Measure = CALENDAR_TIME) -> list[TargetClock]:
     """Every target of the ticket as of ``now``: first response, resolution, then next responses by cycle."""
 
+    in_spam = False
+
     def counting(status: str) -> bool:
+        if in_spam:
+            return False
         return status in COUNTING_STATUSES or (status == "pending" and not terms.pause_when_pending)
 
     def pausing(status: str) -> bool:
-        return status == "pending" and terms.pause_when_pending
+        return not in_spam and status == "pending" and terms.pause_when_pending
 
     def minutes(kind: TargetKind) -> timedelta | None:
         value = terms.minutes.get(kind)
@@ -284,9 +292,17 @@ def clocks(history: History, terms: Terms, now: datetime, measure: Measure = CAL
         if answered and not waiting and next_target is not None:
             cycles.append(begin(TargetKind.next_response, len(cycles) + 1, next_target, fact.at))
 
+    def on_spam(fact: Fact) -> None:
+        nonlocal in_spam
+        in_spam = fact.kind == FactKind.spam
+        for tracker in [*responses(), *([resolution] if resolution is not None else [])]:
+            tracker.set_state(fact.at, counting(status), pausing(status))
+
     handlers[FactKind.status] = on_status
     handlers[FactKind.agent_reply] = on_reply
     handlers[FactKind.customer_message] = on_customer
+    handlers[FactKind.spam] = on_spam
+    handlers[FactKind.not_spam] = on_spam
     for fact in history.facts:
         handlers[fact.kind](fact)
     trackers: Sequence[_Tracker] = [t for t in (first, resolution) if t is not None] + cycles

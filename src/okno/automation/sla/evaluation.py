@@ -31,7 +31,9 @@ from okno.tickets import events, history
 from okno.tickets.events import EventKind
 
 # The events the clock reads; those whose change means working the targets out again; its own.
-CLOCK_EVENTS = frozenset({"created", "message_received", "reply_sent", "status_changed"})
+CLOCK_EVENTS = frozenset(
+    {"created", "message_received", "reply_sent", "status_changed", "marked_spam", "unmarked_spam"}
+)
 RECOMPUTING_EVENTS = frozenset({"priority_changed", "plan_changed", "team_changed", "customer_changed"})
 OWN_EVENTS = frozenset({"sla_targets_changed", "sla_warning", "sla_breached"})
 SWEEP_BATCH = 500
@@ -55,6 +57,10 @@ def history_of(found: history.TicketHistory) -> clock.History:
                 facts.append(clock.Fact(event.occurred_at, clock.FactKind.agent_reply))
         elif event.kind == "message_received":
             facts.append(clock.Fact(event.occurred_at, clock.FactKind.customer_message))
+        elif event.kind == "marked_spam":
+            facts.append(clock.Fact(event.occurred_at, clock.FactKind.spam))
+        elif event.kind == "unmarked_spam":
+            facts.append(clock.Fact(event.occurred_at, clock.FactKind.not_spam))
     return clock.History(
         created_at=created.occurred_at if created else found.created_at,
         status=str(created.data.get("status", "new")) if created else "new",
@@ -70,8 +76,8 @@ def subject_of(found: history.TicketHistory) -> policies.Subject:
 def work_out(
     session: Session, found: history.TicketHistory, rules: Sequence[policies.Policy], now: datetime
 ) -> tuple[policies.Policy | None, list[clock.TargetClock]]:
-    """The policy that applies to the ticket and its targets as of ``now`` (none without a policy)."""
-    policy = policies.choose(rules, subject_of(found))
+    """The policy that applies to the ticket and its targets as of ``now`` (none without a policy, or in spam)."""
+    policy = None if found.in_spam else policies.choose(rules, subject_of(found))
     if policy is None:
         return None, []
     timing = timing_for(session, business_hours=policy.business_hours, team_id=found.team_id)

@@ -45,6 +45,8 @@ EVENT_LABELS = {
     "sla_targets_changed": N_("SLA targets recomputed"),
     "sla_warning": N_("SLA target due soon"),
     "sla_breached": N_("SLA target breached"),
+    "marked_spam": N_("Moved into spam"),
+    "unmarked_spam": N_("Taken out of spam"),
     "rule": N_("Called by a rule"),
     "ping": N_("Test"),
 }

@@ -1,9 +1,10 @@
 """Receiving by IMAP: new mail is fetched, committed, and only then marked seen on the server.
 
-Polling, not IDLE: a periodic job (``channels.email.poll_imap``) queues one fetch job per
-mailbox every ``OKNO_IMAP_POLL_SECONDS``; ``okno mailbox fetch`` runs the same fetch at once.
-Polling works through the outbox with any number of workers and needs no long-lived thread
-per mailbox; a minute's delay is what help desks with IMAP usually accept.
+A periodic job (``channels.email.poll_imap``) queues one fetch job per mailbox every
+``OKNO_IMAP_POLL_SECONDS``; ``okno mailbox fetch`` runs the same fetch at once, and so does the
+IDLE watcher (``imap_idle``) as soon as a server that offers IDLE announces new mail. Polling
+stays the safety net under IDLE: servers without it, notifications missed while a connection
+was down.
 
 One fetch is one unit of work over a small batch: the UNSEEN messages are read with
 ``BODY.PEEK[]`` (which leaves them unseen), each raw mail goes through ``intake.store_raw``,
@@ -55,6 +56,41 @@ class Fetched:
     uids: list[bytes] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ImapAccount:
+    """What it takes to reach a mailbox's IMAP folder, read from its row (equal while nothing changed)."""
+
+    mailbox_id: int
+    address: str
+    host: str | None
+    port: int | None
+    security: Security
+    username: str | None
+    password_sealed: str | None
+    folder: str
+
+    @classmethod
+    def of(cls, mailbox: Mailbox) -> ImapAccount:
+        return cls(
+            mailbox_id=mailbox.id,
+            address=mailbox.address,
+            host=mailbox.imap_host,
+            port=mailbox.imap_port,
+            security=Security(mailbox.imap_security),
+            username=mailbox.imap_username,
+            password_sealed=mailbox.imap_password_sealed,
+            folder=mailbox.imap_folder,
+        )
+
+
+def active_accounts(session: Session) -> list[ImapAccount]:
+    """Every active mailbox that receives by IMAP."""
+    rows = session.scalars(
+        sa.select(Mailbox).where(Mailbox.is_active.is_(True), Mailbox.receiving == Receiving.imap).order_by(Mailbox.id)
+    )
+    return [ImapAccount.of(mailbox) for mailbox in rows]
+
+
 def due_mailboxes(session: Session, every_seconds: int) -> list[int]:
     """Active IMAP mailboxes not asked within the polling period."""
     now = utcnow(session)
@@ -81,7 +117,7 @@ def fetch_batch(session: Session, mailbox_id: int, sealer: Sealer, *, batch: int
     mailbox.last_fetch_at = utcnow(session)
     client: imaplib.IMAP4 | None = None
     try:
-        client = _connect(mailbox, sealer)
+        client = connect(ImapAccount.of(mailbox), sealer)
         uids = _unseen(client)
         result.more = len(uids) > batch
         for uid in uids[:batch]:
@@ -99,46 +135,47 @@ def fetch_batch(session: Session, mailbox_id: int, sealer: Sealer, *, batch: int
         mailbox.last_fetch_error = result.error[:2000]
         log.warning("IMAP fetch for %s failed: %s", mailbox.address, result.error)
     except BaseException:
-        _close(client)  # the transaction rolls back: nothing stored, nothing to mark
+        close(client)  # the transaction rolls back: nothing stored, nothing to mark
         raise
     on_commit(session, _mark_seen_then_close(client, list(result.uids), mailbox.address))
     return result
 
 
-def _connect(mailbox: Mailbox, sealer: Sealer) -> imaplib.IMAP4:
-    host = mailbox.imap_host
+def connect(account: ImapAccount, sealer: Sealer) -> imaplib.IMAP4:
+    """Logged in, with the mailbox's folder selected; FetchFailed says why not, in words for admins."""
+    host = account.host
     if not host:
         raise FetchFailed("No IMAP server is set for this mailbox.")
-    port = mailbox.imap_port or (993 if mailbox.imap_security == Security.tls else 143)
+    port = account.port or (993 if account.security == Security.tls else 143)
     where = f"{host}:{port}"
     try:
         client: imaplib.IMAP4
-        if mailbox.imap_security == Security.tls:
+        if account.security == Security.tls:
             client = imaplib.IMAP4_SSL(
                 host, port, ssl_context=ssl.create_default_context(), timeout=IMAP_TIMEOUT_SECONDS
             )
         else:
             client = imaplib.IMAP4(host, port, timeout=IMAP_TIMEOUT_SECONDS)
-            if mailbox.imap_security == Security.starttls:
+            if account.security == Security.starttls:
                 client.starttls(ssl_context=ssl.create_default_context())
     except (OSError, imaplib.IMAP4.error) as exc:
         raise FetchFailed(f"Could not connect to {where}: {_text(exc)}") from exc
     try:
-        password = sealer.unseal(mailbox.imap_password_sealed) if mailbox.imap_password_sealed else ""
-        client.login(mailbox.imap_username or mailbox.address, password)
+        password = sealer.unseal(account.password_sealed) if account.password_sealed else ""
+        client.login(account.username or account.address, password)
     except Invalid as exc:
-        _close(client)
+        close(client)
         raise FetchFailed(exc.message) from exc
     except (OSError, imaplib.IMAP4.error) as exc:
-        _close(client)
+        close(client)
         raise FetchFailed(f"{where} refused the login: {_text(exc)}") from exc
     try:
-        status, detail = client.select(_quoted(mailbox.imap_folder))
+        status, detail = client.select(_quoted(account.folder))
         if status != "OK":
             raise imaplib.IMAP4.error(_text(detail))
     except (OSError, imaplib.IMAP4.error) as exc:
-        _close(client)
-        raise FetchFailed(f"Could not open the folder {mailbox.imap_folder!r} on {where}: {_text(exc)}") from exc
+        close(client)
+        raise FetchFailed(f"Could not open the folder {account.folder!r} on {where}: {_text(exc)}") from exc
     return client
 
 
@@ -177,12 +214,12 @@ def _mark_seen_then_close(client: imaplib.IMAP4 | None, uids: list[bytes], addre
             # Stored already: the next fetch reads them again and finds them stored.
             log.warning("could not mark %s fetched mails seen in %s: %s", len(uids), address, exc)
         finally:
-            _close(client)
+            close(client)
 
     return mark
 
 
-def _close(client: imaplib.IMAP4 | None) -> None:
+def close(client: imaplib.IMAP4 | None) -> None:
     if client is None:
         return
     with contextlib.suppress(OSError, imaplib.IMAP4.error):

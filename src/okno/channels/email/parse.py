@@ -49,10 +49,13 @@ DEFAULT_MAX_PARTS = 300  # a real mail with 60 attachments has about 65 parts
 MAX_SUBJECT = 998  # RFC 5322's line limit: longer is an attack or a bug, not a subject
 MAX_NAME = 200
 MAX_REFERENCES = 50
+MAX_SPAM_HEADERS = 20
 FUTURE_TOLERANCE = timedelta(days=1)  # clock skew; beyond it the Date header is not believed
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
 _BARE_ID = re.compile(r"^[^<>\s@]+@[^<>\s]+$")
+_FOLDED = re.compile(r"\s+")
+_ADDRESS_AS_NAME = re.compile(r'^\s*([^<>",\\]+@[^<>",\\]+?)\s*<([^<>\s"]+@[^<>\s"]+)>\s*$')
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class ParsedEmail:
     forwarded: tuple[Forwarded, ...]
     noise_reasons: tuple[str, ...]
     limits_hit: bool  # a MIME bomb or simply too big: parsing stopped early somewhere
+    # For the spam filter (channels.spam): the HTML as sent, whose styles the sanitiser removes
+    # (hidden text), and the verdict headers of a filter before Okno (X-Spam-Flag, X-Spam-Status ...).
+    html_source: str = ""
+    spam_headers: tuple[tuple[str, str], ...] = ()
 
     def has_note(self, code: str) -> bool:
         return any(note.code == code for note in self.notes)
@@ -85,9 +92,22 @@ def _header_hint(message: Message) -> str | None:
     return None
 
 
+def _quote_address_like_name(value: str) -> str:
+    """``service@bank.example <x@evil.example>`` is one mailbox whose display name is an address.
+
+    Read as it stands, the standard parser makes it two mailboxes and the first, the name, would
+    pass for the sender: the oldest way to impersonate someone. Quoted, the name stays a name.
+    """
+    found = _ADDRESS_AS_NAME.match(value)
+    return f'"{found.group(1).strip()}" <{found.group(2)}>' if found else value
+
+
 def _addresses(message: Message, name: str, hint: str | None) -> list[tuple[str, str]]:
     """(display name, lower-cased address) pairs; unreadable entries are skipped."""
-    values = [decode_words(value, hint=hint) if _has_8bit(value) else value for value in raw_headers(message, name)]
+    values = [
+        _quote_address_like_name(decode_words(value, hint=hint) if _has_8bit(value) else value)
+        for value in raw_headers(message, name)
+    ]
     pairs = []
     for display, address in getaddresses(values):
         address = address.strip().strip("<>").lower()
@@ -277,6 +297,12 @@ def parse_email(
         forwarded=tuple(collected.forwarded),
         noise_reasons=flags.reasons,
         limits_hit=limits_hit,
+        html_source="\n".join(collected.html),
+        spam_headers=tuple(
+            (key, _FOLDED.sub(" ", str(value)).strip()[:MAX_NAME])
+            for key, value in itertools.islice(message.raw_items(), 500)
+            if key.lower().startswith("x-spam")
+        )[:MAX_SPAM_HEADERS],
     )
 
 

@@ -23,7 +23,9 @@ from okno.accounts.permissions import Actor
 from okno.channels.base import InboundMessage
 from okno.channels.email import bounces
 from okno.channels.email.models import InboundEmail, InboundStatus, Mailbox
-from okno.channels.email.parse import parse_email
+from okno.channels.email.parse import ParsedEmail, parse_email
+from okno.channels.spam import service as spam
+from okno.channels.spam.scoring import Specimen
 from okno.customers import service as customers_service
 from okno.db import utcnow
 from okno.jobs.registry import JobContext
@@ -100,6 +102,17 @@ def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context
     )
     actor = Actor(role=Role.customer, customer_id=customer.id, name=customer.name)
     ticket_id = _thread(session, message, customer.id)
+    # Only a mail that opens a ticket is judged: one that continues a conversation is from someone known.
+    judgement = (
+        spam.judge(
+            session,
+            specimen_of_mail(parsed, **_own_names(session)),
+            customer_id=customer.id,
+            regex_timeout=context.settings.rule_regex_timeout_ms / 1000,
+        )
+        if ticket_id is None
+        else None
+    )
     attachment_ids, body_html = _store_attachments(session, actor, message, context)
     posted = tickets_service.receive(
         session,
@@ -119,6 +132,7 @@ def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context
             cc=tuple(a for a in message.cc if a != mailbox.address),
         ),
     )
+    in_spam = judgement is not None and spam.file_if_spam(session, posted.ticket, judgement)
     if parsed.dropped:
         # The agent must know the customer sent more than the ticket shows.
         kept_out = "\n".join(
@@ -133,7 +147,8 @@ def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context
             data=MessageCreate(kind=MessageKind.note, body=f"Attachments of this mail that were not kept:\n{kept_out}"),
         )
     filed = Filed(ticket_id=posted.ticket.id, message_id=posted.message.id, new_ticket=ticket_id is None)
-    if not message.may_auto_reply:
+    if not message.may_auto_reply or in_spam:
+        # Spam is never answered, not even once an agent takes it out of the folder.
         return filed
     return dataclasses.replace(
         filed,
@@ -168,3 +183,32 @@ def _store_attachments(
         if html and item.content_id and row.inline_image_type is not None:
             html = html.replace(f"cid:{item.content_id}", f"/attachments/{row.id}?inline=1")
     return ids, html
+
+
+def _own_names(session: Session) -> dict[str, frozenset[str]]:
+    """The desk's mail domains and display names: a stranger using them impersonates the desk."""
+    rows = session.execute(sa.select(Mailbox.address, Mailbox.display_name).where(Mailbox.is_active.is_(True)))
+    domains, names = set(), set()
+    for address, display_name in rows:
+        domains.add(address.rpartition("@")[2].lower())
+        if display_name.strip():
+            names.add(display_name.strip())
+    return {"own_domains": frozenset(domains), "own_names": frozenset(names)}
+
+
+def specimen_of_mail(parsed: ParsedEmail, *, own_domains: frozenset[str], own_names: frozenset[str]) -> Specimen:
+    """What the spam filter reads of a mail; ``own_*`` are the desk's mailbox domains and display names."""
+    message = parsed.message
+    return Specimen(
+        sender=message.sender.email or "",
+        sender_name=message.sender.name or "",
+        subject=message.subject,
+        text=message.body_text,
+        html=message.body_html or "",
+        html_source=parsed.html_source,
+        recipients=len(message.to) + len(message.cc),
+        upstream_headers=parsed.spam_headers,
+        bulk=message.is_bulk,
+        own_domains=own_domains,
+        own_names=own_names,
+    )

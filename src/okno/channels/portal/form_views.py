@@ -122,6 +122,7 @@ async def submit_public_form(page: VisitorPage) -> Response:
             message=values["message"],
             client=client_address(page.request),
             uploads=stored,
+            regex_timeout=runtime.settings.rule_regex_timeout_ms / 1000,
         )
     except RateLimited:
         return _rate_limited(page)

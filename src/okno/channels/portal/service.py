@@ -25,6 +25,8 @@ from okno.accounts.models import Role
 from okno.accounts.permissions import Actor
 from okno.channels.language import detect_language
 from okno.channels.portal.models import MagicLink
+from okno.channels.spam import service as spam
+from okno.channels.spam.scoring import Specimen
 from okno.crypto import Sealer
 from okno.customers import service as customers_service
 from okno.customers.models import IdentityKind
@@ -95,17 +97,32 @@ def _open(
 
 
 def submit_form(
-    session: Session, *, name: str, email: str, subject: str, message: str, client: str, uploads: list[Upload]
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    subject: str,
+    message: str,
+    client: str,
+    uploads: list[Upload],
+    regex_timeout: float,
 ) -> Ticket:
-    """The public form: the customer found (or created) by address opens a ``web`` ticket."""
+    """The public form: the customer found (or created) by address opens a ``web`` ticket.
+
+    Anyone may claim any address here, so the request is judged by the spam filter like a mail
+    (``channels.spam``); the sender sees the same thanks whatever the verdict.
+    """
     limits = _limits("portal-form", email, client, FORM_PER_EMAIL, FORM_PER_CLIENT)
     rate_limits.check(session, limits, message="Too many requests from this address; try again later.")
     customer = customers_service.find_or_create_by_email(session, email=email, name=name)
     if customer.merged_into_id is not None:
         customer = customers_service.get_customer(session, Actor.system(), customer.merged_into_id)
+    specimen = Specimen(sender=email.strip().lower(), sender_name=name, subject=subject, text=message)
+    judgement = spam.judge(session, specimen, customer_id=customer.id, regex_timeout=regex_timeout)
     ticket = _open(
         session, customer_actor(customer), channel=Channel.web, subject=subject, message=message, uploads=uploads
     )
+    spam.file_if_spam(session, ticket, judgement)
     rate_limits.record(session, [limit.key for limit in limits])
     return ticket
 
