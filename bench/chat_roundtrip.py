@@ -308,20 +308,26 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def add_widget(env: dict[str, str]) -> str:
+    """`okno widget add` for the shop's pages; returns the widget's key."""
+    added = okno(env, "widget", "add", "--name", "Shop", "--origin", ORIGIN)
+    found = re.search(r"^Key: (\S+)$", added, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"no widget key in: {added}")
+    return found.group(1)
+
+
 def bench_one(kind: str, postgres_url: str, *, widgets: int, interval_s: float, duration_s: float) -> dict[str, Any]:
     workers = 2 if kind == "postgres" else 1  # several processes on SQLite need Redis
     result: dict[str, Any] = {"workers": workers}
     with fresh_installation(kind, postgres_url) as installation:
-        added = okno(installation.env, "widget", "add", "--name", "Shop", "--origin", ORIGIN)
-        found = re.search(r"^Key: (\S+)$", added, re.MULTILINE)
-        if found is None:
-            raise RuntimeError(f"no widget key in: {added}")
+        key = add_widget(installation.env)
         with serving(installation.env, workers, serve_log(installation.directory)) as base:
             result["load_before"] = load_average()
             result.update(
                 measure_chat(
                     base,
-                    found.group(1),
+                    key,
                     ORIGIN,
                     widgets=widgets,
                     interval_s=interval_s,

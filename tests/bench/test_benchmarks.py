@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.channels.dovecot import DOVECOT
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -95,3 +97,30 @@ def test_chat_roundtrip_quick() -> None:
         assert one["agent_replies"] > 0
         for key in ("chat_rtt_p50_ms", "chat_rtt_p99_ms", "chat_ack_p99_ms", "agent_delivery_p99_ms"):
             assert one[key] > 0
+
+
+@pytest.mark.timeout(200)  # one served installation, two workers, a private Dovecot, 20 widgets
+def test_channels_bench_quick() -> None:
+    postgres = os.environ.get("OKNO_TEST_POSTGRES_URL")
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "channels_bench.py"), "--quick", "--json", *([] if postgres else ["--sqlite"])],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["database"] == ("postgres" if postgres else "sqlite")
+    # Every mail stored once and filed once, however often it came:
+    phases = ["smtp", *(["imap"] if DOVECOT else [])]
+    for phase in phases:
+        check = figures[f"{phase}_check"]
+        assert check["stored"] == check["filed"] == check["messages"] == check["distinct"] > 0
+        assert check["quarantined"] == 0 and check["dead_jobs"] == 0 and figures[f"{phase}_problems"] == []
+        assert 0 < check["tickets"] < check["distinct"]  # the replies went onto their tickets
+    assert figures["smtp_accepted"] == figures["smtp_sent"] > figures["smtp_mails"]
+    assert figures["chat_errors"] == 0 and figures["chat_messages"] == figures["chat_widgets"] * 2 > 0
+    for key in ("smtp_accepted_per_s", "smtp_filed_per_s", "smtp_250_p99_ms", "chat_rtt_p99_ms"):
+        assert figures[key] > 0
+    assert figures["machine"]["cpus"] > 0 and "load_avg_at_end" in figures["machine"]

@@ -1,11 +1,12 @@
-"""A private Dovecot IMAP server for the tests (Debian's dovecot-imapd, installed by scripts/test).
+"""A private Dovecot IMAP server for the tests and the benchmarks (Debian's dovecot-imapd, installed by scripts/test).
 
 Its own configuration, base_dir, instance name, state and Maildir in a temporary directory, on a
 free 127.0.0.1 port, so it never meets a system Dovecot. One user with a plain password from a
 passwd-file. Mail is delivered by IMAP APPEND as that user (so files belong to the mail user),
 and it is stopped afterwards. Started as root (Dovecot drops to the unprivileged users itself).
-If Dovecot is installed but cannot start, the test fails; where it is missing it fails in CI
-and is skipped elsewhere.
+Free of pytest, so `bench/channels_bench.py` starts it too: callers look at ``DOVECOT`` first
+(the tests' fixture fails without it in CI and skips elsewhere); one that cannot start raises
+``RuntimeError`` with its log.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.served import free_port
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+MISSING = "dovecot is not installed (scripts/test installs Debian's dovecot-imapd)"
 MAIL_USER = "nobody"  # Dovecot refuses to give mail access as root
 
 CONFIG = """\
@@ -83,11 +83,14 @@ class Dovecot:
         client.select("INBOX")
         return client
 
-    def deliver(self, raw: bytes) -> None:
+    def deliver(self, *raws: bytes) -> None:
+        """Appends the mails to INBOX over one connection, in order."""
         client = self.client()
         try:
-            status, detail = client.append("INBOX", "", None, raw)  # no flags: it arrives unseen
-            assert status == "OK", detail
+            for raw in raws:
+                status, detail = client.append("INBOX", "", None, raw)  # no flags: it arrives unseen
+                if status != "OK":
+                    raise RuntimeError(f"APPEND refused: {detail}")
         finally:
             client.logout()
 
@@ -121,10 +124,7 @@ def dovecot_server(
 ) -> Iterator[Dovecot]:
     """The server; ``capability`` replaces what it advertises (e.g. a server without IDLE)."""
     if DOVECOT is None:
-        message = "dovecot is not installed (scripts/test installs Debian's dovecot-imapd)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        raise RuntimeError(MISSING)
     account = pwd.getpwnam(MAIL_USER)
     # Not under pytest's tmp_path: Dovecot's unprivileged processes must traverse the directory.
     root = Path(tempfile.mkdtemp(prefix="okno-dovecot-"))
@@ -164,11 +164,11 @@ def _wait_until_ready(server: Dovecot, process: subprocess.Popen[str]) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"dovecot exited with {process.returncode}:\n{output}\n{server.log()}")
+            raise RuntimeError(f"dovecot exited with {process.returncode}:\n{output}\n{server.log()}")
         try:
             server.client().logout()
             return
         except (OSError, imaplib.IMAP4.error) as exc:
             last_error = exc
             time.sleep(0.1)
-    pytest.fail(f"dovecot did not accept a login within 20 s ({last_error}):\n{server.log()}")
+    raise RuntimeError(f"dovecot did not accept a login within 20 s ({last_error}):\n{server.log()}")

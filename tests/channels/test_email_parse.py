@@ -225,6 +225,15 @@ def test_corpus_mail(name: str, parsed: dict[str, ParsedEmail]) -> None:
         assert getattr(message, attribute) == value, attribute
 
 
+def test_parsing_again_in_another_order_gives_the_same_result(parsed: dict[str, ParsedEmail]) -> None:
+    # MIME headers parsed once are reused by later reads: what one mail's headers left behind changes no other.
+    again = {
+        path.stem: parse_email(path.read_bytes(), received_at=RECEIVED_AT)
+        for path in sorted(CORPUS.glob("*.eml"))[::-1]
+    }
+    assert again == parsed
+
+
 def test_every_mail_has_an_id_an_aware_utc_time_or_none_and_no_unreadable_text(parsed: dict[str, ParsedEmail]) -> None:
     for name, result in parsed.items():
         message = result.message

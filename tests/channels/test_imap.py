@@ -5,6 +5,7 @@ Mail tests run once (on PostgreSQL when configured).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -24,7 +25,7 @@ from okno.jobs.registry import enqueue
 from okno.runtime import Runtime
 from okno.tickets.models import Message, Ticket
 from tests import databases
-from tests.channels.dovecot import Dovecot, dovecot_server
+from tests.channels.dovecot import DOVECOT, MISSING, Dovecot, dovecot_server
 from tests.channels.mail_servers import Outbox, smtp_server
 from tests.served import free_port, okno_env, run
 
@@ -64,6 +65,10 @@ class ImapDesk:
 
 @pytest.fixture
 def server() -> Iterator[Dovecot]:
+    if DOVECOT is None:
+        if os.environ.get("CI"):
+            pytest.fail(MISSING)
+        pytest.skip(MISSING)
     with dovecot_server() as dovecot:
         yield dovecot
 

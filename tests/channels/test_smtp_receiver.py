@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.policy
 import smtplib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -17,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from okno.accounts.permissions import Actor
-from okno.channels.email import mailboxes
+from okno.channels.email import intake, mailboxes
 from okno.channels.email.models import InboundEmail, Mailbox
 from okno.channels.email.schemas import MailboxCreate
 from okno.channels.email.smtp_receiver import MailReceiver, Protocol
@@ -129,6 +130,72 @@ def test_a_mail_over_the_size_limit_is_refused(receiving: Receiving) -> None:
     with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected)):
         receiving.send(big, ["support@shop.example"])
     assert receiving.stored() == []
+
+
+def test_mails_sent_at_once_are_each_stored_once_and_a_refused_one_fails_alone(receiving: Receiving) -> None:
+    # The database refuses one Message-ID (a real trigger): that mail alone gets its 451.
+    poison = "<poison@customer.example>"
+    with receiving.db.write() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                sa.text(
+                    "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.message_key = '{poison}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; "
+                    "END $$ LANGUAGE plpgsql"
+                )
+            )
+            session.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbound_emails "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+                )
+            )
+        else:
+            session.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbound_emails "
+                    f"WHEN NEW.message_key = '{poison}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+    ids = [f"<order-{n}@customer.example>" for n in range(40)]
+    sending = [*ids, poison, *ids[::4]]  # every fourth sent again
+
+    def send_share(share: list[str]) -> list[int]:
+        codes = []
+        with smtplib.SMTP("127.0.0.1", receiving.port, timeout=30) as client:
+            for message_id in share:
+                try:
+                    client.sendmail("anna@customer.example", ["support@shop.example"], mail(message_id).as_bytes())
+                    codes.append(250)
+                except smtplib.SMTPDataError as refused:
+                    codes.append(refused.smtp_code)
+        return codes
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = [code for share in pool.map(send_share, [sending[i::8] for i in range(8)]) for code in share]
+    assert sorted(codes) == [250] * (len(sending) - 1) + [451]
+    assert sorted(key for _box, key, _status in receiving.stored()) == sorted(ids)
+    assert len(receiving.jobs()) == len(ids)
+
+
+def test_several_mails_stored_at_once_keep_their_order_and_each_is_stored_once(receiving: Receiving) -> None:
+    with receiving.db.write() as session:
+        support, sales = sorted(session.scalars(sa.select(Mailbox.id)))
+        first = mail("<a@customer.example>").as_bytes()
+        before = intake.store_raw(session, mailbox_id=support, raw=first, source="smtp")
+    copies = [
+        intake.Received(support, mail("<b@customer.example>").as_bytes(), "smtp"),
+        intake.Received(support, mail("<a@customer.example>").as_bytes(), "smtp"),  # stored before
+        intake.Received(sales, mail("<b@customer.example>").as_bytes(), "smtp"),  # another mailbox: its own copy
+        intake.Received(support, mail("<c@customer.example>").as_bytes(), "smtp"),
+        intake.Received(support, mail("<b@customer.example>").as_bytes(), "smtp"),  # twice in one go
+    ]
+    with receiving.db.write() as session:
+        stored = intake.store_many(session, copies)
+    assert [s.duplicate for s in stored] == [False, True, False, False, True]
+    assert stored[1].inbound_id == before.inbound_id and stored[4].inbound_id == stored[0].inbound_id
+    assert stored[0].inbound_id < stored[2].inbound_id < stored[3].inbound_id  # filed in the order they came
+    assert len(receiving.stored()) == 4 and len(receiving.jobs()) == 4
 
 
 # --- LMTP ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ fault: that error propagates and the job retries with back-off.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -46,15 +47,22 @@ class Filed:
     message_id: int | None
     new_ticket: bool
     note: str | None = None  # why a mail was dropped (kept on the stored mail for admins)
+    # What an automatic answer needs; the acknowledgement rule (or another rule) decides whether to send one.
+    answer_to: str | None = None
+    answer_in_reply_to: str | None = None
 
 
 def process(session: Session, inbound_id: int, context: JobContext) -> None:
-    inbound = session.get(InboundEmail, inbound_id, with_for_update=True)
-    if inbound is None or inbound.status != InboundStatus.queued:
+    # The mail locked, its mailbox read along in the same round trip.
+    found = session.execute(
+        sa.select(InboundEmail, Mailbox)
+        .join(Mailbox, Mailbox.id == InboundEmail.mailbox_id)
+        .where(InboundEmail.id == inbound_id)
+        .with_for_update(of=InboundEmail)
+    ).first()
+    if found is None or found.InboundEmail.status != InboundStatus.queued:
         return  # filed already by an earlier run of this job
-    mailbox = session.get(Mailbox, inbound.mailbox_id)
-    assert mailbox is not None
-    inbound.attempts += 1
+    inbound, mailbox = found.InboundEmail, found.Mailbox
     try:
         with session.begin_nested():
             filed = file_mail(session, inbound, mailbox, context)
@@ -68,6 +76,9 @@ def process(session: Session, inbound_id: int, context: JobContext) -> None:
         inbound.status = InboundStatus.processed
         inbound.ticket_id = filed.ticket_id
         inbound.error = filed.note
+        inbound.answer_to, inbound.answer_in_reply_to = filed.answer_to, filed.answer_in_reply_to
+    # Every change to the stored mail is made here, after the savepoint: one UPDATE at the commit.
+    inbound.attempts += 1
     inbound.processed_at = utcnow(session)
 
 
@@ -135,12 +146,15 @@ def file_mail(session: Session, inbound: InboundEmail, mailbox: Mailbox, context
             posted.ticket.id,
             data=MessageCreate(kind=MessageKind.note, body=f"Attachments of this mail that were not kept:\n{kept_out}"),
         )
-    if message.may_auto_reply and not in_spam:
-        # What an automatic answer needs; the acknowledgement rule (or another rule) decides whether to send one.
+    filed = Filed(ticket_id=posted.ticket.id, message_id=posted.message.id, new_ticket=ticket_id is None)
+    if not message.may_auto_reply or in_spam:
         # Spam is never answered, not even once an agent takes it out of the folder.
-        inbound.answer_to = message.sender.email.strip().lower()[:320]
-        inbound.answer_in_reply_to = None if message.external_id_is_fallback else message.external_id
-    return Filed(ticket_id=posted.ticket.id, message_id=posted.message.id, new_ticket=ticket_id is None)
+        return filed
+    return dataclasses.replace(
+        filed,
+        answer_to=message.sender.email.strip().lower()[:320],
+        answer_in_reply_to=None if message.external_id_is_fallback else message.external_id,
+    )
 
 
 def _thread(session: Session, message: InboundMessage, customer_id: int) -> int | None:
