@@ -205,10 +205,8 @@ def send_all(port: int, order: list[Mail], connections: int, errors: Errors) -> 
 
 
 def jobs_active(desk: Desk, name: str | None = None) -> int:
-    """Jobs queued and due, or running: of one name, or all."""
-    due = sa.or_(
-        Job.status == JobStatus.running, sa.and_(Job.status == JobStatus.queued, Job.run_at <= datetime.now(UTC))
-    )
+    """Jobs queued and due (a job being run is still queued until it is done): of one name, or all."""
+    due = sa.and_(Job.status == JobStatus.queued, Job.run_at <= datetime.now(UTC))
     query = sa.select(sa.func.count()).select_from(Job).where(due)
     if name is not None:
         query = query.where(Job.name == name)

@@ -2,7 +2,7 @@
 
 Revision ID: 4c1e7a9d2b50
 Revises: 7a1e3c5b9d20
-Create Date: 2026-12-07 09:00:00
+Create Date: 2026-11-30 09:05:00
 """
 
 from collections.abc import Sequence
