@@ -126,7 +126,7 @@ class Database:
         self.listeners: list[CommitListener] = list(listeners or [])
         # Put into every session's ``info`` beside the clock (e.g. where the installation's secret
         # key comes from, okno.crypto.sealer_for), so services reach them through the session.
-        self.session_info: dict[str, Any] = {}
+        self.session_info: dict[str, Any] = {_SHARED_KEY: {}}
         self.dialect_name = engine.dialect.name
         if isinstance(engine, Connection):
             # Test mode: everything happens inside the caller's outer transaction.
@@ -254,6 +254,7 @@ class _ProcessLock:
 _ON_COMMIT_KEY = "okno.on_commit"
 _BEFORE_COMMIT_KEY = "okno.before_commit"
 _KEPT_KEY = "okno.kept"
+_SHARED_KEY = "okno.shared"
 
 
 def before_commit(session: Session, name: str, callback: Callable[[Session], None]) -> None:
@@ -264,6 +265,16 @@ def before_commit(session: Session, name: str, callback: Callable[[Session], Non
     skips it.
     """
     session.info.setdefault(_BEFORE_COMMIT_KEY, {}).setdefault(name, callback)
+
+
+def shared(session: Session) -> dict[str, Any]:
+    """A dict that every unit of work of one ``Database`` in this process shares.
+
+    For what one unit of work may reuse from another (a look at settings that rarely change),
+    never for what must be read afresh: it outlives transactions and ignores other processes.
+    """
+    found: dict[str, Any] = session.info.setdefault(_SHARED_KEY, {})  # a session made without a Database: its own
+    return found
 
 
 def keep(session: Session, obj: object) -> None:

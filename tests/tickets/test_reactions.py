@@ -18,7 +18,7 @@ from okno.jobs.worker import Worker
 from okno.storage import FileStorage
 from okno.tickets import changes, reactions
 from okno.tickets import spam as tickets_spam
-from okno.tickets.models import Priority, Ticket, TicketEvent
+from okno.tickets.models import Priority, Tag, Ticket, TicketEvent
 from okno.tickets.schemas import TicketUpdate
 from tests.factories.personas import Personas
 from tests.factories.tickets import make_ticket, update
@@ -137,6 +137,7 @@ def test_a_change_no_reaction_takes_queues_nothing(
     db: Database, people: Personas, worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reactions, "_reactions", {})
+    monkeypatch.setattr(reactions, "LOOK_SECONDS", 0.0)  # every change looks afresh
     enabled = {"rules": False}
     reactions.reaction("tests.priority", order=200, kinds=["priority_changed"])(named("tests.priority"))
     reactions.reaction("tests.rules", order=100, wanted=lambda session, kinds: enabled["rules"])(named("tests.rules"))
@@ -155,6 +156,30 @@ def test_a_change_no_reaction_takes_queues_nothing(
         ("tests.priority", ["priority_changed"]),
         ("tests.rules", ["tags_changed"]),
     ]
+
+
+def test_a_look_is_reused_until_a_unit_of_work_changes_what_it_reads(
+    db: Database, people: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reactions, "_reactions", {})
+    monkeypatch.setattr(reactions, "_looks_read", set())
+    looked: list[frozenset[str]] = []
+
+    def tagged_rules(session: Session, kinds: frozenset[str]) -> bool:
+        looked.append(kinds)
+        return session.scalar(sa.select(sa.func.count()).select_from(Tag).where(Tag.name == "rules-on")) == 1
+
+    reactions.reaction("tests.rules", order=100, wanted=tagged_rules, wanted_reads=(Tag,))(named("tests.rules"))
+    ticket_id = make_ticket(db, people.agent.actor)
+    update(db, people.agent.actor, ticket_id, priority="high")
+    update(db, people.agent.actor, ticket_id, priority="urgent")
+    assert looked == [frozenset({"created"}), frozenset({"priority_changed"})]  # the second change reused its look
+    assert react_jobs(db) == []
+    with db.write() as session:
+        session.add(Tag(name="rules-on", created_at=sa.func.now()))  # type: ignore[arg-type]
+    update(db, people.agent.actor, ticket_id, priority="low")
+    assert looked[-1] == frozenset({"priority_changed"}) and len(looked) == 3  # forgotten when the tag committed
+    assert len(react_jobs(db)) == 1
 
 
 def test_a_ticket_in_spam_gets_no_reactions_but_those_that_hear_of_its_marking(

@@ -22,15 +22,18 @@ marked meanwhile is left alone too.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+import sqlalchemy.event
 from sqlalchemy.orm import Session
 
-from okno.db import before_commit
+from okno.db import before_commit, on_commit, shared
 from okno.jobs.registry import JobContext, enqueue_many, job
 from okno.tickets.models import Ticket, TicketEvent
 
@@ -40,6 +43,11 @@ REACT_JOB = "tickets.react"
 MAX_DEPTH = 8
 _DEPTH_KEY = "okno.reaction_depth"
 _MARKS_KEY = "okno.reaction_marks"
+_LOOKS_KEY = "okno.reaction_looks"
+_CHANGES_LOOKS_KEY = "okno.changes_reaction_looks"
+# How long a process trusts a reaction's look (``wanted``): a rule, SLA policy or webhook switched
+# on in another process applies to the changes committed here from at most this long after it.
+LOOK_SECONDS = 5.0
 # What reactions registered ``in_spam`` hear of a ticket in the spam folder.
 SPAM_MARKING = "marked_spam"
 
@@ -82,6 +90,7 @@ class _Registered:
 
 
 _reactions: dict[str, _Registered] = {}
+_looks_read: set[type] = set()
 
 
 def reaction(
@@ -91,6 +100,7 @@ def reaction(
     kinds: Iterable[str] | None = None,
     takes: Takes | None = None,
     wanted: Wanted | None = None,
+    wanted_reads: Iterable[type] = (),
     in_spam: bool = False,
 ) -> Callable[[Reaction], Reaction]:
     """Registers a reaction to ticket changes; lower ``order`` runs first.
@@ -101,6 +111,8 @@ def reaction(
     look, in the changing unit of work, whether it could act on events of these kinds at all
     (an enabled webhook subscription that takes one of them). The job runs only the reactions
     that took the change when it committed; a change that none takes queues no job.
+    A look is reused in this process for ``LOOK_SECONDS``; ``wanted_reads`` names the models it
+    reads, and a unit of work that changes one of them forgets every look as it commits.
     ``in_spam``: it also hears of a ticket in the spam folder being marked as spam.
     """
 
@@ -110,6 +122,7 @@ def reaction(
             raise ValueError(f"reaction {name!r} is registered twice")
         listed = frozenset(kinds) if kinds is not None else None
         _reactions[name] = _Registered(order, name, run, listed, takes, wanted, in_spam)
+        _looks_read.update(wanted_reads)
         return run
 
     return register
@@ -145,10 +158,9 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     for event in events:
         by_ticket.setdefault(event.ticket_id, []).append(event)
     marks = sorted(session.info.get(_MARKS_KEY, ()))
-    looks: dict[tuple[str, frozenset[str]], bool] = {}  # each reaction's look, once per unit of work and kinds
     jobs: list[tuple[dict[str, Any], str]] = []
     for ticket_id, changed in by_ticket.items():
-        taking = _taking(session, changed, looks)
+        taking = _taking(session, changed)
         if not taking:
             continue
         event_ids = sorted(e.id for e in changed)
@@ -162,7 +174,7 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
     enqueue_many(session, REACT_JOB, jobs)
 
 
-def _taking(session: Session, events: list[TicketEvent], looks: dict[tuple[str, frozenset[str]], bool]) -> list[str]:
+def _taking(session: Session, events: list[TicketEvent]) -> list[str]:
     """The reactions, in order, that take a change with these events."""
     kinds = frozenset(e.kind for e in events)
     taking = []
@@ -171,14 +183,34 @@ def _taking(session: Session, events: list[TicketEvent], looks: dict[tuple[str, 
             continue
         if item.takes is not None and not item.takes(events):
             continue
-        if item.wanted is not None:
-            key = (item.name, kinds)
-            if key not in looks:
-                looks[key] = item.wanted(session, kinds)
-            if not looks[key]:
-                continue
+        if item.wanted is not None and not _look(session, item.name, item.wanted, kinds):
+            continue
         taking.append(item.name)
     return taking
+
+
+def _look(session: Session, name: str, wanted: Wanted, kinds: frozenset[str]) -> bool:
+    """``wanted``'s answer, reused for ``LOOK_SECONDS``: every change to a ticket would ask it again."""
+    if session.info.get(_CHANGES_LOOKS_KEY):
+        return wanted(session, kinds)  # what it reads is changing here, and may yet roll back
+    looks: dict[tuple[str, frozenset[str]], tuple[bool, float]] = shared(session).setdefault(_LOOKS_KEY, {})
+    now = time.monotonic()
+    known = looks.get((name, kinds))
+    if known is None or known[1] <= now:
+        known = (wanted(session, kinds), now + LOOK_SECONDS)
+        looks[(name, kinds)] = known
+    return known[0]
+
+
+@sqlalchemy.event.listens_for(Session, "after_flush")
+def _forget_looks_when_their_settings_change(session: Session, _flush_context: object) -> None:
+    if session.info.get(_CHANGES_LOOKS_KEY) or not _looks_read:
+        return
+    touched = itertools.chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, tuple(_looks_read)) for obj in touched):
+        session.info[_CHANGES_LOOKS_KEY] = True
+        looks = shared(session).setdefault(_LOOKS_KEY, {})
+        on_commit(session, looks.clear)
 
 
 def _ordered() -> list[_Registered]:

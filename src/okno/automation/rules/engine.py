@@ -90,6 +90,6 @@ def listens_for(session: Session, event_kinds: frozenset[str]) -> bool:
     return any(not triggered.isdisjoint(triggers) for triggers in session.scalars(query))
 
 
-@reactions.reaction(REACTION, order=100, wanted=listens_for)
+@reactions.reaction(REACTION, order=100, wanted=listens_for, wanted_reads=(Rule,))
 def react(session: Session, change: reactions.Change, context: JobContext) -> None:
     run_on_change(session, change, context.settings)

@@ -30,7 +30,7 @@ def may_apply(session: Session, event_kinds: frozenset[str]) -> bool:
     return bool(session.scalar(sa.select(anything)))
 
 
-@reaction("sla.evaluate", order=300, wanted=may_apply, in_spam=True)
+@reaction("sla.evaluate", order=300, wanted=may_apply, wanted_reads=(SlaPolicy,), in_spam=True)
 def react(session: Session, change: Change, context: JobContext) -> None:
     """After rules (which may set the priority) and routing (the team): the ticket's targets, worked out again."""
     kinds = frozenset(history.event_kinds(session, change.event_ids))

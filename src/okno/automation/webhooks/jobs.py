@@ -25,7 +25,7 @@ def any_takes(session: Session, event_kinds: frozenset[str]) -> bool:
     return any(not listed or not event_kinds.isdisjoint(listed) for listed in session.scalars(query))
 
 
-@reaction("webhooks.queue", order=400, wanted=any_takes, in_spam=True)
+@reaction("webhooks.queue", order=400, wanted=any_takes, wanted_reads=(WebhookSubscription,), in_spam=True)
 def queue_deliveries(session: Session, change: Change, context: JobContext) -> None:
     """One delivery per enabled subscription and event of the change that it takes.
 
