@@ -23,7 +23,7 @@ from okno.accounts.schemas import TeamCreate, UserCreate
 from okno.clock import FrozenClock
 from okno.customers import service as customers_service
 from okno.customers.schemas import OrganizationCreate
-from okno.db import Database
+from okno.db import Database, utcnow
 from okno.demo import data
 from okno.demo.business_hours import seed_business_hours
 from okno.demo.macros import seed_macros
@@ -31,12 +31,14 @@ from okno.demo.rules import seed_rules
 from okno.demo.sla import seed_sla_policies
 from okno.demo.spam import seed_spam
 from okno.demo.widgets import demo_origins, seed_widget
+from okno.jobs.models import Job, JobStatus
 from okno.routing import profiles as routing_profiles
 from okno.routing.policies import Policy, SkillMatch
 from okno.routing.schemas import AgentRoutingUpdate, TeamRoutingUpdate
 from okno.tickets import changes, fields, service
-from okno.tickets.models import Ticket
+from okno.tickets.models import DeliveryStatus, Message, Ticket
 from okno.tickets.schemas import CustomFieldCreate, MessageCreate, MessageIn, TicketCreate, TicketUpdate
+from okno.tickets.service import DELIVER_REPLY_JOB
 
 SEED = 20261123
 STATUSES = [("new", 12), ("open", 25), ("pending", 14), ("on_hold", 5), ("solved", 27), ("closed", 17)]
@@ -280,6 +282,22 @@ def _merge_duplicates(session: Session) -> None:
             seen[key] = ticket
 
 
+def _sent_back_then(session: Session) -> None:
+    """The seeded replies are past conversations: they went out back then, none is queued to go out now.
+
+    Otherwise the demo's worker would try to mail each one at start-up, with no mailbox to send
+    from, and the workspace would show the whole history as undelivered.
+    """
+    session.flush()
+    queued = Message.delivery_status == DeliveryStatus.queued
+    session.execute(sa.update(Message).where(queued).values(delivery_status=DeliveryStatus.sent))
+    session.execute(
+        sa.update(Job)
+        .where(Job.name == DELIVER_REPLY_JOB, Job.status == JobStatus.queued)
+        .values(status=JobStatus.done, finished_at=utcnow(session))
+    )
+
+
 def seed(
     database: Database,
     clock: FrozenClock,
@@ -307,6 +325,7 @@ def seed(
             for index in range(start, min(start + batch_size, ticket_count)):
                 _make_ticket(session, staff, clock, now, index, all_plans[index])
                 created += 1
+            _sent_back_then(session)
         if progress is not None:
             progress(min(start + batch_size, ticket_count), ticket_count)
     with database.write() as session:
