@@ -103,7 +103,7 @@ def worker_process(
     url: str,
     data_dir: str,
     clock_value: Any,
-    signals: tuple[Any, Any, Any, Any],
+    signals: tuple[Any, Any, Any, Any, Any],
     out: Any,
     profile_dir: str | None = None,
 ) -> None:
@@ -119,7 +119,7 @@ def worker_process(
             profiler.disable()
             profiler.dump_stats(str(Path(profile_dir) / f"worker{index}.prof"))
         return
-    allowed, wake, idle, stop = signals
+    allowed, wake, idle, emptied, stop = signals
     from okno.db import Database, make_engine
     from okno.jobs import catalog  # noqa: F401
     from okno.jobs.registry import JobContext
@@ -144,6 +144,7 @@ def worker_process(
         report = worker.run_pending()
         jobs += report.done + report.failed
         if not (report.done or report.failed):
+            emptied.set()
             wake.wait(0.05)  # the driver wakes both at once; a worker that enqueues runs its jobs itself
             wake.clear()
     out.put(("worker", index, jobs, time.process_time() - cpu_at_start))
@@ -239,11 +240,11 @@ def run(
     desk = set_up(db)
     replay = Replay(db, clock, desk)
     allowed, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
-    wakes, idles = [ctx.Event() for _ in range(2)], [ctx.Event() for _ in range(2)]
+    wakes, idles, emptied = ([ctx.Event() for _ in range(2)] for _ in range(3))
     workers = [
         ctx.Process(
             target=worker_process,
-            args=(i, url, str(data_dir), clock_value, (allowed, wakes[i], idles[i], stop), out, profile_dir),
+            args=(i, url, str(data_dir), clock_value, (allowed, wakes[i], idles[i], emptied[i], stop), out, profile_dir),
             daemon=True,
         )
         for i in range(2)
@@ -277,13 +278,25 @@ def run(
         """
         clock.set(end)
         scheduler.schedule_periodic()
+        for found_nothing in emptied:
+            found_nothing.clear()
         woke = time.monotonic()
         allowed.set()
         for wake in wakes:
             wake.set()
-        time.sleep(0.005)
-        while outbox_busy(db):
-            time.sleep(0.005)
+        # Done when both workers found nothing to take, and nothing is due: asked then, not polled,
+        # so that the driver takes no CPU from the workers and the database meanwhile.
+        while True:
+            if not all(found_nothing.wait(1.0) for found_nothing in emptied):
+                if not all(process.is_alive() for process in workers):
+                    raise RuntimeError("a worker process stopped")
+                continue
+            if not outbox_busy(db):
+                break
+            for found_nothing in emptied:
+                found_nothing.clear()
+            for wake in wakes:
+                wake.set()
         took = time.monotonic() - woke
         found: list[float] = []
         deciding, assigned = 0.0, 0

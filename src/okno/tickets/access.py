@@ -3,31 +3,57 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from okno.accounts.permissions import Actor, visible_tickets
 from okno.errors import Conflict, NotFound
-from okno.tickets.models import Ticket
+from okno.tickets.models import Tag, Ticket, TicketParticipant, TicketTag
+
+# Most tickets have neither tags nor people copied: asked along with the ticket, their empty lists cost no query.
+_HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
+_HAS_PARTICIPANTS = sa.exists().where(TicketParticipant.ticket_id == Ticket.id).label("has_participants")
 
 
 def get_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bool = False) -> Ticket:
     """The ticket if the actor may see it; 404 otherwise, whether it exists or not."""
     if not for_update and actor.is_staff and not actor.limited_to_teams:
-        loaded = _already_loaded(session, ticket_id)
+        loaded = already_loaded(session, ticket_id)
         if loaded is not None:
             return loaded
-    query = (
-        sa.select(Ticket)
-        .where(Ticket.id == ticket_id, visible_tickets(actor))
-        .options(selectinload(Ticket.tags), selectinload(Ticket.participants))
-    )
+    query = sa.select(Ticket, _HAS_TAGS, _HAS_PARTICIPANTS).where(Ticket.id == ticket_id, visible_tickets(actor))
     if for_update:
         # Serialises concurrent changes to one ticket on PostgreSQL; SQLite writers are serial anyway.
         query = query.with_for_update(of=Ticket)
-    ticket = session.scalars(query).first()
-    if ticket is None:
+    row = session.execute(query).first()
+    if row is None:
         raise NotFound("Ticket not found.")
+    ticket, has_tags, has_participants = row
+    unloaded = sa.inspect(ticket).unloaded
+    if "tags" in unloaded:
+        tags = (
+            session.scalars(
+                sa.select(Tag)
+                .join(TicketTag, TicketTag.tag_id == Tag.id)
+                .where(TicketTag.ticket_id == ticket.id)
+                .order_by(Tag.name)
+            ).all()
+            if has_tags
+            else []
+        )
+        set_committed_value(ticket, "tags", list(tags))
+    if "participants" in unloaded:
+        participants = (
+            session.scalars(
+                sa.select(TicketParticipant)
+                .where(TicketParticipant.ticket_id == ticket.id)
+                .order_by(TicketParticipant.id)
+            ).all()
+            if has_participants
+            else []
+        )
+        set_committed_value(ticket, "participants", list(participants))
     return ticket
 
 
@@ -42,7 +68,7 @@ def writable(session: Session, actor: Actor, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _already_loaded(session: Session, ticket_id: int) -> Ticket | None:
+def already_loaded(session: Session, ticket_id: int) -> Ticket | None:
     """The ticket as this unit of work already holds it, with its tags and participants.
 
     Querying again would return this very object unchanged (a session never overwrites what it

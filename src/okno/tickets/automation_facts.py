@@ -20,6 +20,7 @@ from okno.tickets.models import Message, MessageKind, Ticket, TicketEvent, Ticke
 
 UNFINISHED = (TicketStatus.new, TicketStatus.open, TicketStatus.pending, TicketStatus.on_hold)
 STATES = ("pending", "solved", "unassigned", "awaiting_reply")
+_EVENTS_KEY = "okno.change_events"
 
 
 @dataclass(frozen=True)
@@ -31,15 +32,21 @@ class EventFact:
     data: dict[str, Any]
 
 
-def events(session: Session, ticket_id: int, event_ids: list[int]) -> list[EventFact]:
-    rows = session.execute(
-        sa.select(TicketEvent.id, TicketEvent.kind, TicketEvent.actor_type, TicketEvent.actor_id, TicketEvent.data)
-        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.id.in_(event_ids))
-        .order_by(TicketEvent.id)
-    )
-    return [
-        EventFact(i, kind, str(actor_type), actor_id, dict(data or {})) for i, kind, actor_type, actor_id, data in rows
-    ]
+def events(session: Session, event_ids: list[int]) -> list[EventFact]:
+    """A change's events, in order; read once per unit of work (events never change).
+
+    Found by id alone: a merge may have moved them to another ticket since.
+    """
+    known: dict[tuple[int, ...], list[EventFact]] = session.info.setdefault(_EVENTS_KEY, {})
+    key = tuple(sorted(event_ids))
+    if key not in known:
+        rows = session.execute(
+            sa.select(TicketEvent.id, TicketEvent.kind, TicketEvent.actor_type, TicketEvent.actor_id, TicketEvent.data)
+            .where(TicketEvent.id.in_(key))
+            .order_by(TicketEvent.id)
+        )
+        known[key] = [EventFact(i, kind, str(who), by, dict(data or {})) for i, kind, who, by, data in rows]
+    return list(known[key])
 
 
 def customer_texts(session: Session, ticket_id: int, message_ids: list[int]) -> list[str]:

@@ -33,8 +33,11 @@ import sqlalchemy as sa
 import sqlalchemy.event
 from sqlalchemy.orm import Session
 
+from okno.accounts.permissions import Actor
 from okno.db import before_commit, on_commit, shared
+from okno.errors import NotFound
 from okno.jobs.registry import JobContext, enqueue_many, job
+from okno.tickets import access
 from okno.tickets.models import Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ _CHANGES_LOOKS_KEY = "okno.changes_reaction_looks"
 LOOK_SECONDS = 5.0
 # What reactions registered ``in_spam`` hear of a ticket in the spam folder.
 SPAM_MARKING = "marked_spam"
+_REACTING = Actor.system("reactions")
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,13 @@ def react(session: Session, payload: dict[str, Any], context: JobContext) -> Non
         depth=int(payload.get("depth", 0)),
         marks=frozenset(str(m) for m in payload.get("marks", ())),
     )
-    spam = session.scalar(sa.select(Ticket.spam_at).where(Ticket.id == change.ticket_id)) is not None
+    try:
+        # Read whole and held (the session holds objects weakly): each reaction looks the ticket up
+        # next, and finds it in the session.
+        ticket: Ticket | None = access.get_ticket(session, _REACTING, change.ticket_id)
+    except NotFound:
+        ticket = None  # gone: each reaction copes with that
+    spam = ticket is not None and ticket.spam_at is not None
     if spam:
         markings = session.scalars(
             sa.select(TicketEvent.id)

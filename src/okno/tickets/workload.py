@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor
 from okno.db import utcnow
-from okno.tickets.models import WAITING_FOR_AGENT, Tag, Ticket, TicketEvent, TicketTag
+from okno.tickets import access, automation_facts
+from okno.tickets.automation_facts import EventFact
+from okno.tickets.models import WAITING_FOR_AGENT, Tag, Ticket, TicketTag
 from okno.tickets.state import assign
 
 ROUTING_ACTOR = Actor.system("routing")
@@ -36,15 +38,6 @@ class WorkItem:
     waiting_since: datetime | None
     created_at: datetime
     merged: bool
-
-
-@dataclass(frozen=True)
-class EventFact:
-    id: int
-    kind: str
-    actor_type: str
-    actor_id: int | None
-    data: dict[str, Any]
 
 
 def work_items(
@@ -176,40 +169,12 @@ def loads(session: Session, user_ids: Collection[int], *, statuses: Iterable[str
 def change_facts(
     session: Session, ticket_id: int, event_ids: Collection[int]
 ) -> tuple[list[EventFact], WorkItem | None]:
-    """A change's events and its ticket as it is now, in one query (plus one for tags, if it has any)."""
-    if not event_ids:
-        return [], work_items(session, [ticket_id]).get(ticket_id)
-    query = (
-        sa.select(
-            Ticket,
-            _HAS_TAGS,
-            TicketEvent.id,
-            TicketEvent.kind,
-            TicketEvent.actor_type,
-            TicketEvent.actor_id,
-            TicketEvent.data,
-        )
-        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
-        .where(Ticket.id == ticket_id, TicketEvent.id.in_(sorted(event_ids)))
-        .order_by(TicketEvent.id)
-    )
-    rows = session.execute(query).all()
-    if not rows:
-        return event_facts(session, event_ids), work_items(session, [ticket_id]).get(ticket_id)
-    events = [EventFact(i, kind, str(who), by, dict(data or {})) for _t, _h, i, kind, who, by, data in rows]
-    ticket, has_tags = rows[0][0], rows[0][1]
-    return events, _work_item(ticket, _tags_of(session, [ticket.id]).get(ticket.id, set()) if has_tags else set())
-
-
-def event_facts(session: Session, event_ids: Collection[int]) -> list[EventFact]:
-    if not event_ids:
-        return []
-    rows = session.execute(
-        sa.select(TicketEvent.id, TicketEvent.kind, TicketEvent.actor_type, TicketEvent.actor_id, TicketEvent.data)
-        .where(TicketEvent.id.in_(sorted(event_ids)))
-        .order_by(TicketEvent.id)
-    )
-    return [EventFact(i, kind, str(who), by, dict(data or {})) for i, kind, who, by, data in rows]
+    """A change's events and its ticket as it is now (as this unit of work holds it, when it does)."""
+    events = automation_facts.events(session, list(event_ids)) if event_ids else []
+    held = access.already_loaded(session, ticket_id)
+    if held is not None:
+        return events, _work_item(held, {tag.name for tag in held.tags})
+    return events, work_items(session, [ticket_id]).get(ticket_id)
 
 
 def assign_routed(

@@ -55,7 +55,7 @@ def run_on_change(session: Session, change: reactions.Change, settings: Settings
     rules = active_rules(session, RuleKind.trigger)
     if not rules:
         return []
-    events = automation_facts.events(session, change.ticket_id, list(change.event_ids))
+    events = automation_facts.events(session, list(change.event_ids))
     triggered = conditions.triggers_of(e.kind for e in events)
     candidates = [rule for rule in rules if triggered & set(rule.triggers) and mark_of(rule.id) not in change.marks]
     if not candidates:

@@ -99,8 +99,12 @@ def queue(
 
 def queue_for_ticket(session: Session, *, ticket_id: int, language: str | None, per_hour: int) -> AutoReply | None:
     """The acknowledgement of a ticket opened by email: once, and only if its mail may be answered."""
-    inbound = session.scalars(
-        sa.select(InboundEmail).where(InboundEmail.ticket_id == ticket_id).order_by(InboundEmail.id).limit(1)
+    # The addresses only: the stored mail itself may be megabytes.
+    inbound = session.execute(
+        sa.select(InboundEmail.mailbox_id, InboundEmail.answer_to, InboundEmail.answer_in_reply_to)
+        .where(InboundEmail.ticket_id == ticket_id)
+        .order_by(InboundEmail.id)
+        .limit(1)
     ).first()
     if inbound is None or inbound.answer_to is None:
         return None
