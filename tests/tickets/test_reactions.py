@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from okno import memo
 from okno.accounts.permissions import Actor
 from okno.config import Settings
 from okno.db import Database
@@ -137,7 +138,7 @@ def test_a_change_no_reaction_takes_queues_nothing(
     db: Database, people: Personas, worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reactions, "_reactions", {})
-    monkeypatch.setattr(reactions, "LOOK_SECONDS", 0.0)  # every change looks afresh
+    monkeypatch.setattr(memo, "MEMO_SECONDS", 0.0)  # every change looks afresh
     enabled = {"rules": False}
     reactions.reaction("tests.priority", order=200, kinds=["priority_changed"])(named("tests.priority"))
     reactions.reaction("tests.rules", order=100, wanted=lambda session, kinds: enabled["rules"])(named("tests.rules"))
@@ -162,7 +163,6 @@ def test_a_look_is_reused_until_a_unit_of_work_changes_what_it_reads(
     db: Database, people: Personas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reactions, "_reactions", {})
-    monkeypatch.setattr(reactions, "_looks_read", set())
     looked: list[frozenset[str]] = []
 
     def tagged_rules(session: Session, kinds: frozenset[str]) -> bool:

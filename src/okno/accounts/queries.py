@@ -223,6 +223,11 @@ def _agent_facts(
     return found
 
 
+def teams_of(user_ids: Collection[int]) -> sa.Select[int]:
+    """The ids of the teams these users are on, as a query to use inside another."""
+    return sa.select(TeamMembership.team_id).where(TeamMembership.user_id.in_(sorted(user_ids)))
+
+
 def team_ids_of(session: Session, user_ids: Collection[int]) -> dict[int, set[int]]:
     if not user_ids:
         return {}

@@ -35,6 +35,7 @@ from okno.automation.business_hours import service as business_hours
 from okno.automation.business_hours.calendar import is_open, next_opening
 from okno.db import utcnow
 from okno.jobs.registry import enqueue
+from okno.memo import Memo
 from okno.routing import policies
 from okno.routing.models import RoutingAgent, RoutingTeam
 from okno.routing.policies import Candidate, Conversation, Policy, SkillMatch
@@ -80,15 +81,30 @@ def shift(session: Session, team_id: int, at: datetime) -> tuple[bool, datetime 
     return False, next_opening(calendar, at)
 
 
-def team_policies(session: Session, team_ids: Iterable[int | None]) -> dict[int, RoutingTeam]:
-    """The routing rows of these teams that route automatically (manual teams and teams without one are absent)."""
-    wanted = sorted({t for t in team_ids if t is not None})
-    if not wanted:
-        return {}
-    rows = session.scalars(
-        sa.select(RoutingTeam).where(RoutingTeam.team_id.in_(wanted), RoutingTeam.policy != Policy.manual.value)
-    )
-    return {row.team_id: row for row in rows}
+@dataclass(frozen=True)
+class TeamRouting:
+    """How a team that routes automatically does it."""
+
+    team_id: int
+    policy: Policy
+    skill_match: SkillMatch
+
+
+def _read_automatic_teams(session: Session, _everything: None) -> dict[int, TeamRouting]:
+    rows = session.scalars(sa.select(RoutingTeam).where(RoutingTeam.policy != Policy.manual.value))
+    return {row.team_id: TeamRouting(row.team_id, Policy(row.policy), SkillMatch(row.skill_match)) for row in rows}
+
+
+# Every ticket change asks; admins change a policy now and then (see ``okno.memo``).
+AUTOMATIC_TEAMS: Memo[None, dict[int, TeamRouting]] = Memo(
+    "routing.automatic_teams", _read_automatic_teams, reads=(RoutingTeam,)
+)
+
+
+def team_policies(session: Session, team_ids: Iterable[int | None]) -> dict[int, TeamRouting]:
+    """How those of these teams that route automatically do it (manual teams, teams without a policy: absent)."""
+    automatic = AUTOMATIC_TEAMS.get(session, None)
+    return {team_id: automatic[team_id] for team_id in sorted({t for t in team_ids if t in automatic})}
 
 
 def waits(item: WorkItem) -> bool:
@@ -150,8 +166,7 @@ def route_item(
     if freed:
         # Room matters only where something waits. Read without the locks, this is still safe: a ticket
         # that starts waiting after this read brings its own reaction, which sees the room.
-        freed_teams = set().union(*accounts_queries.team_ids_of(session, freed).values())
-        teams |= workload.teams_with_waiting(session, freed_teams)
+        teams |= workload.teams_with_waiting(session, accounts_queries.teams_of(freed))
     settings = team_policies(session, teams)
     if not settings:
         return Drained()
@@ -165,7 +180,7 @@ def drain(
     *,
     config: RoutingConfig | None = None,
     excluded: dict[int, frozenset[int]] | None = None,
-    known_policies: dict[int, RoutingTeam] | None = None,
+    known_policies: dict[int, TeamRouting] | None = None,
 ) -> Drained:
     """Gives the teams' waiting tickets, in queue order, to the agents their policies pick, while someone has room.
 
@@ -209,9 +224,7 @@ def drain(
                 waiting_since=item.waiting_since,
                 excluded_user_ids=(excluded or {}).get(item.ticket_id, frozenset()),
             )
-            decision = policies.choose(
-                Policy(team.policy), SkillMatch(team.skill_match), board.candidates(item.team_id), conversation
-            )
+            decision = policies.choose(team.policy, team.skill_match, board.candidates(item.team_id), conversation)
             if decision.agent_id is None:
                 done.waiting.append(item.ticket_id)
                 continue

@@ -22,9 +22,7 @@ marked meanwhile is left alone too.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -34,9 +32,10 @@ import sqlalchemy.event
 from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor
-from okno.db import before_commit, on_commit, shared
+from okno.db import before_commit
 from okno.errors import NotFound
 from okno.jobs.registry import JobContext, enqueue_many, job
+from okno.memo import Memo
 from okno.tickets import access
 from okno.tickets.models import Ticket, TicketEvent
 
@@ -46,11 +45,6 @@ REACT_JOB = "tickets.react"
 MAX_DEPTH = 8
 _DEPTH_KEY = "okno.reaction_depth"
 _MARKS_KEY = "okno.reaction_marks"
-_LOOKS_KEY = "okno.reaction_looks"
-_CHANGES_LOOKS_KEY = "okno.changes_reaction_looks"
-# How long a process trusts a reaction's look (``wanted``): a rule, SLA policy or webhook switched
-# on in another process applies to the changes committed here from at most this long after it.
-LOOK_SECONDS = 5.0
 # What reactions registered ``in_spam`` hear of a ticket in the spam folder.
 SPAM_MARKING = "marked_spam"
 _REACTING = Actor.system("reactions")
@@ -89,12 +83,11 @@ class _Registered:
     run: Reaction
     kinds: frozenset[str] | None
     takes: Takes | None
-    wanted: Wanted | None
+    wanted: Memo[frozenset[str], bool] | None
     in_spam: bool
 
 
 _reactions: dict[str, _Registered] = {}
-_looks_read: set[type] = set()
 
 
 def reaction(
@@ -115,8 +108,8 @@ def reaction(
     look, in the changing unit of work, whether it could act on events of these kinds at all
     (an enabled webhook subscription that takes one of them). The job runs only the reactions
     that took the change when it committed; a change that none takes queues no job.
-    A look is reused in this process for ``LOOK_SECONDS``; ``wanted_reads`` names the models it
-    reads, and a unit of work that changes one of them forgets every look as it commits.
+    A look is remembered in this process for a few seconds (``okno.memo``); ``wanted_reads`` names
+    the models it reads, and a unit of work that changes one of them forgets it as it commits.
     ``in_spam``: it also hears of a ticket in the spam folder being marked as spam.
     """
 
@@ -125,8 +118,8 @@ def reaction(
         if known is not None and known.run is not run:
             raise ValueError(f"reaction {name!r} is registered twice")
         listed = frozenset(kinds) if kinds is not None else None
-        _reactions[name] = _Registered(order, name, run, listed, takes, wanted, in_spam)
-        _looks_read.update(wanted_reads)
+        look = Memo(f"reaction:{name}", wanted, reads=wanted_reads) if wanted is not None else None
+        _reactions[name] = _Registered(order, name, run, listed, takes, look, in_spam)
         return run
 
     return register
@@ -187,34 +180,10 @@ def _taking(session: Session, events: list[TicketEvent]) -> list[str]:
             continue
         if item.takes is not None and not item.takes(events):
             continue
-        if item.wanted is not None and not _look(session, item.name, item.wanted, kinds):
+        if item.wanted is not None and not item.wanted.get(session, kinds):
             continue
         taking.append(item.name)
     return taking
-
-
-def _look(session: Session, name: str, wanted: Wanted, kinds: frozenset[str]) -> bool:
-    """``wanted``'s answer, reused for ``LOOK_SECONDS``: every change to a ticket would ask it again."""
-    if session.info.get(_CHANGES_LOOKS_KEY):
-        return wanted(session, kinds)  # what it reads is changing here, and may yet roll back
-    looks: dict[tuple[str, frozenset[str]], tuple[bool, float]] = shared(session).setdefault(_LOOKS_KEY, {})
-    now = time.monotonic()
-    known = looks.get((name, kinds))
-    if known is None or known[1] <= now:
-        known = (wanted(session, kinds), now + LOOK_SECONDS)
-        looks[(name, kinds)] = known
-    return known[0]
-
-
-@sqlalchemy.event.listens_for(Session, "after_flush")
-def _forget_looks_when_their_settings_change(session: Session, _flush_context: object) -> None:
-    if session.info.get(_CHANGES_LOOKS_KEY) or not _looks_read:
-        return
-    touched = itertools.chain(session.new, session.dirty, session.deleted)
-    if any(isinstance(obj, tuple(_looks_read)) for obj in touched):
-        session.info[_CHANGES_LOOKS_KEY] = True
-        looks = shared(session).setdefault(_LOOKS_KEY, {})
-        on_commit(session, looks.clear)
 
 
 def _ordered() -> list[_Registered]:

@@ -4,9 +4,10 @@ A team uses its own calendar, else the default calendar; with neither it is alwa
 There is one default calendar as soon as there is any calendar: the first one becomes it, and it
 stops being the default only when another one is made the default.
 
-Routing and SLA ask ``calendar_for_team`` on every decision, so it costs one small query: the
-built ``BusinessCalendar`` is kept per calendar revision (a random token every write replaces,
-so a rolled-back change can never leave a stale calendar behind).
+Routing and SLA ask ``calendar_for_team`` on every decision, so which calendar (and which
+revision of it) a team works by is remembered for a few seconds (``okno.memo``), and the built
+``BusinessCalendar`` is kept per calendar revision (a random token every write replaces, so a
+rolled-back change can never leave a stale calendar behind).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from okno.automation.business_hours.schemas import (
 )
 from okno.db import is_unique_violation, utcnow
 from okno.errors import Conflict, Invalid, NotFound
+from okno.memo import Memo
 
 _BUILT: dict[tuple[int, str], BusinessCalendar] = {}
 _BUILT_LIMIT = 256
@@ -40,8 +42,8 @@ _BUILT_LOCK = threading.Lock()
 # ---- the calendar a team works by ----
 
 
-def calendar_for_team(session: Session, team_id: int | None) -> BusinessCalendar | None:
-    """The calendar a team works by: its own, else the default one, else None (always open)."""
+def _read_calendar_of_team(session: Session, team_id: int | None) -> tuple[int, str] | None:
+    """The id and revision of the calendar the team works by."""
     found = None
     if team_id is not None:
         found = session.execute(
@@ -51,6 +53,20 @@ def calendar_for_team(session: Session, team_id: int | None) -> BusinessCalendar
         ).first()
     if found is None:
         found = session.execute(sa.select(Calendar.id, Calendar.revision).where(Calendar.is_default.is_(True))).first()
+    return None if found is None else (found[0], found[1])
+
+
+# Routing and SLA ask on every decision; calendars change a few times a year (see ``okno.memo``).
+CALENDAR_OF_TEAM: Memo[int | None, tuple[int, str] | None] = Memo(
+    "business_hours.calendar_of_team",
+    _read_calendar_of_team,
+    reads=(Calendar, TeamCalendar, WeeklyInterval, Holiday, SpecialDate),
+)
+
+
+def calendar_for_team(session: Session, team_id: int | None) -> BusinessCalendar | None:
+    """The calendar a team works by: its own, else the default one, else None (always open)."""
+    found = CALENDAR_OF_TEAM.get(session, team_id)
     if found is None:
         return None
     calendar_id, revision = found

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -35,10 +35,23 @@ from okno.tickets.models import Channel, MessageKind
 from okno.tickets.schemas import MessageCreate, TicketUpdate
 
 if TYPE_CHECKING:
-    from okno.automation.rules.models import Rule
     from okno.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
+
+
+class ActingRule(Protocol):
+    """What carrying out a rule needs of it: a stored rule, or an active one as remembered."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def actions(self) -> list[dict[str, Any]]: ...
+
 
 FIELD_ACTIONS = {
     ActionType.set_team: "team_id",
@@ -49,7 +62,7 @@ FIELD_ACTIONS = {
 }
 
 
-def actor_for(rule: Rule) -> Actor:
+def actor_for(rule: ActingRule) -> Actor:
     return Actor.rule(rule.id, rule.name)
 
 
@@ -90,7 +103,7 @@ def _apply_macro(session: Session, actor: Actor, ticket_id: int, macro_id: int) 
 
 
 def carry_out(
-    session: Session, rule: Rule, ticket_id: int, *, settings: Settings, event_ids: list[int] | None = None
+    session: Session, rule: ActingRule, ticket_id: int, *, settings: Settings, event_ids: list[int] | None = None
 ) -> None:
     """Every action of the rule on the ticket, in order; one that is refused raises (``OknoError``)."""
     actor = actor_for(rule)

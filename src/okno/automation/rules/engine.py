@@ -15,7 +15,8 @@ each other fire once each, then stop. The reactions' own depth limit stops any c
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from okno.automation.rules.models import Rule, RuleKind
 from okno.db import utcnow
 from okno.errors import OknoError
 from okno.jobs.registry import JobContext
+from okno.memo import Memo
 from okno.tickets import automation_facts, reactions
 
 if TYPE_CHECKING:
@@ -44,15 +46,39 @@ def active_rules(session: Session, kind: RuleKind) -> list[Rule]:
     return list(session.scalars(query))
 
 
-def record_failure(session: Session, rule: Rule, ticket_id: int, error: OknoError) -> None:
+@dataclass(frozen=True)
+class TriggerRule:
+    """An active trigger rule as every change reads it."""
+
+    id: int
+    name: str
+    triggers: frozenset[str]
+    conditions: dict[str, Any]
+    actions: list[dict[str, Any]]
+
+
+def _read_trigger_rules(session: Session, _everything: None) -> tuple[TriggerRule, ...]:
+    return tuple(
+        TriggerRule(rule.id, rule.name, frozenset(rule.triggers), rule.conditions, rule.actions)
+        for rule in active_rules(session, RuleKind.trigger)
+    )
+
+
+# Every change to every ticket asks for them; they change a few times a day (see ``okno.memo``).
+TRIGGER_RULES: Memo[None, tuple[TriggerRule, ...]] = Memo("rules.trigger", _read_trigger_rules, reads=(Rule,))
+
+
+def record_failure(session: Session, rule: actions.ActingRule, ticket_id: int, error: OknoError) -> None:
     log.warning("rule %s (%s) could not act on ticket %s: %s", rule.id, rule.name, ticket_id, error.message)
-    rule.last_error = f"#{ticket_id}: {error.message}"[:2000]
-    rule.last_error_at = utcnow(session)
+    stored = session.get(Rule, rule.id)
+    if stored is not None:
+        stored.last_error = f"#{ticket_id}: {error.message}"[:2000]
+        stored.last_error_at = utcnow(session)
 
 
 def run_on_change(session: Session, change: reactions.Change, settings: Settings) -> list[int]:
     """Runs the trigger rules on one change; returns the ids of the rules that fired."""
-    rules = active_rules(session, RuleKind.trigger)
+    rules = TRIGGER_RULES.get(session, None)
     if not rules:
         return []
     events = automation_facts.events(session, list(change.event_ids))
@@ -86,8 +112,7 @@ def run_on_change(session: Session, change: reactions.Change, settings: Settings
 def listens_for(session: Session, event_kinds: frozenset[str]) -> bool:
     """Whether an active trigger rule listens for what these events amount to; if none does, no job is queued."""
     triggered = conditions.triggers_of(event_kinds)
-    query = sa.select(Rule.triggers).where(Rule.kind == RuleKind.trigger, Rule.active.is_(True))
-    return any(not triggered.isdisjoint(triggers) for triggers in session.scalars(query))
+    return any(not triggered.isdisjoint(rule.triggers) for rule in TRIGGER_RULES.get(session, None))
 
 
 @reactions.reaction(REACTION, order=100, wanted=listens_for, wanted_reads=(Rule,))
