@@ -76,10 +76,6 @@ class Worker:
                 if spec is None:
                     raise LookupError(f"no handler registered for job {job.name!r}")
                 spec.handler(session, dict(job.payload), self.context)
-                job.status = JobStatus.done
-                job.attempts += 1
-                job.finished_at = utcnow(session)
-                job.last_error = None
             return True
         except Exception:
             if taken is None:
@@ -88,13 +84,24 @@ class Worker:
             return False
 
     def _take(self, session: Session, job_id: int | None) -> Job | None:
-        due = sa.select(Job).where(Job.status == JobStatus.queued, Job.run_at <= utcnow(session))
+        """The next due job, locked and already marked done: if it fails, the rollback makes it queued again.
+
+        One statement: the job is finished (``finished_at``) as of when it was taken.
+        """
+        now = utcnow(session)
+        due = sa.select(Job.id).where(Job.status == JobStatus.queued, Job.run_at <= now)
         if job_id is not None:
             due = due.where(Job.id == job_id)
         due = due.order_by(Job.run_at, Job.id).limit(1)
         if not self.db.is_sqlite:
             due = due.with_for_update(skip_locked=True)
-        return session.scalars(due).first()
+        taking = (
+            sa.update(Job)
+            .where(Job.id == due.scalar_subquery())
+            .values(status=JobStatus.done, attempts=Job.attempts + 1, finished_at=now, last_error=None)
+            .returning(Job)
+        )
+        return session.scalars(taking).first()
 
     def _record_failure(self, job_id: int, error: str) -> None:
         with self.db.write() as session:
