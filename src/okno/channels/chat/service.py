@@ -148,7 +148,7 @@ def start(
             created_at=now,
         )
     )
-    row.last_seen_at = now
+    visitors.seen(row, now)
     if row.email and not row.email_confirmed:
         note = (
             f"The visitor gave the address {row.email} in the chat without confirming it: the conversation is "
@@ -188,7 +188,7 @@ def write(session: Session, widget: WidgetSettings, *, token: str, conversation_
     inbound = _inbound(row.name, row.email, row.public_id, text)
     posted = tickets_service.receive(session, visitor.actor, _incoming(inbound, continues_ticket_id=ticket_id))
     now = utcnow(session)
-    row.last_seen_at = now
+    visitors.seen(row, now)
     conversation = session.get(ChatConversation, ticket_id)
     if posted.ticket.id == ticket_id:
         if conversation is not None:

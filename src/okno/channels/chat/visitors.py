@@ -21,7 +21,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -51,6 +51,7 @@ HOUR = 3600
 VISITORS_PER_CLIENT = (60, HOUR)
 CODE_TTL = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
+SEEN_GRANULARITY = timedelta(minutes=1)
 CODE_PER_EMAIL = (3, 900)
 CODE_PER_VISITOR = (5, 900)
 CODE_PER_CLIENT = (10, 900)
@@ -133,6 +134,12 @@ def create(
 
 def by_token(session: Session, widget: WidgetSettings, token: str | None, *, for_update: bool = False) -> Visitor:
     return value_of(row_by_token(session, widget, token, for_update=for_update))
+
+
+def seen(row: ChatVisitor, now: datetime) -> None:
+    """Notes that the visitor was here, to the minute: a chat message need not rewrite the row each time."""
+    if now - row.last_seen_at >= SEEN_GRANULARITY:
+        row.last_seen_at = now
 
 
 def row_by_token(
