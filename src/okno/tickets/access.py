@@ -14,6 +14,17 @@ from okno.tickets.models import Tag, Ticket, TicketParticipant, TicketTag
 # Most tickets have neither tags nor people copied: asked along with the ticket, their empty lists cost no query.
 _HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
 _HAS_PARTICIPANTS = sa.exists().where(TicketParticipant.ticket_id == Ticket.id).label("has_participants")
+_TAGS = (
+    sa.select(Tag)
+    .join(TicketTag, TicketTag.tag_id == Tag.id)
+    .where(TicketTag.ticket_id == sa.bindparam("ticket_id"))
+    .order_by(Tag.name)
+)
+_PARTICIPANTS = (
+    sa.select(TicketParticipant)
+    .where(TicketParticipant.ticket_id == sa.bindparam("ticket_id"))
+    .order_by(TicketParticipant.id)
+)
 
 
 def get_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bool = False) -> Ticket:
@@ -31,29 +42,10 @@ def get_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bo
         raise NotFound("Ticket not found.")
     ticket, has_tags, has_participants = row
     unloaded = sa.inspect(ticket).unloaded
-    if "tags" in unloaded:
-        tags = (
-            session.scalars(
-                sa.select(Tag)
-                .join(TicketTag, TicketTag.tag_id == Tag.id)
-                .where(TicketTag.ticket_id == ticket.id)
-                .order_by(Tag.name)
-            ).all()
-            if has_tags
-            else []
-        )
-        set_committed_value(ticket, "tags", list(tags))
-    if "participants" in unloaded:
-        participants = (
-            session.scalars(
-                sa.select(TicketParticipant)
-                .where(TicketParticipant.ticket_id == ticket.id)
-                .order_by(TicketParticipant.id)
-            ).all()
-            if has_participants
-            else []
-        )
-        set_committed_value(ticket, "participants", list(participants))
+    for name, present, loading in (("tags", has_tags, _TAGS), ("participants", has_participants, _PARTICIPANTS)):
+        if name in unloaded:
+            items = list(session.scalars(loading, {"ticket_id": ticket.id})) if present else []
+            set_committed_value(ticket, name, items)
     return ticket
 
 
