@@ -244,7 +244,15 @@ def run(
     workers = [
         ctx.Process(
             target=worker_process,
-            args=(i, url, str(data_dir), clock_value, (allowed, wakes[i], idles[i], emptied[i], stop), out, profile_dir),
+            args=(
+                i,
+                url,
+                str(data_dir),
+                clock_value,
+                (allowed, wakes[i], idles[i], emptied[i], stop),
+                out,
+                profile_dir,
+            ),
             daemon=True,
         )
         for i in range(2)
