@@ -461,6 +461,8 @@ def main() -> int:
         "--bulk-tickets", type=int, help="tickets to bulk-load (default: quick 20k; full: PG 1M, SQLite 100k)"
     )
     args = parser.parse_args()
+    # Killed (by `timeout`, say): leave through the finally blocks, which stop the served processes.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     if shutil.which(OKNO) is None:
         print(f"cannot find the okno command ({OKNO})", file=sys.stderr)
         return 2

@@ -42,6 +42,7 @@ import os
 import platform
 import random
 import re
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -356,6 +357,8 @@ def main() -> int:
     parser.add_argument("--interval", type=float, help="seconds between one widget's messages (default 10; quick 2)")
     parser.add_argument("--duration", type=float, help="seconds of messages after the ramp (default 60; quick 6)")
     args = parser.parse_args()
+    # Killed (by `timeout`, say): leave through the finally blocks, which stop the served processes.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     widgets = args.widgets or (20 if args.quick else 500)
     interval_s = args.interval or (2.0 if args.quick else 10.0)
     duration_s = args.duration or (6.0 if args.quick else 60.0)
