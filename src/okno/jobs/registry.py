@@ -84,32 +84,33 @@ def enqueue(
     run_at: datetime | None = None,
 ) -> None:
     """Writes the job in the caller's transaction. With a key, a second enqueue is a no-op."""
-    if name not in _registry:
-        raise LookupError(f"no job named {name!r}")
-    now = utcnow(session)
-    values = {
-        "name": name,
-        "payload": payload or {},
-        "idempotency_key": key,
-        "status": JobStatus.queued,
-        "attempts": 0,
-        "max_attempts": _registry[name].max_attempts,
-        "run_at": run_at or now,
-        "created_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Job).values(**values)
-    session.execute(insert.on_conflict_do_nothing(index_elements=[Job.idempotency_key]) if key else insert)
-    session.info[WAKE_KEY] = True
+    _write(session, name, [(payload or {}, key)], run_at=run_at)
 
 
 def enqueue_many(session: Session, name: str, jobs: list[tuple[dict[str, Any], str]]) -> None:
     """Writes several jobs of one name, each with its key, in one statement (a key already there is skipped)."""
+    _write(session, name, list(jobs))
+
+
+# Built once per dialect and sent with a list of rows: a statement built anew for every
+# enqueue was compiled anew too (a multi-row VALUES has a cache key of its own per row count).
+_INSERTS = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(Job.__table__).on_conflict_do_nothing(
+        index_elements=[Job.__table__.c.idempotency_key]
+    )
+    for dialect in (postgresql, sqlite)
+}
+
+
+def _write(
+    session: Session, name: str, jobs: list[tuple[dict[str, Any], str | None]], *, run_at: datetime | None = None
+) -> None:
     if not jobs:
         return
     if name not in _registry:
         raise LookupError(f"no job named {name!r}")
     now = utcnow(session)
+    max_attempts = _registry[name].max_attempts
     rows = [
         {
             "name": name,
@@ -117,15 +118,14 @@ def enqueue_many(session: Session, name: str, jobs: list[tuple[dict[str, Any], s
             "idempotency_key": key,
             "status": JobStatus.queued,
             "attempts": 0,
-            "max_attempts": _registry[name].max_attempts,
-            "run_at": now,
+            "max_attempts": max_attempts,
+            "run_at": run_at or now,
             "created_at": now,
         }
         for payload, key in jobs
     ]
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Job).values(rows)
-    session.execute(insert.on_conflict_do_nothing(index_elements=[Job.idempotency_key]))
+    # A key-less job never conflicts (NULLs are distinct), so one statement serves both.
+    session.execute(_INSERTS[session.get_bind().dialect.name], rows)
     session.info[WAKE_KEY] = True
 
 

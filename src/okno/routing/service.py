@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -239,17 +239,37 @@ def drain(
             # Nobody works now: whatever waits is served when the team's next shift begins.
             key = f"{DRAIN_JOB}:{team_id}:opening:{opening.isoformat()}"
             enqueue(session, DRAIN_JOB, {"team_ids": [team_id]}, key=key, run_at=opening)
+    _write_back(session, rows)
     session.flush()
     return done
 
 
-def _lock_agents(session: Session, team_ids: Collection[int]) -> dict[int, RoutingAgent]:
+@dataclass
+class _AgentRow:
+    """An agent's routing row as a drain holds it locked: read with the lock, written back once at the end."""
+
+    capacities: dict[str, int]
+    last_assigned_at: datetime | None
+    assigned: bool = False
+
+
+_ROUTING_AGENTS = cast(sa.Table, RoutingAgent.__table__)
+_ASSIGNED_AT = (
+    sa.update(_ROUTING_AGENTS)
+    .where(_ROUTING_AGENTS.c.user_id == sa.bindparam("agent"))
+    .values(
+        last_assigned_at=sa.bindparam("at", type_=_ROUTING_AGENTS.c.last_assigned_at.type),
+        updated_at=sa.bindparam("at"),
+    )
+)
+
+
+def _lock_agents(session: Session, team_ids: Collection[int]) -> dict[int, _AgentRow]:
     """The routing rows of the teams' agents, locked in user id order."""
-    members = accounts_queries.member_ids(team_ids).scalar_subquery()
-    return {row.user_id: row for row in session.scalars(_locked(RoutingAgent.user_id.in_(members)))}
+    return _lock_rows(session, _ROUTING_AGENTS.c.user_id.in_(accounts_queries.member_ids(team_ids).scalar_subquery()))
 
 
-def _new_agent_rows(session: Session, user_ids: list[int]) -> dict[int, RoutingAgent]:
+def _new_agent_rows(session: Session, user_ids: list[int]) -> dict[int, _AgentRow]:
     """Routing rows for agents who have none yet, made and locked (a row nobody had cannot be part of a deadlock)."""
     now = utcnow(session)
     values: list[dict[str, Any]] = [
@@ -257,17 +277,22 @@ def _new_agent_rows(session: Session, user_ids: list[int]) -> dict[int, RoutingA
     ]
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(RoutingAgent)
     session.execute(insert.values(values).on_conflict_do_nothing(index_elements=[RoutingAgent.user_id]))
-    return {row.user_id: row for row in session.scalars(_locked(RoutingAgent.user_id.in_(user_ids)))}
+    return _lock_rows(session, _ROUTING_AGENTS.c.user_id.in_(user_ids))
 
 
-def _locked(condition: sa.ColumnElement[bool]) -> sa.Select[RoutingAgent]:
-    return (
-        sa.select(RoutingAgent)
-        .where(condition)
-        .order_by(RoutingAgent.user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+def _lock_rows(session: Session, condition: sa.ColumnElement[bool]) -> dict[int, _AgentRow]:
+    # Plain rows, not ORM objects: a drain locks every agent of its teams and reads two columns of each.
+    columns = _ROUTING_AGENTS.c
+    locking = sa.select(columns.user_id, columns.capacities, columns.last_assigned_at).where(condition)
+    rows = session.execute(locking.order_by(columns.user_id).with_for_update())
+    return {user_id: _AgentRow(dict(capacities or {}), assigned_at) for user_id, capacities, assigned_at in rows}
+
+
+def _write_back(session: Session, rows: dict[int, _AgentRow]) -> None:
+    """Records when the agents who got a conversation in this drain last got one (idle longest goes first)."""
+    assigned = [{"agent": user_id, "at": row.last_assigned_at} for user_id, row in rows.items() if row.assigned]
+    if assigned:
+        session.execute(_ASSIGNED_AT, assigned)
 
 
 class _Board:
@@ -276,7 +301,7 @@ class _Board:
     def __init__(
         self,
         agents: dict[int, accounts_queries.AgentFacts],
-        rows: dict[int, RoutingAgent],
+        rows: dict[int, _AgentRow],
         shifts: dict[int, bool],
         loads: dict[int, dict[str, int]],
     ) -> None:
@@ -294,7 +319,7 @@ class _Board:
             presence=facts.presence.status.value,
             on_shift=self.shifts.get(team_id, False),
             loads=self.loads[user_id],
-            capacities=dict(row.capacities or {}),
+            capacities=row.capacities,
             languages=facts.languages,
             skills=facts.skills,
             last_assigned_at=row.last_assigned_at,
@@ -318,6 +343,7 @@ class _Board:
     def took(self, user_id: int, channel: str, now: datetime) -> None:
         self.loads[user_id] = {**self.loads[user_id], channel: self.loads[user_id].get(channel, 0) + 1}
         self.rows[user_id].last_assigned_at = now
+        self.rows[user_id].assigned = True
         for team_id in self.agents[user_id].team_ids:
             self._built.pop((user_id, team_id), None)
 
