@@ -132,7 +132,7 @@ def route(
     The reaction to every ticket change calls this: a new, unassigned, moved or reopened ticket
     of an automatically routed team goes to an agent or stays waiting; ``freed_agent_ids`` (whose
     ticket was solved, put on hold or given to someone else; ``assignee_freed``: the ticket's own
-    assignee) get the oldest waiting conversations of their teams. ``excluded_agent_ids`` may not
+    assignee) get the oldest waiting conversations of their teams on the ticket's channel. ``excluded_agent_ids`` may not
     get this ticket (they just handed it back).
     """
     item = workload.work_items(session, [ticket_id]).get(ticket_id)
@@ -164,9 +164,12 @@ def route_item(
         if assignee_freed and item.assignee_id is not None:
             freed.add(item.assignee_id)
     if freed:
-        # Room matters only where something waits. Read without the locks, this is still safe: a ticket
-        # that starts waiting after this read brings its own reaction, which sees the room.
-        teams |= workload.teams_with_waiting(session, accounts_queries.teams_of(freed))
+        # Room matters only where something waits, and capacity is per channel: what the change freed is
+        # room on its ticket's channel (tickets waiting on other channels wait for someone else's room).
+        # Read without the locks, this is still safe: a ticket that starts waiting after this read
+        # brings its own reaction, which sees the room.
+        channel = item.channel if item is not None else None
+        teams |= workload.teams_with_waiting(session, accounts_queries.teams_of(freed), channel=channel)
     settings = team_policies(session, teams)
     if not settings:
         return Drained()
@@ -193,6 +196,12 @@ def drain(
     if not settings:
         return done
     rows = _lock_agents(session, settings)
+    # Often another drain has given out what this one was called for while it waited for the locks:
+    # asked first, that costs one small query instead of reading every agent's presence and load.
+    still_waiting = workload.teams_with_waiting(session, settings)
+    settings = {team_id: routing for team_id, routing in settings.items() if team_id in still_waiting}
+    if not settings:
+        return done
     now = utcnow(session)
     # Read only now, under the locks: a change committed before we got them is seen (READ COMMITTED).
     agents = accounts_queries.team_agents(

@@ -96,9 +96,14 @@ def waiting_counts(session: Session, team_ids: Collection[int]) -> dict[int, tup
     return {int(team_id or 0): (int(count), oldest) for team_id, count, oldest in rows}
 
 
-def teams_with_waiting(session: Session, team_ids: Collection[int] | sa.Select[int] | None = None) -> set[int]:
-    """The teams (of these, or of all) that have tickets waiting for an agent; ``team_ids`` may be a query."""
+def teams_with_waiting(
+    session: Session, team_ids: Collection[int] | sa.Select[int] | None = None, *, channel: str | None = None
+) -> set[int]:
+    """The teams (of these, or of all) that have tickets waiting for an agent (on ``channel``, when given);
+    ``team_ids`` may be a query."""
     query = sa.select(Ticket.team_id).where(Ticket.team_id.is_not(None), sa.text(WAITING_FOR_AGENT)).distinct()
+    if channel is not None:
+        query = query.where(Ticket.channel == channel)
     if isinstance(team_ids, sa.Select):
         query = query.where(Ticket.team_id.in_(team_ids.scalar_subquery()))
     elif team_ids is not None:
