@@ -132,8 +132,8 @@ def route(
     The reaction to every ticket change calls this: a new, unassigned, moved or reopened ticket
     of an automatically routed team goes to an agent or stays waiting; ``freed_agent_ids`` (whose
     ticket was solved, put on hold or given to someone else; ``assignee_freed``: the ticket's own
-    assignee) get the oldest waiting conversations of their teams on the ticket's channel. ``excluded_agent_ids`` may not
-    get this ticket (they just handed it back).
+    assignee) get the oldest waiting conversations of their teams on the ticket's channel.
+    ``excluded_agent_ids`` may not get this ticket (they just handed it back).
     """
     item = workload.work_items(session, [ticket_id]).get(ticket_id)
     return route_item(
