@@ -35,18 +35,22 @@ def actor_for(session: Session, user: User, team_ids: frozenset[int] | None = No
     )
 
 
+# Every API request starts here: the user and their teams in one round trip (a row per team), by a
+# statement built once.
+_TOKEN_HOLDER = (
+    sa.select(User, TeamMembership.team_id)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(TeamMembership, TeamMembership.user_id == User.id)
+    .where(
+        ApiToken.token_hash == sa.bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.is_active.is_(True),
+    )
+)
+
+
 def actor_for_token(session: Session, token: str) -> Actor:
-    # Every API request starts here: the user and their teams in one round trip (a row per team).
-    rows = session.execute(
-        sa.select(User, TeamMembership.team_id)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(TeamMembership, TeamMembership.user_id == User.id)
-        .where(
-            ApiToken.token_hash == hash_api_token(token),
-            ApiToken.revoked_at.is_(None),
-            User.is_active.is_(True),
-        )
-    ).all()
+    rows = session.execute(_TOKEN_HOLDER, {"token_hash": hash_api_token(token)}).all()
     if not rows:
         raise Unauthorized("The token is unknown, revoked, or its user is deactivated.")
     team_ids = frozenset(team_id for _, team_id in rows if team_id is not None)

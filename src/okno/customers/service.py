@@ -95,18 +95,27 @@ def live_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
     return customer
 
 
+# Every message from outside asks who sent it: built once.
+_BY_IDENTITY = (
+    sa.select(Customer)
+    .join(CustomerIdentity)
+    .where(CustomerIdentity.kind == sa.bindparam("kind"), CustomerIdentity.value == sa.bindparam("value"))
+    .options(*_loaded())
+)
+
+
 def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Customer | None:
-    return session.scalars(
-        sa.select(Customer)
-        .join(CustomerIdentity)
-        .where(CustomerIdentity.kind == kind, CustomerIdentity.value == normalise_identity(kind, value))
-        .options(*_loaded())
-    ).first()
+    found = session.scalars(_BY_IDENTITY, {"kind": kind, "value": normalise_identity(kind, value)})
+    return found.first()
+
+
+_ORGANIZATION_OF_DOMAIN = sa.select(OrganizationDomain.organization_id).where(
+    OrganizationDomain.domain == sa.bindparam("domain")
+)
 
 
 def _organization_for_email(session: Session, email: str) -> int | None:
-    domain = email.rsplit("@", 1)[-1].lower()
-    return session.scalar(sa.select(OrganizationDomain.organization_id).where(OrganizationDomain.domain == domain))
+    return session.scalar(_ORGANIZATION_OF_DOMAIN, {"domain": email.rsplit("@", 1)[-1].lower()})
 
 
 def _set_domains(session: Session, org: Organization, domains: list[str]) -> None:
