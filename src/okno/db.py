@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -108,7 +109,36 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 10_000)
         )
         _sqlite_pragmas(engine, busy_timeout_ms)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A connection in steady use is not pinged before every checkout, as ``pool_pre_ping`` would: that
+# is a round trip for every job and request. One left idle for a while may have been cut (a server
+# restart, a firewall) and is pinged first. One broken since its last use moments ago fails its unit
+# of work once, which is retried (a job) or answered 500 (a request); SQLAlchemy then discards the
+# pool's older connections too.
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "okno.idle_since"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "checkin")
+    def idle_from_now(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection was closed while idle")  # the pool connects afresh
 
 
 class Database:
