@@ -149,8 +149,9 @@ def worker() -> None:
     """Run background jobs from the outbox until stopped (SIGINT/SIGTERM); run as many as you like."""
     settings = load_settings()
     configure_logging(settings.log_level)
+    # The bus is not started: a worker only publishes (which needs no listener) and has no live
+    # viewers, so listening would decode every event of every process for nothing.
     runtime = runtime_for(settings)
-    runtime.bus.start()
     done = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
