@@ -20,10 +20,6 @@ PAYMENT_FAILS = (
     r"не\s+(работает|проходит)\s+оплата|оплата\s+не\s+(работает|проходит)"
     r"|payment\s+(fails|failed|is\s+not\s+working)"
 )
-PAYMENT_FAILS = (
-    r"не\s+(работает|проходит)\s+оплата|оплата\s+не\s+(работает|проходит)"
-    r"|payment\s+(fails|failed|is\s+not\s+working)"
-)
 
 
 def _rules(teams: dict[str, int]) -> list[dict[str, Any]]:
