@@ -77,6 +77,9 @@ def test_demo_fills_a_database_and_resumes_without_duplicates(tmp_path: Path) ->
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM tickets WHERE spam_at IS NULL").fetchone() == (80,)
         assert conn.execute("SELECT count(*) FROM tickets WHERE spam_at IS NOT NULL").fetchone() == (3,)
+        # The seeded replies, and the reminders the time-based rules send at once, are the past: none waits to go out.
+        unsent = "SELECT count(*) FROM messages WHERE delivery_status IN ('queued', 'failed')"
+        assert conn.execute(unsent).fetchone() == (0,)
         statuses = {row[0] for row in conn.execute("SELECT DISTINCT status FROM tickets")}
         languages = {row[0] for row in conn.execute("SELECT DISTINCT language FROM tickets")}
         widgets = conn.execute("SELECT name, allowed_origins FROM chat_widgets").fetchall()

@@ -20,7 +20,9 @@ from okno.accounts import service as accounts_service
 from okno.accounts.models import Role, User
 from okno.accounts.permissions import Actor
 from okno.accounts.schemas import TeamCreate, UserCreate
+from okno.automation.rules import timed
 from okno.clock import FrozenClock
+from okno.config import Settings
 from okno.customers import service as customers_service
 from okno.customers.schemas import OrganizationCreate
 from okno.db import Database, utcnow
@@ -298,6 +300,14 @@ def _sent_back_then(session: Session) -> None:
     )
 
 
+def _first_minute_of_time_based_rules(session: Session) -> None:
+    """What the time-based rules do in the demo's first minute (remind customers pending for days, solve
+    what waited a week, close what was solved days ago), done while seeding: their replies belong to
+    the seeded past too, instead of failing at start-up for want of a mailbox to send them from."""
+    timed.run(session, Settings())
+    _sent_back_then(session)
+
+
 def seed(
     database: Database,
     clock: FrozenClock,
@@ -331,6 +341,8 @@ def seed(
     with database.write() as session:
         _merge_duplicates(session)
     clock.set(now)
+    with database.write() as session:
+        _first_minute_of_time_based_rules(session)
     with database.write() as session:
         seed_spam(session)
     return SeedReport(tickets_total=ticket_count, tickets_created=created)
