@@ -7,10 +7,10 @@ being marked done, so those happen exactly once; outside effects may repeat).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -89,21 +89,20 @@ def enqueue(
 
 def enqueue_many(session: Session, name: str, jobs: list[tuple[dict[str, Any], str]]) -> None:
     """Writes several jobs of one name, each with its key, in one statement (a key already there is skipped)."""
-    _write(session, name, list(jobs))
+    _write(session, name, jobs)
 
 
 # Built once per dialect and sent with a list of rows: a statement built anew for every
 # enqueue was compiled anew too (a multi-row VALUES has a cache key of its own per row count).
+_JOBS = cast(sa.Table, Job.__table__)
 _INSERTS = {
-    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(Job.__table__).on_conflict_do_nothing(
-        index_elements=[Job.__table__.c.idempotency_key]
-    )
-    for dialect in (postgresql, sqlite)
+    "postgresql": postgresql.insert(_JOBS).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+    "sqlite": sqlite.insert(_JOBS).on_conflict_do_nothing(index_elements=["idempotency_key"]),
 }
 
 
 def _write(
-    session: Session, name: str, jobs: list[tuple[dict[str, Any], str | None]], *, run_at: datetime | None = None
+    session: Session, name: str, jobs: Sequence[tuple[dict[str, Any], str | None]], *, run_at: datetime | None = None
 ) -> None:
     if not jobs:
         return
