@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from okno.accounts import presence
 from okno.accounts.models import ASSIGNABLE_ROLES, STAFF_ROLES, AgentPresence, Role, Team, TeamMembership, User
 from okno.accounts.permissions import Actor
+from okno.memo import Memo
 
 
 def team_exists(session: Session, team_id: int) -> bool:
@@ -146,6 +148,63 @@ def sender_of(session: Session, user_id: int | None) -> tuple[str, str]:
     return (row[0], row[1] or "") if row else ("", "")
 
 
+_USERS, _MEMBERSHIPS, _PRESENCE = (cast(sa.Table, m.__table__) for m in (User, TeamMembership, AgentPresence))
+_MAY_OWN_TICKETS = (_USERS.c.is_active.is_(True), _USERS.c.role.in_(sorted(ASSIGNABLE_ROLES)))
+
+# Statements the router runs on every change, built once (building and keying a statement costs more
+# than running it); ``team_ids`` and ``user_ids`` are lists given when they run.
+MEMBERS_OF_TEAMS: sa.Select[int] = (
+    sa.select(_MEMBERSHIPS.c.user_id)
+    .join(_USERS, _USERS.c.id == _MEMBERSHIPS.c.user_id)
+    .where(_MEMBERSHIPS.c.team_id.in_(sa.bindparam("team_ids", expanding=True)), *_MAY_OWN_TICKETS)
+)
+"""The ids of the teams' active members who may own tickets; a query to run or to use inside another."""
+
+TEAMS_OF_USERS: sa.Select[int] = sa.select(_MEMBERSHIPS.c.team_id).where(
+    _MEMBERSHIPS.c.user_id.in_(sa.bindparam("user_ids", expanding=True))
+)
+"""The ids of the teams these users are on; a query to use inside another."""
+
+
+def _facts_query(condition: sa.ColumnElement[bool], *, outer: bool) -> sa.Select[Any]:
+    return (
+        sa.select(
+            _USERS.c.id,
+            _USERS.c.languages,
+            _USERS.c.skills,
+            _MEMBERSHIPS.c.team_id,
+            _PRESENCE.c.chosen,
+            _PRESENCE.c.last_heartbeat_at,
+            _PRESENCE.c.changed_at,
+        )
+        .select_from(_USERS)
+        .join(_MEMBERSHIPS, _MEMBERSHIPS.c.user_id == _USERS.c.id, isouter=outer)
+        .outerjoin(_PRESENCE, _PRESENCE.c.user_id == _USERS.c.id)
+        .where(condition, *_MAY_OWN_TICKETS)
+        .order_by(_USERS.c.id)
+    )
+
+
+_FACTS_OF_TEAMS = _facts_query(_MEMBERSHIPS.c.team_id.in_(sa.bindparam("team_ids", expanding=True)), outer=False)
+_FACTS_OF_USERS = _facts_query(_USERS.c.id.in_(sa.bindparam("user_ids", expanding=True)), outer=True)
+
+
+_THEIRS = _MEMBERSHIPS.alias("theirs")
+_TEAMS_OF_MEMBERS_OF_TEAMS = (
+    sa.select(_THEIRS.c.team_id).where(_THEIRS.c.user_id.in_(MEMBERS_OF_TEAMS.scalar_subquery())).distinct()
+)
+
+
+def _read_teams_sharing_agents(session: Session, team_ids: frozenset[int]) -> frozenset[int]:
+    return team_ids | frozenset(session.scalars(_TEAMS_OF_MEMBERS_OF_TEAMS, {"team_ids": sorted(team_ids)}))
+
+
+# Routing asks on every change; teams are staffed a few times a week (see ``okno.memo``).
+TEAMS_SHARING_AGENTS: Memo[frozenset[int], frozenset[int]] = Memo(
+    "accounts.teams_sharing_agents", _read_teams_sharing_agents, reads=(TeamMembership, User)
+)
+
+
 @dataclass(frozen=True)
 class AgentFacts:
     """An active member of staff who may own tickets, as routing needs them."""
@@ -157,19 +216,6 @@ class AgentFacts:
     presence: presence.Availability
 
 
-def member_ids(team_ids: Collection[int]) -> sa.Select[int]:
-    """The ids of these teams' active members who may own tickets, as a query to use inside another."""
-    return (
-        sa.select(TeamMembership.user_id)
-        .join(User, User.id == TeamMembership.user_id)
-        .where(
-            TeamMembership.team_id.in_(sorted(team_ids)),
-            User.is_active.is_(True),
-            User.role.in_(ASSIGNABLE_ROLES),
-        )
-    )
-
-
 def team_agents(
     session: Session, team_ids: Collection[int], *, now: datetime, presence_timeout_seconds: int
 ) -> dict[int, AgentFacts]:
@@ -179,7 +225,8 @@ def team_agents(
     """
     if not team_ids:
         return {}
-    return _agent_facts(session, TeamMembership.team_id.in_(sorted(team_ids)), now, presence_timeout_seconds)
+    rows = session.execute(_FACTS_OF_TEAMS, {"team_ids": sorted(team_ids)})
+    return _agent_facts(rows, now, presence_timeout_seconds)
 
 
 def agents_by_id(
@@ -188,27 +235,11 @@ def agents_by_id(
     """These people, if they are active and may own tickets, with all their teams and their presence."""
     if not user_ids:
         return {}
-    return _agent_facts(session, User.id.in_(sorted(user_ids)), now, presence_timeout_seconds, outer=True)
+    rows = session.execute(_FACTS_OF_USERS, {"user_ids": sorted(user_ids)})
+    return _agent_facts(rows, now, presence_timeout_seconds)
 
 
-def _agent_facts(
-    session: Session, condition: sa.ColumnElement[bool], now: datetime, timeout: int, *, outer: bool = False
-) -> dict[int, AgentFacts]:
-    rows = session.execute(
-        sa.select(
-            User.id,
-            User.languages,
-            User.skills,
-            TeamMembership.team_id,
-            AgentPresence.chosen,
-            AgentPresence.last_heartbeat_at,
-            AgentPresence.changed_at,
-        )
-        .join(TeamMembership, TeamMembership.user_id == User.id, isouter=outer)
-        .outerjoin(AgentPresence, AgentPresence.user_id == User.id)
-        .where(condition, User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
-        .order_by(User.id)
-    )
+def _agent_facts(rows: Iterable[Any], now: datetime, timeout: int) -> dict[int, AgentFacts]:
     found: dict[int, AgentFacts] = {}
     for user_id, languages, skills, team_id, chosen, heartbeat, changed in rows:
         known = found.get(user_id)
@@ -221,11 +252,6 @@ def _agent_facts(
             known.presence if known else presence.availability(chosen, heartbeat, changed, now, timeout),
         )
     return found
-
-
-def teams_of(user_ids: Collection[int]) -> sa.Select[int]:
-    """The ids of the teams these users are on, as a query to use inside another."""
-    return sa.select(TeamMembership.team_id).where(TeamMembership.user_id.in_(sorted(user_ids)))
 
 
 def team_ids_of(session: Session, user_ids: Collection[int]) -> dict[int, set[int]]:

@@ -101,9 +101,8 @@ def sweep(session: Session, payload: dict[str, Any], context: JobContext) -> Non
     """
     config = RoutingConfig.from_settings(context.settings)
     service.return_unanswered(session, config=config)
-    automatic = service.team_policies(session, workload.teams_with_waiting(session))
-    for team_id in sorted(automatic):
-        service.drain(session, [team_id], config=config, known_policies={team_id: automatic[team_id]})
+    # One drain for all: it takes all the agents' locks at once, in order.
+    service.drain(session, workload.teams_with_waiting(session), config=config)
 
 
 periodic(SWEEP_JOB, every_seconds=30)

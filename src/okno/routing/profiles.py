@@ -60,7 +60,7 @@ def get_team(session: Session, actor: Actor, team_id: int, *, presence_timeout_s
     base = _team_read(
         team_id, name, session.get(RoutingTeam, team_id), workload.waiting_counts(session, [team_id]).get(team_id)
     )
-    agents = list(session.scalars(accounts_queries.member_ids([team_id])))
+    agents = list(session.scalars(accounts_queries.MEMBERS_OF_TEAMS, {"team_ids": [team_id]}))
     return TeamLoadRead(
         **base.model_dump(), agents=_loads(session, sorted(agents), presence_timeout_seconds=presence_timeout_seconds)
     )

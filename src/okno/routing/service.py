@@ -169,12 +169,11 @@ def route_item(
         # Read without the locks, this is still safe: a ticket that starts waiting after this read
         # brings its own reaction, which sees the room.
         channel = item.channel if item is not None else None
-        teams |= workload.teams_with_waiting(session, accounts_queries.teams_of(freed), channel=channel)
-    settings = team_policies(session, teams)
-    if not settings:
+        teams |= workload.teams_with_waiting(session, of_agents=freed, channel=channel)
+    if not team_policies(session, teams):
         return Drained()
     excluded = {item.ticket_id: frozenset(excluded_agent_ids)} if item and excluded_agent_ids else {}
-    return drain(session, list(settings), config=config, excluded=excluded, known_policies=settings)
+    return drain(session, {t for t in teams if t is not None}, config=config, excluded=excluded)
 
 
 def drain(
@@ -183,19 +182,21 @@ def drain(
     *,
     config: RoutingConfig | None = None,
     excluded: dict[int, frozenset[int]] | None = None,
-    known_policies: dict[int, TeamRouting] | None = None,
 ) -> Drained:
     """Gives the teams' waiting tickets, in queue order, to the agents their policies pick, while someone has room.
 
-    ``excluded`` names, per ticket, agents who may not get it; ``known_policies`` spares reading
-    the teams' routing rows again when the caller has them.
+    Teams that share an agent with them are drained too: their drains would wait for the same
+    locks one after the other, each reading the same agents again. ``excluded`` names, per
+    ticket, agents who may not get it.
     """
     config = config or RoutingConfig()
     done = Drained()
-    settings = known_policies if known_policies is not None else team_policies(session, team_ids)
+    if not team_ids:
+        return done
+    settings = team_policies(session, accounts_queries.TEAMS_SHARING_AGENTS.get(session, frozenset(team_ids)))
     if not settings:
         return done
-    rows = _lock_agents(session, settings)
+    rows = _lock_rows(session, _LOCK_OF_TEAMS, {"team_ids": sorted(settings)})
     # Often another drain has given out what this one was called for while it waited for the locks:
     # asked first, that costs one small query instead of reading every agent's presence and load.
     still_waiting = workload.teams_with_waiting(session, settings)
@@ -271,11 +272,14 @@ _ASSIGNED_AT = (
         updated_at=sa.bindparam("at"),
     )
 )
-
-
-def _lock_agents(session: Session, team_ids: Collection[int]) -> dict[int, _AgentRow]:
-    """The routing rows of the teams' agents, locked in user id order."""
-    return _lock_rows(session, _ROUTING_AGENTS.c.user_id.in_(accounts_queries.member_ids(team_ids).scalar_subquery()))
+# Plain rows, not ORM objects: a drain locks every agent of its teams and reads two columns of each.
+_LOCKING = (
+    sa.select(_ROUTING_AGENTS.c.user_id, _ROUTING_AGENTS.c.capacities, _ROUTING_AGENTS.c.last_assigned_at)
+    .order_by(_ROUTING_AGENTS.c.user_id)
+    .with_for_update()
+)
+_LOCK_OF_TEAMS = _LOCKING.where(_ROUTING_AGENTS.c.user_id.in_(accounts_queries.MEMBERS_OF_TEAMS.scalar_subquery()))
+_LOCK_OF_USERS = _LOCKING.where(_ROUTING_AGENTS.c.user_id.in_(sa.bindparam("user_ids", expanding=True)))
 
 
 def _new_agent_rows(session: Session, user_ids: list[int]) -> dict[int, _AgentRow]:
@@ -286,14 +290,12 @@ def _new_agent_rows(session: Session, user_ids: list[int]) -> dict[int, _AgentRo
     ]
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(RoutingAgent)
     session.execute(insert.values(values).on_conflict_do_nothing(index_elements=[RoutingAgent.user_id]))
-    return _lock_rows(session, _ROUTING_AGENTS.c.user_id.in_(user_ids))
+    return _lock_rows(session, _LOCK_OF_USERS, {"user_ids": user_ids})
 
 
-def _lock_rows(session: Session, condition: sa.ColumnElement[bool]) -> dict[int, _AgentRow]:
-    # Plain rows, not ORM objects: a drain locks every agent of its teams and reads two columns of each.
-    columns = _ROUTING_AGENTS.c
-    locking = sa.select(columns.user_id, columns.capacities, columns.last_assigned_at).where(condition)
-    rows = session.execute(locking.order_by(columns.user_id).with_for_update())
+def _lock_rows(session: Session, locking: sa.Select[Any], parameters: dict[str, Any]) -> dict[int, _AgentRow]:
+    """The routing rows ``locking`` selects, locked in user id order."""
+    rows = session.execute(locking, parameters)
     return {user_id: _AgentRow(dict(capacities or {}), assigned_at) for user_id, capacities, assigned_at in rows}
 
 

@@ -7,14 +7,16 @@ is an ``assigned`` event like any other.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from okno.accounts import queries as accounts_queries
 from okno.accounts.permissions import Actor
 from okno.db import utcnow
 from okno.tickets import access, automation_facts
@@ -50,8 +52,8 @@ def work_items(
     """
     if not ticket_ids:
         return {}
-    query = sa.select(Ticket, _HAS_TAGS).where(Ticket.id.in_(sorted(ticket_ids))).order_by(Ticket.id)
-    return {item.ticket_id: item for item in _items(session, query, lock)}
+    rows = _items(session, _BY_IDS[lock], {"ticket_ids": sorted(ticket_ids)}, held=lock != "no")
+    return {item.ticket_id: item for item in rows}
 
 
 def waiting(
@@ -69,19 +71,10 @@ def waiting(
     """
     if not team_ids or not channels:
         return []
-    query = (
-        sa.select(Ticket, _HAS_TAGS)
-        .where(
-            Ticket.team_id.in_(sorted(team_ids)),
-            sa.text(WAITING_FOR_AGENT),
-            Ticket.channel.in_(sorted(channels)),
-        )
-        .order_by(Ticket.priority_rank.desc(), Ticket.waiting_since.asc().nulls_last(), Ticket.id)
-        .limit(limit)
-    )
+    parameters = {"team_ids": sorted(team_ids), "channels": sorted(channels), "limit": limit}
     if skip_ids:
-        query = query.where(Ticket.id.not_in(sorted(skip_ids)))
-    return _items(session, query, "skip")
+        return _items(session, _WAITING_PAST, {**parameters, "skip_ids": sorted(skip_ids)}, held=True)
+    return _items(session, _WAITING, parameters, held=True)
 
 
 def waiting_counts(session: Session, team_ids: Collection[int]) -> dict[int, tuple[int, datetime | None]]:
@@ -97,32 +90,71 @@ def waiting_counts(session: Session, team_ids: Collection[int]) -> dict[int, tup
 
 
 def teams_with_waiting(
-    session: Session, team_ids: Collection[int] | sa.Select[int] | None = None, *, channel: str | None = None
+    session: Session,
+    team_ids: Collection[int] | None = None,
+    *,
+    of_agents: Collection[int] | None = None,
+    channel: str | None = None,
 ) -> set[int]:
-    """The teams (of these, or of all) that have tickets waiting for an agent (on ``channel``, when given);
-    ``team_ids`` may be a query."""
-    query = sa.select(Ticket.team_id).where(Ticket.team_id.is_not(None), sa.text(WAITING_FOR_AGENT)).distinct()
-    if channel is not None:
-        query = query.where(Ticket.channel == channel)
-    if isinstance(team_ids, sa.Select):
-        query = query.where(Ticket.team_id.in_(team_ids.scalar_subquery()))
-    elif team_ids is not None:
-        if not team_ids:
-            return set()
-        query = query.where(Ticket.team_id.in_(sorted(team_ids)))
-    return {int(team_id) for team_id in session.scalars(query) if team_id is not None}
+    """The teams (of these, of these agents' teams, or of all) that have tickets waiting for an agent
+    (on ``channel``, when given)."""
+    if (team_ids is not None and not team_ids) or (of_agents is not None and not of_agents):
+        return set()
+    parameters = {"channel": channel, "team_ids": sorted(team_ids or ()), "user_ids": sorted(of_agents or ())}
+    query = _teams_with_waiting(team_ids is not None, of_agents is not None, channel is not None)
+    return {int(team_id) for team_id in session.scalars(query, parameters) if team_id is not None}
 
 
 _HELD_KEY = "okno.workload_held"
+_TICKETS = cast(sa.Table, Ticket.__table__)
 # Most tickets have no tags: their tags are read only when they do.
 _HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
+_TEAM_IN = Ticket.team_id.in_(sa.bindparam("team_ids", expanding=True))
+
+# The statements every routing decision runs, built once (building and keying one costs more than running it).
+_BY_IDS_QUERY = (
+    sa.select(Ticket, _HAS_TAGS).where(Ticket.id.in_(sa.bindparam("ticket_ids", expanding=True))).order_by(Ticket.id)
+)
+_BY_IDS = {
+    "no": _BY_IDS_QUERY,
+    "wait": _BY_IDS_QUERY.with_for_update(of=Ticket),
+    "skip": _BY_IDS_QUERY.with_for_update(of=Ticket, skip_locked=True),
+}
+_WAITING = (
+    sa.select(Ticket, _HAS_TAGS)
+    .where(_TEAM_IN, sa.text(WAITING_FOR_AGENT), Ticket.channel.in_(sa.bindparam("channels", expanding=True)))
+    .order_by(Ticket.priority_rank.desc(), Ticket.waiting_since.asc().nulls_last(), Ticket.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(of=Ticket, skip_locked=True)
+)
+_WAITING_PAST = _WAITING.where(Ticket.id.not_in(sa.bindparam("skip_ids", expanding=True)))
+_LOADS = (
+    sa.select(_TICKETS.c.assignee_id, _TICKETS.c.channel, sa.func.count())
+    .where(
+        _TICKETS.c.assignee_id.in_(sa.bindparam("user_ids", expanding=True)),
+        _TICKETS.c.status.in_(sa.bindparam("statuses", expanding=True)),
+    )
+    .group_by(_TICKETS.c.assignee_id, _TICKETS.c.channel)
+)
 
 
-def _items(session: Session, query: sa.Select[Ticket, bool], lock: str) -> list[WorkItem]:
-    if lock != "no":
-        query = query.with_for_update(of=Ticket, skip_locked=lock == "skip")
-    rows = session.execute(query.execution_options(populate_existing=True)).all()
-    if lock != "no":
+@functools.cache
+def _teams_with_waiting(of_teams: bool, of_agents: bool, on_channel: bool) -> sa.Select[int]:
+    query = sa.select(_TICKETS.c.team_id).where(_TICKETS.c.team_id.is_not(None), sa.text(WAITING_FOR_AGENT))
+    if of_teams:
+        query = query.where(_TICKETS.c.team_id.in_(sa.bindparam("team_ids", expanding=True)))
+    if of_agents:
+        query = query.where(_TICKETS.c.team_id.in_(accounts_queries.TEAMS_OF_USERS.scalar_subquery()))
+    if on_channel:
+        query = query.where(_TICKETS.c.channel == sa.bindparam("channel"))
+    return query.distinct()
+
+
+def _items(
+    session: Session, query: sa.Select[Ticket, bool], parameters: dict[str, Any], *, held: bool
+) -> list[WorkItem]:
+    rows = session.execute(query, parameters, execution_options={"populate_existing": True}).all()
+    if held:
         # The session holds its objects weakly: kept here, a locked ticket is assigned without reading it again.
         session.info.setdefault(_HELD_KEY, {}).update({t.id: t for t, _ in rows})
     tags = _tags_of(session, [t.id for t, has_tags in rows if has_tags])
@@ -162,11 +194,7 @@ def loads(session: Session, user_ids: Collection[int], *, statuses: Iterable[str
     """Per agent and channel, how many tickets assigned to them are in one of ``statuses``."""
     if not user_ids:
         return {}
-    rows = session.execute(
-        sa.select(Ticket.assignee_id, Ticket.channel, sa.func.count())
-        .where(Ticket.assignee_id.in_(sorted(user_ids)), Ticket.status.in_(sorted(statuses)))
-        .group_by(Ticket.assignee_id, Ticket.channel)
-    )
+    rows = session.execute(_LOADS, {"user_ids": sorted(user_ids), "statuses": sorted(statuses)})
     found: dict[int, dict[str, int]] = {}
     for user_id, channel, count in rows:
         found.setdefault(int(user_id or 0), {})[str(channel)] = int(count)
