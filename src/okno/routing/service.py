@@ -46,9 +46,11 @@ if TYPE_CHECKING:
     from okno.config import Settings
 
 DRAIN_JOB = "routing.drain"
-# Waiting tickets one drain locks and considers at a time, and how many such pages it takes at most.
+# Waiting tickets one drain locks and considers at a time: as many as the agents have free places, and
+# ``SLACK`` more for those no free agent suits, up to ``PAGE``; ``CONSIDERED`` in all at most.
 PAGE = 100
-PAGES = 10
+SLACK = 10
+CONSIDERED = 1000
 # Tickets tagged so are left alone.
 SPAM_TAG = "spam"
 # Chats whose customer waits for an answer go back to the queue when their agent is away too long.
@@ -215,11 +217,12 @@ def drain(
     loads = workload.loads(session, agents, statuses=policies.LOAD_STATUSES)
     board = _Board(agents, rows, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
     seen: list[int] = []
-    for _ in range(PAGES):
-        channels = board.channels_with_room()
-        if not channels:
+    while len(seen) < CONSIDERED:
+        room = board.room()
+        if not room:
             break
-        page = workload.waiting(session, settings, channels=channels, limit=PAGE, skip_ids=seen)
+        limit = min(PAGE, sum(room.values()) + SLACK)
+        page = workload.waiting(session, settings, channels=room, limit=limit, skip_ids=seen)
         for item in page:
             seen.append(item.ticket_id)
             if not waits(item) or item.team_id not in settings:
@@ -242,7 +245,7 @@ def drain(
             workload.assign_routed(session, item.ticket_id, decision.agent_id, reason="routed", routing=reason)
             board.took(decision.agent_id, item.channel, now)
             done.assigned.append((item.ticket_id, decision.agent_id))
-        if len(page) < PAGE:
+        if len(page) < limit:
             break
     for team_id, (on, opening) in shifts.items():
         if not on and opening is not None:
@@ -346,10 +349,17 @@ class _Board:
                 found.append(built)
         return found
 
-    def channels_with_room(self) -> set[str]:
-        return {
-            ch for team_id in self.shifts for c in self.candidates(team_id) for ch in policies.channels_with_room(c)
-        }
+    def room(self) -> dict[str, int]:
+        """Per channel on which someone has room, how many more conversations they could take in all."""
+        free: dict[int, dict[str, int]] = {}
+        for team_id in self.shifts:
+            for c in self.candidates(team_id):
+                free[c.user_id] = {ch: c.capacity(ch) - c.load(ch) for ch in policies.channels_with_room(c)}
+        room: dict[str, int] = {}
+        for places in free.values():
+            for channel, count in places.items():
+                room[channel] = room.get(channel, 0) + count
+        return room
 
     def took(self, user_id: int, channel: str, now: datetime) -> None:
         self.loads[user_id] = {**self.loads[user_id], channel: self.loads[user_id].get(channel, 0) + 1}
