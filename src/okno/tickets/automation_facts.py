@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,6 +32,15 @@ class EventFact:
     data: dict[str, Any]
 
 
+_EVENTS = cast(sa.Table, TicketEvent.__table__)
+# Every reaction to every change runs it: built once.
+_EVENTS_BY_ID = (
+    sa.select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.actor_type, _EVENTS.c.actor_id, _EVENTS.c.data)
+    .where(_EVENTS.c.id.in_(sa.bindparam("event_ids", expanding=True)))
+    .order_by(_EVENTS.c.id)
+)
+
+
 def events(session: Session, event_ids: list[int]) -> list[EventFact]:
     """A change's events, in order; read once per unit of work (events never change).
 
@@ -40,11 +49,7 @@ def events(session: Session, event_ids: list[int]) -> list[EventFact]:
     known: dict[tuple[int, ...], list[EventFact]] = session.info.setdefault(_EVENTS_KEY, {})
     key = tuple(sorted(event_ids))
     if key not in known:
-        rows = session.execute(
-            sa.select(TicketEvent.id, TicketEvent.kind, TicketEvent.actor_type, TicketEvent.actor_id, TicketEvent.data)
-            .where(TicketEvent.id.in_(key))
-            .order_by(TicketEvent.id)
-        )
+        rows = session.execute(_EVENTS_BY_ID, {"event_ids": list(key)})
         known[key] = [EventFact(i, kind, str(who), by, dict(data or {})) for i, kind, who, by, data in rows]
     return list(known[key])
 
