@@ -51,7 +51,11 @@ def test_two_workers_share_the_outbox(served_template: databases.Template, tmp_p
                 sa.select(Job.status, Job.attempts).where(Job.name == "tests.make_tag_once")
             ).all()
             tags = session.scalar(sa.select(sa.func.count()).select_from(Tag).where(Tag.name.like("job-%")))
-        assert sum(done) == JOBS and all(done), done  # both took part
+        assert sum(done) == JOBS, done
+        if served_template.kind == "postgres":
+            # SQLite lets one writer in at a time and does not queue the others fairly: there, one
+            # worker may well run them all, and only exactly-once is promised.
+            assert all(done), done  # both took part
         assert {(status, attempts) for status, attempts in statuses} == {(JobStatus.done, 1)}
         assert tags == JOBS
     finally:
