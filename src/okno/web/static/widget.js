@@ -100,6 +100,7 @@
 
   // --- state ---------------------------------------------------------------------------------
   var config = null, visitor = null, socket = null, lastEventId = null, retryDelay = 1000, opened = false;
+  var unsent = [];  // frames the visitor sent while the connection was opening
   var conversations = {};   // id -> {id, number, closed, offline, messages: {id -> message}, order: [ids]}
   var activeId = null, pending = {}, refCounter = 0, unread = 0, typingTimer = null, lastTypingSent = 0;
   var root, shadow, launcher, panel, statusLine, log, typingLine, composer, composerBox, prechat, footer, badge, notice;
@@ -268,7 +269,11 @@
     var url = BASE.replace(/^http/, "ws") + "/widget/" + encodeURIComponent(KEY) + "/ws?token=" + encodeURIComponent(stored.token);
     if (lastEventId !== null) url += "&after=" + lastEventId;
     socket = new WebSocket(url);
-    socket.onopen = function () { retryDelay = 1000; if (root) root.dataset.live = "on"; };
+    socket.onopen = function () {
+      retryDelay = 1000;
+      if (root) root.dataset.live = "on";
+      unsent.splice(0).forEach(function (frame) { socket.send(JSON.stringify(frame)); });
+    };
     socket.onmessage = function (message) { onFrame(JSON.parse(message.data)); };
     socket.onclose = function () {
       if (root) root.dataset.live = "off";
@@ -286,9 +291,13 @@
     connect();
   }
 
+  // Sends now; what the visitor wrote (a frame with a ref) waits for the connection when it is still opening.
   function socketSend(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
-    return false;
+    if (!frame.ref) return false;
+    unsent.push(frame);
+    connect();
+    return true;
   }
 
   function onFrame(frame) {
