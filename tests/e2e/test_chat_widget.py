@@ -12,7 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from okno.accounts.permissions import Actor
 from okno.channels.widget import service as widget_service
@@ -216,6 +216,29 @@ def test_offline_the_widget_takes_a_message_for_email_in_russian(browser: Browse
     [ticket] = site.desk.api.get("/api/v1/tickets", params={"channel": "chat"}).json()["items"]
     assert ticket["language"] == "ru"
     visitor.context.close()
+
+
+def test_what_a_visitor_sends_before_the_connection_is_open_goes_out_once_it_is(browser: Browser, site: Site) -> None:
+    visitor = browser.new_page()
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    visitor.route(re.compile(r"/widget/[^/]+/visitors$"), hold)  # no visitor yet, so no connection
+    visitor.goto(site.url)
+    visitor.get_by_role("button", name="Chat with us").click()
+    dialog = visitor.get_by_role("dialog", name="Lamp Shop")
+    dialog.get_by_label("Your email").fill("ines@customer.example")
+    dialog.get_by_label("Your message").fill("Is the brass lamp back in stock?")
+    dialog.get_by_role("button", name="Send message").click()
+    expect(dialog.get_by_text("Something went wrong")).to_have_count(0)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(dialog.get_by_text("Thank you! We will answer by email at ines@customer.example.")).to_be_visible()
+    [ticket] = site.desk.api.get("/api/v1/tickets", params={"channel": "chat"}).json()["items"]
+    assert ticket["subject"].endswith("Is the brass lamp back in stock?")
+    visitor.close()
 
 
 def test_a_visitor_signed_in_on_the_site_finds_their_earlier_chat(browser: Browser, site: Site) -> None:

@@ -295,6 +295,14 @@
   function socketSend(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
     if (!frame.ref) return false;
+    // Pressed again while waiting: the conversation starts once, with what the form holds now.
+    if (frame.type === "start") {
+      unsent = unsent.filter(function (queued) {
+        if (queued.type !== "start") return true;
+        delete pending[queued.ref];
+        return false;
+      });
+    }
     unsent.push(frame);
     connect();
     return true;
