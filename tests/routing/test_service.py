@@ -8,6 +8,7 @@ from okno.accounts import service as accounts_service
 from okno.accounts.schemas import UserUpdate
 from okno.automation.business_hours import service as business_hours
 from okno.automation.business_hours.schemas import CalendarCreate
+from okno.routing import service
 from okno.routing.policies import Conversation, queue_order
 from okno.tickets import workload
 from tests.factories.tickets import reply, update
@@ -288,3 +289,23 @@ def test_the_queue_is_served_in_the_order_the_rules_say(desk: Desk) -> None:
     )
     assert [i.ticket_id for i in served] == [i.ticket_id for i in by_rules]
     assert [i.ticket_id for i in served] == [tickets[1], tickets[3], tickets[0], tickets[4], tickets[2]]
+
+
+def test_a_drain_serves_the_teams_that_share_its_agents_in_one_queue_order(desk: Desk) -> None:
+    p = desk.people
+    with desk.db.write() as session:
+        changes = UserUpdate(team_ids=[p.team_a, p.team_b])
+        accounts_service.update_user(session, p.admin.actor, p.agent.user_id, changes=changes)
+    desk.policy(p.team_a)
+    desk.policy(p.team_b)
+    desk.capacity(p.agent, chat=1)
+    billing = desk.chat(p.team_b)  # nobody online: it waits
+    desk.clock.advance(timedelta(seconds=30))
+    support = desk.chat(p.team_a)
+    desk.run()
+    assert desk.waiting() == [billing, support]
+    desk.presence(p.agent, "online")  # its own drain is queued, not run: the drain below is asked for Support only
+    with desk.db.write() as session:
+        drained = service.drain(session, [p.team_a])
+    # The one free place goes to whoever waited longest, on either team.
+    assert drained.assigned == [(billing, p.agent.user_id)] and drained.waiting == [support]
