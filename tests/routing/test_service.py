@@ -309,3 +309,27 @@ def test_a_drain_serves_the_teams_that_share_its_agents_in_one_queue_order(desk:
         drained = service.drain(session, [p.team_a])
     # The one free place goes to whoever waited longest, on either team.
     assert drained.assigned == [(billing, p.agent.user_id)] and drained.waiting == [support]
+
+
+def test_an_agent_off_shift_on_one_of_their_teams_still_takes_the_other_teams_chats(desk: Desk) -> None:
+    p = desk.people
+    with desk.db.write() as session:
+        accounts_service.update_user(
+            session, p.admin.actor, p.agent.user_id, changes=UserUpdate(team_ids=[p.team_a, p.team_b])
+        )
+        for name, hours, team_id in (
+            ("Day shift", ("08:00", "18:00"), p.team_a),
+            ("Night shift", ("22:00", "23:59"), p.team_b),
+        ):
+            week = {d: [{"start": hours[0], "end": hours[1]}] for d in ("mon", "tue", "wed", "thu", "fri")}
+            data = CalendarCreate.model_validate(
+                {"name": name, "time_zone": "UTC", "week": week, "team_ids": [team_id]}
+            )
+            business_hours.create_calendar(session, p.admin.actor, data=data)
+    desk.policy(p.team_a)
+    desk.policy(p.team_b)
+    desk.presence(p.agent, "online")
+    billing = desk.chat(p.team_b)  # Monday 09:00 UTC: Support works, Billing's night shift is far off
+    support = desk.chat(p.team_a)
+    desk.run()
+    assert desk.assignee(support) == p.agent.user_id and desk.waiting() == [billing]

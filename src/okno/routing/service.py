@@ -172,10 +172,11 @@ def route_item(
         # brings its own reaction, which sees the room.
         channel = item.channel if item is not None else None
         teams |= workload.teams_with_waiting(session, of_agents=freed, channel=channel)
-    if not team_policies(session, teams):
+    automatic = team_policies(session, teams)
+    if not automatic:
         return Drained()
     excluded = {item.ticket_id: frozenset(excluded_agent_ids)} if item and excluded_agent_ids else {}
-    return drain(session, {t for t in teams if t is not None}, config=config, excluded=excluded)
+    return drain(session, list(automatic), config=config, excluded=excluded)
 
 
 def drain(
@@ -351,10 +352,12 @@ class _Board:
 
     def room(self) -> dict[str, int]:
         """Per channel on which someone has room, how many more conversations they could take in all."""
+        # An agent on two teams counts once, with the room they have on any team whose shift it is.
         free: dict[int, dict[str, int]] = {}
         for team_id in self.shifts:
             for c in self.candidates(team_id):
-                free[c.user_id] = {ch: c.capacity(ch) - c.load(ch) for ch in policies.channels_with_room(c)}
+                for channel in policies.channels_with_room(c):
+                    free.setdefault(c.user_id, {})[channel] = c.capacity(channel) - c.load(channel)
         room: dict[str, int] = {}
         for places in free.values():
             for channel, count in places.items():
