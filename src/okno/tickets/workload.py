@@ -109,7 +109,6 @@ _HELD_KEY = "okno.workload_held"
 _TICKETS = cast(sa.Table, Ticket.__table__)
 # Most tickets have no tags: their tags are read only when they do.
 _HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
-_TEAM_IN = Ticket.team_id.in_(sa.bindparam("team_ids", expanding=True))
 
 # The statements every routing decision runs, built once (building and keying one costs more than running it).
 _BY_IDS_QUERY = (
@@ -122,7 +121,11 @@ _BY_IDS = {
 }
 _WAITING = (
     sa.select(Ticket, _HAS_TAGS)
-    .where(_TEAM_IN, sa.text(WAITING_FOR_AGENT), Ticket.channel.in_(sa.bindparam("channels", expanding=True)))
+    .where(
+        Ticket.team_id.in_(sa.bindparam("team_ids", expanding=True)),
+        sa.text(WAITING_FOR_AGENT),
+        Ticket.channel.in_(sa.bindparam("channels", expanding=True)),
+    )
     .order_by(Ticket.priority_rank.desc(), Ticket.waiting_since.asc().nulls_last(), Ticket.id)
     .limit(sa.bindparam("limit"))
     .with_for_update(of=Ticket, skip_locked=True)
