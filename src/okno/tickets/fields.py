@@ -16,13 +16,15 @@ from okno.tickets.models import CustomFieldDefinition, FieldType, Tag, Ticket, T
 from okno.tickets.schemas import CustomFieldCreate, CustomFieldUpdate
 
 MAX_TEXT_FIELD = 10_000
+# Nearly every new ticket names a tag or two: built once, not per ticket.
+_TAGS_NAMED = sa.select(Tag).where(Tag.name.in_(sa.bindparam("names", expanding=True)))
 
 
 def tags_by_name(session: Session, names: list[str]) -> list[Tag]:
     """The tags with these (normalised) names, created on first use."""
     if not names:
         return []
-    existing = {t.name: t for t in session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
+    existing = {t.name: t for t in session.scalars(_TAGS_NAMED, {"names": names})}
     missing = [name for name in names if name not in existing]
     if missing:
         # Two requests may be first to use a tag at once: insert-or-ignore, then read back.
@@ -32,7 +34,7 @@ def tags_by_name(session: Session, names: list[str]) -> list[Tag]:
         session.execute(
             insert.on_conflict_do_nothing(index_elements=[Tag.name]), [{"name": n, "created_at": now} for n in missing]
         )
-        existing.update({t.name: t for t in session.scalars(sa.select(Tag).where(Tag.name.in_(missing)))})
+        existing.update({t.name: t for t in session.scalars(_TAGS_NAMED, {"names": missing})})
     return [existing[name] for name in sorted(names)]
 
 
