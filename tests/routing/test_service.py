@@ -333,3 +333,20 @@ def test_an_agent_off_shift_on_one_of_their_teams_still_takes_the_other_teams_ch
     support = desk.chat(p.team_a)
     desk.run()
     assert desk.assignee(support) == p.agent.user_id and desk.waiting() == [billing]
+
+
+def test_conversations_nobody_can_take_are_passed_over_and_the_rest_of_the_queue_still_served(desk: Desk) -> None:
+    p = desk.people
+    desk.policy(p.team_a, skill_match="strict")
+    with desk.db.write() as session:
+        accounts_service.update_user(session, p.admin.actor, p.agent.user_id, changes=UserUpdate(languages=["en"]))
+        accounts_service.update_user(session, p.admin.actor, p.colleague.user_id, changes=UserUpdate(languages=["ru"]))
+    russian = [desk.chat(p.team_a, language="ru") for _ in range(3)]
+    english = desk.chat(p.team_a, language="en")
+    later_russian = desk.chat(p.team_a, language="ru")
+    desk.run()
+    desk.presence(p.agent, "online")  # the Russian speaker stays offline
+    with desk.db.write() as session:
+        drained = service.drain(session, [p.team_a])
+    assert drained.assigned == [(english, p.agent.user_id)]
+    assert drained.waiting == [*russian, later_russian]

@@ -218,6 +218,9 @@ def drain(
     loads = workload.loads(session, agents, statuses=policies.LOAD_STATUSES)
     board = _Board(agents, rows, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
     seen: list[int] = []
+    # What nobody could take stays so until someone takes something: the choice depends only on the
+    # board and these facts of the conversation, so its twins further down the queue are not weighed again.
+    hopeless: set[tuple[int, str, str | None, frozenset[str], frozenset[int]]] = set()
     while len(seen) < CONSIDERED:
         room = board.room()
         if not room:
@@ -229,6 +232,11 @@ def drain(
             if not waits(item) or item.team_id not in settings:
                 continue
             team = settings[item.team_id]
+            barred = (excluded or {}).get(item.ticket_id, frozenset())
+            kind = (item.team_id, item.channel, item.language, item.tags, barred)
+            if kind in hopeless:
+                done.waiting.append(item.ticket_id)
+                continue
             conversation = Conversation(
                 ticket_id=item.ticket_id,
                 channel=item.channel,
@@ -236,15 +244,17 @@ def drain(
                 tags=item.tags,
                 priority_rank=item.priority_rank,
                 waiting_since=item.waiting_since,
-                excluded_user_ids=(excluded or {}).get(item.ticket_id, frozenset()),
+                excluded_user_ids=barred,
             )
             decision = policies.choose(team.policy, team.skill_match, board.candidates(item.team_id), conversation)
             if decision.agent_id is None:
+                hopeless.add(kind)
                 done.waiting.append(item.ticket_id)
                 continue
             reason = decision.reason(team_id=item.team_id, channel=item.channel)
             workload.assign_routed(session, item.ticket_id, decision.agent_id, reason="routed", routing=reason)
             board.took(decision.agent_id, item.channel, now)
+            hopeless.clear()
             done.assigned.append((item.ticket_id, decision.agent_id))
         if len(page) < limit:
             break
@@ -324,8 +334,10 @@ class _Board:
         self.rows = rows
         self.shifts = shifts
         self.loads = {user_id: dict(loads.get(user_id, {})) for user_id in agents}
-        # Candidates are rebuilt only when their agent takes a conversation (a drain may give out hundreds).
+        # Candidates are rebuilt only when their agent takes a conversation (a drain may give out hundreds,
+        # and weigh many more that nobody can take).
         self._built: dict[tuple[int, int], Candidate] = {}
+        self._teams: dict[int, list[Candidate]] = {}
 
     def candidate(self, user_id: int, team_id: int) -> Candidate:
         facts, row = self.agents[user_id], self.rows[user_id]
@@ -341,13 +353,15 @@ class _Board:
         )
 
     def candidates(self, team_id: int) -> list[Candidate]:
-        found = []
-        for user_id, facts in self.agents.items():
-            if team_id in facts.team_ids:
-                built = self._built.get((user_id, team_id))
-                if built is None:
-                    built = self._built[(user_id, team_id)] = self.candidate(user_id, team_id)
-                found.append(built)
+        found = self._teams.get(team_id)
+        if found is None:
+            found = self._teams[team_id] = []
+            for user_id, facts in self.agents.items():
+                if team_id in facts.team_ids:
+                    built = self._built.get((user_id, team_id))
+                    if built is None:
+                        built = self._built[(user_id, team_id)] = self.candidate(user_id, team_id)
+                    found.append(built)
         return found
 
     def room(self) -> dict[str, int]:
@@ -370,6 +384,7 @@ class _Board:
         self.rows[user_id].assigned = True
         for team_id in self.agents[user_id].team_ids:
             self._built.pop((user_id, team_id), None)
+            self._teams.pop(team_id, None)
 
 
 def return_unanswered(
