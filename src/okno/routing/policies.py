@@ -117,6 +117,11 @@ class Conversation:
     waiting_since: datetime | None = None
     excluded_user_ids: frozenset[int] = frozenset()
 
+    @property
+    def kind(self) -> tuple[str, str | None, frozenset[str], frozenset[int]]:
+        """What ``choose`` looks at: conversations of one kind get the same choice from the same candidates."""
+        return (self.channel, self.language, self.tags, self.excluded_user_ids)
+
 
 @dataclass(frozen=True)
 class Considered:

@@ -218,9 +218,9 @@ def drain(
     loads = workload.loads(session, agents, statuses=policies.LOAD_STATUSES)
     board = _Board(agents, rows, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
     seen: list[int] = []
-    # What nobody could take stays so until someone takes something: the choice depends only on the
-    # board and these facts of the conversation, so its twins further down the queue are not weighed again.
-    hopeless: set[tuple[int, str, str | None, frozenset[str], frozenset[int]]] = set()
+    # What nobody could take stays so until someone takes something: its twins further down the queue
+    # (same team, same ``Conversation.kind``) are not weighed again.
+    hopeless: set[tuple[int, tuple[str, str | None, frozenset[str], frozenset[int]]]] = set()
     while len(seen) < CONSIDERED:
         room = board.room()
         if not room:
@@ -232,11 +232,6 @@ def drain(
             if not waits(item) or item.team_id not in settings:
                 continue
             team = settings[item.team_id]
-            barred = (excluded or {}).get(item.ticket_id, frozenset())
-            kind = (item.team_id, item.channel, item.language, item.tags, barred)
-            if kind in hopeless:
-                done.waiting.append(item.ticket_id)
-                continue
             conversation = Conversation(
                 ticket_id=item.ticket_id,
                 channel=item.channel,
@@ -244,8 +239,12 @@ def drain(
                 tags=item.tags,
                 priority_rank=item.priority_rank,
                 waiting_since=item.waiting_since,
-                excluded_user_ids=barred,
+                excluded_user_ids=(excluded or {}).get(item.ticket_id, frozenset()),
             )
+            kind = (item.team_id, conversation.kind)
+            if kind in hopeless:
+                done.waiting.append(item.ticket_id)
+                continue
             decision = policies.choose(team.policy, team.skill_match, board.candidates(item.team_id), conversation)
             if decision.agent_id is None:
                 hopeless.add(kind)
