@@ -217,6 +217,44 @@ def test_two_workers_fire_each_ticket_once(served_template: databases.Template, 
         engine.dispose()
 
 
+def test_a_ticket_someone_is_changing_is_left_for_the_next_run(
+    served_template: databases.Template, tmp_path: Path
+) -> None:
+    if served_template.kind != "postgres":
+        pytest.skip("PostgreSQL is not configured (OKNO_TEST_POSTGRES_URL); CI always sets it")
+    engine = make_engine(served_template.fresh_url(tmp_path))
+    try:
+        clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        db = Database(engine, clock=clock)
+        people = make_personas(db)
+        rule_id = make_rule(
+            db,
+            people.admin.actor,
+            kind="timed",
+            triggers=[],
+            timer={"state": "awaiting_reply", "minutes": 30},
+            actions=[act("add_note", "Still waiting.")],
+        )
+        busy, free = make_ticket(db, people.agent.actor), make_ticket(db, people.agent.actor)
+        clock.advance(timedelta(hours=1))
+
+        def fired() -> list[int]:
+            with db.read() as session:
+                return sorted(session.scalars(sa.select(RuleFiring.ticket_id).where(RuleFiring.rule_id == rule_id)))
+
+        with engine.connect() as holder, holder.begin() as held:
+            holder.execute(sa.select(Ticket.id).where(Ticket.id == busy).with_for_update())
+            with db.write() as session:
+                assert timed.run(session, SETTINGS, rule_id=rule_id) == 1  # without waiting for the holder
+            assert fired() == [free]
+            held.rollback()
+        with db.write() as session:
+            assert timed.run(session, SETTINGS, rule_id=rule_id) == 1
+        assert fired() == sorted([busy, free])
+    finally:
+        engine.dispose()
+
+
 WEEKDAYS_9_18 = {day: [{"start": "09:00", "end": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 

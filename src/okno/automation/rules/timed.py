@@ -3,7 +3,8 @@
 Every minute the periodic job ``rules.timed`` walks the active time-based rules. For each, the
 tickets that have been in the rule's state long enough come from an indexed query in id order,
 ``BATCH`` at a time; a full batch queues ``rules.timed_batch`` for the rest, so one run never
-holds a long transaction and a large backlog is worked through in steps that each commit.
+holds a long transaction and a large backlog is worked through in steps that each commit. A batch's
+tickets are locked in one query; one that another unit of work holds is left for the next run.
 
 Once per ticket per state: the firing is a ``rule_firings`` row keyed by (rule, ticket, when the
 state began), written with ``INSERT … ON CONFLICT DO NOTHING`` before the actions run in the
@@ -35,7 +36,7 @@ from okno.automation.rules.models import Rule, RuleFiring, RuleKind
 from okno.db import utcnow
 from okno.errors import OknoError
 from okno.jobs.registry import enqueue
-from okno.tickets import automation_facts
+from okno.tickets import access, automation_facts
 
 if TYPE_CHECKING:
     from okno.config import Settings
@@ -105,14 +106,19 @@ def sweep(session: Session, rule: Rule, settings: Settings, *, after_id: int = 0
             )
         )
     }
+    business = timer.get("business_time")
+    due = [
+        candidate
+        for candidate in candidates
+        if (candidate.ticket_id, candidate.since) not in done
+        and not (business and business_time_between(session, candidate.team_id, candidate.since, now) < threshold)
+    ]
+    # Locked together, not one query per ticket; one that someone is changing right now waits for the next run.
+    locked = access.lock_available(session, [candidate.ticket_id for candidate in due])
     fired = 0
-    for candidate in candidates:
-        if (candidate.ticket_id, candidate.since) in done:
-            continue
-        business = timer.get("business_time")
-        if business and business_time_between(session, candidate.team_id, candidate.since, now) < threshold:
-            continue
-        fired += _fire(session, rule, candidate.ticket_id, candidate.since, now, settings)
+    for candidate in due:
+        if candidate.ticket_id in locked:
+            fired += _fire(session, rule, candidate.ticket_id, candidate.since, now, settings)
     return fired, candidates[-1].ticket_id if len(candidates) == BATCH else None
 
 
