@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction
@@ -17,14 +18,14 @@ from okno.tickets.models import Tag, Ticket, TicketParticipant, TicketTag
 _HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
 _HAS_PARTICIPANTS = sa.exists().where(TicketParticipant.ticket_id == Ticket.id).label("has_participants")
 _TAGS = (
-    sa.select(Tag)
+    sa.select(TicketTag.ticket_id, Tag)
     .join(TicketTag, TicketTag.tag_id == Tag.id)
-    .where(TicketTag.ticket_id == sa.bindparam("ticket_id"))
+    .where(TicketTag.ticket_id.in_(sa.bindparam("ticket_ids", expanding=True)))
     .order_by(Tag.name)
 )
 _PARTICIPANTS = (
-    sa.select(TicketParticipant)
-    .where(TicketParticipant.ticket_id == sa.bindparam("ticket_id"))
+    sa.select(TicketParticipant.ticket_id, TicketParticipant)
+    .where(TicketParticipant.ticket_id.in_(sa.bindparam("ticket_ids", expanding=True)))
     .order_by(TicketParticipant.id)
 )
 # Staff who see every ticket ask for one by id on nearly every request and job: built once, not each time.
@@ -55,11 +56,7 @@ def get_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bo
     if row is None:
         raise NotFound("Ticket not found.")
     ticket, has_tags, has_participants = row
-    unloaded = sa.inspect(ticket).unloaded
-    for name, present, loading in (("tags", has_tags, _TAGS), ("participants", has_participants, _PARTICIPANTS)):
-        if name in unloaded:
-            items = list(session.scalars(loading, {"ticket_id": ticket.id})) if present else []
-            set_committed_value(ticket, name, items)
+    _fill_lists(session, [(ticket, has_tags, has_participants)])
     return ticket
 
 
@@ -75,42 +72,25 @@ def lock_available(session: Session, ticket_ids: Collection[int]) -> set[int]:
     rows = session.execute(
         _BY_IDS_SKIP_LOCKED, {"ticket_ids": sorted(ticket_ids)}, execution_options={"populate_existing": True}
     ).all()
-    tags = _tags_of(session, [t.id for t, has_tags, _ in rows if has_tags])
-    participants = _participants_of(session, [t.id for t, _, has_participants in rows if has_participants])
+    _fill_lists(session, [(ticket, has_tags, has_participants) for ticket, has_tags, has_participants in rows])
     # The session holds its objects weakly: kept here until the unit of work ends.
     held: dict[int, Ticket] = session.info.setdefault(_LOCKED_KEY, {})
-    for ticket, _, _ in rows:
-        set_committed_value(ticket, "tags", tags.get(ticket.id, []))
-        set_committed_value(ticket, "participants", participants.get(ticket.id, []))
-        held[ticket.id] = ticket
+    held.update({ticket.id: ticket for ticket, _, _ in rows})
     return {ticket.id for ticket, _, _ in rows}
 
 
-def _tags_of(session: Session, ticket_ids: list[int]) -> dict[int, list[Tag]]:
-    found: dict[int, list[Tag]] = {}
-    if ticket_ids:
-        rows = session.execute(
-            sa.select(TicketTag.ticket_id, Tag)
-            .join(Tag, Tag.id == TicketTag.tag_id)
-            .where(TicketTag.ticket_id.in_(ticket_ids))
-            .order_by(Tag.name)
-        )
-        for ticket_id, tag in rows:
-            found.setdefault(ticket_id, []).append(tag)
-    return found
-
-
-def _participants_of(session: Session, ticket_ids: list[int]) -> dict[int, list[TicketParticipant]]:
-    found: dict[int, list[TicketParticipant]] = {}
-    if ticket_ids:
-        rows = session.scalars(
-            sa.select(TicketParticipant)
-            .where(TicketParticipant.ticket_id.in_(ticket_ids))
-            .order_by(TicketParticipant.id)
-        )
-        for participant in rows:
-            found.setdefault(participant.ticket_id, []).append(participant)
-    return found
+def _fill_lists(session: Session, rows: Sequence[tuple[Ticket, bool, bool]]) -> None:
+    """Gives tickets read with ``_HAS_TAGS`` and ``_HAS_PARTICIPANTS`` the tags and participants they lack,
+    asking only about tickets that have some: one query for all of them, not one each."""
+    for name, loading, position in (("tags", _TAGS, 1), ("participants", _PARTICIPANTS, 2)):
+        wanting = [(row[0], row[position]) for row in rows if name in sa.inspect(row[0]).unloaded]
+        asked = sorted(ticket.id for ticket, present in wanting if present)
+        found: dict[int, list[Any]] = {}
+        if asked:
+            for ticket_id, item in session.execute(loading, {"ticket_ids": asked}):
+                found.setdefault(ticket_id, []).append(item)
+        for ticket, _ in wanting:
+            set_committed_value(ticket, name, found.get(ticket.id, []))
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
