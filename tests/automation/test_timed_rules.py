@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -171,8 +174,21 @@ def test_a_backlog_is_worked_through_in_batches(
     assert all(len(events(db, t, "tags_changed")) == 1 for t in tickets)
 
 
-def test_two_workers_fire_each_ticket_once(served_template: databases.Template, tmp_path: Path) -> None:
-    engine = make_engine(served_template.fresh_url(tmp_path))
+@dataclass
+class ServedDesk:
+    """A fresh database of its own (other connections see what is committed), with a rule that notes
+    tickets awaiting a reply for 30 minutes."""
+
+    engine: sa.Engine
+    db: Database
+    clock: FrozenClock
+    people: Personas
+    rule_id: int
+
+
+@contextmanager
+def served_desk(template: databases.Template, tmp_path: Path) -> Iterator[ServedDesk]:
+    engine = make_engine(template.fresh_url(tmp_path))
     try:
         clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         db = Database(engine, clock=clock)
@@ -185,6 +201,14 @@ def test_two_workers_fire_each_ticket_once(served_template: databases.Template, 
             timer={"state": "awaiting_reply", "minutes": 30},
             actions=[act("add_note", "Still waiting.")],
         )
+        yield ServedDesk(engine, db, clock, people, rule_id)
+    finally:
+        engine.dispose()
+
+
+def test_two_workers_fire_each_ticket_once(served_template: databases.Template, tmp_path: Path) -> None:
+    with served_desk(served_template, tmp_path) as desk:
+        db, clock, people, rule_id = desk.db, desk.clock, desk.people, desk.rule_id
         tickets = [make_ticket(db, people.agent.actor) for _ in range(30)]
         clock.advance(timedelta(hours=1))
         errors: list[BaseException] = []
@@ -213,8 +237,6 @@ def test_two_workers_fire_each_ticket_once(served_template: databases.Template, 
             )
         assert sorted(t for t, _ in fired) == sorted(tickets) and {n for _, n in fired} == {1}
         assert notes == len(tickets)
-    finally:
-        engine.dispose()
 
 
 def test_a_ticket_someone_is_changing_is_left_for_the_next_run(
@@ -222,19 +244,8 @@ def test_a_ticket_someone_is_changing_is_left_for_the_next_run(
 ) -> None:
     if served_template.kind != "postgres":
         pytest.skip("PostgreSQL is not configured (OKNO_TEST_POSTGRES_URL); CI always sets it")
-    engine = make_engine(served_template.fresh_url(tmp_path))
-    try:
-        clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-        db = Database(engine, clock=clock)
-        people = make_personas(db)
-        rule_id = make_rule(
-            db,
-            people.admin.actor,
-            kind="timed",
-            triggers=[],
-            timer={"state": "awaiting_reply", "minutes": 30},
-            actions=[act("add_note", "Still waiting.")],
-        )
+    with served_desk(served_template, tmp_path) as desk:
+        engine, db, clock, people, rule_id = desk.engine, desk.db, desk.clock, desk.people, desk.rule_id
         busy, free = make_ticket(db, people.agent.actor), make_ticket(db, people.agent.actor)
         clock.advance(timedelta(hours=1))
 
@@ -251,8 +262,6 @@ def test_a_ticket_someone_is_changing_is_left_for_the_next_run(
         with db.write() as session:
             assert timed.run(session, SETTINGS, rule_id=rule_id) == 1
         assert fired() == sorted([busy, free])
-    finally:
-        engine.dispose()
 
 
 WEEKDAYS_9_18 = {day: [{"start": "09:00", "end": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri")}
