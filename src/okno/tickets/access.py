@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,10 +73,20 @@ def lock_available(session: Session, ticket_ids: Collection[int]) -> set[int]:
         _BY_IDS_SKIP_LOCKED, {"ticket_ids": sorted(ticket_ids)}, execution_options={"populate_existing": True}
     ).all()
     _fill_lists(session, [(ticket, has_tags, has_participants) for ticket, has_tags, has_participants in rows])
-    # The session holds its objects weakly: kept here until the unit of work ends.
-    held: dict[int, Ticket] = session.info.setdefault(_LOCKED_KEY, {})
-    held.update({ticket.id: ticket for ticket, _, _ in rows})
+    hold_locked(session, [ticket for ticket, _, _ in rows])
     return {ticket.id for ticket, _, _ in rows}
+
+
+def hold_locked(session: Session, tickets: Iterable[Ticket]) -> None:
+    """Records tickets this unit of work has locked, and keeps them (the session holds its objects weakly),
+    so that changing one next costs no further read."""
+    session.info.setdefault(_LOCKED_KEY, {}).update({ticket.id: ticket for ticket in tickets})
+
+
+def locked(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket if this unit of work holds its lock (``hold_locked``), as read then."""
+    ticket: Ticket | None = session.info.get(_LOCKED_KEY, {}).get(ticket_id)
+    return ticket
 
 
 def _fill_lists(session: Session, rows: Sequence[tuple[Ticket, bool, bool]]) -> None:

@@ -105,7 +105,6 @@ def teams_with_waiting(
     return {int(team_id) for team_id in session.scalars(query, parameters) if team_id is not None}
 
 
-_HELD_KEY = "okno.workload_held"
 _TICKETS = cast(sa.Table, Ticket.__table__)
 # Most tickets have no tags: their tags are read only when they do.
 _HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
@@ -158,8 +157,7 @@ def _items(
 ) -> list[WorkItem]:
     rows = session.execute(query, parameters, execution_options={"populate_existing": True}).all()
     if held:
-        # The session holds its objects weakly: kept here, a locked ticket is assigned without reading it again.
-        session.info.setdefault(_HELD_KEY, {}).update({t.id: t for t, _ in rows})
+        access.hold_locked(session, [t for t, _ in rows])
     tags = _tags_of(session, [t.id for t, has_tags in rows if has_tags])
     return [_work_item(t, tags.get(t.id, set())) for t, _has_tags in rows]
 
@@ -219,7 +217,7 @@ def assign_routed(
     session: Session, ticket_id: int, assignee_id: int | None, *, reason: str, routing: dict[str, Any] | None
 ) -> None:
     """Assigns (or, with None, hands back) a ticket the caller has locked, as routing decided."""
-    ticket = session.info.get(_HELD_KEY, {}).get(ticket_id) or session.get(Ticket, ticket_id)
+    ticket = access.locked(session, ticket_id) or session.get(Ticket, ticket_id)
     if ticket is None:
         raise LookupError(f"ticket {ticket_id} is gone")
     assign(session, ROUTING_ACTOR, ticket, assignee_id, reason=reason, routing=routing)
