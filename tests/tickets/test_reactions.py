@@ -17,7 +17,7 @@ from okno.jobs.models import Job
 from okno.jobs.registry import JobContext
 from okno.jobs.worker import Worker
 from okno.storage import FileStorage
-from okno.tickets import changes, reactions
+from okno.tickets import automation_facts, changes, reactions
 from okno.tickets import spam as tickets_spam
 from okno.tickets.models import Priority, Tag, Ticket, TicketEvent
 from okno.tickets.schemas import TicketUpdate
@@ -85,6 +85,41 @@ def test_one_job_per_changed_ticket_with_its_new_events(
         ("watch", ["created"]),
         ("watch", ["priority_changed", "tags_changed"]),
     ]
+
+
+def test_the_job_carries_its_events_so_reactions_do_not_read_them_again(
+    db: Database, people: Personas, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reactions, "_reactions", {})  # only the reaction below
+    facts: list[list[automation_facts.EventFact]] = []
+    reads: list[str] = []
+
+    def read_events(session: Session, change: reactions.Change, context: JobContext) -> None:
+        connection = session.connection()
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if "ticket_events" in statement and statement.lstrip().upper().startswith("SELECT"):
+                reads.append(statement)
+
+        sa.event.listen(connection, "before_cursor_execute", count)
+        try:
+            facts.append(automation_facts.events(session, list(change.event_ids)))
+        finally:
+            sa.event.remove(connection, "before_cursor_execute", count)
+
+    reactions.reaction("tests.read_events", order=100)(read_events)
+    ticket_id = make_ticket(db, people.agent.actor)
+    update(db, people.agent.actor, ticket_id, priority="urgent", tags=["vip"])
+    carried = react_jobs(db)[-1].payload["events"]
+    assert [kind for _, kind, *_ in carried] == ["priority_changed", "tags_changed"]
+    worker.run_pending()
+    assert reads == []
+    with db.read() as session:
+        stored = [automation_facts.events(session, [event.id for event in found]) for found in facts]
+    assert facts == stored
+    assert [fact.kind for fact in facts[1]] == ["priority_changed", "tags_changed"]
+    assert facts[1][0].actor_type == "user" and facts[1][0].actor_id == people.agent.user_id
+    assert facts[1][0].data == {"old": "normal", "new": "urgent"}
 
 
 def test_nothing_is_queued_when_no_reaction_is_registered(

@@ -31,6 +31,10 @@ class EventFact:
     actor_id: int | None
     data: dict[str, Any]
 
+    @classmethod
+    def of_row(cls, event_id: int, kind: str, actor_type: str, actor_id: int | None, data: Any) -> EventFact:
+        return cls(int(event_id), str(kind), str(actor_type), actor_id, dict(data or {}))
+
 
 _EVENTS = cast(sa.Table, TicketEvent.__table__)
 # Every reaction to every change runs it: built once.
@@ -46,12 +50,27 @@ def events(session: Session, event_ids: list[int]) -> list[EventFact]:
 
     Found by id alone: a merge may have moved them to another ticket since.
     """
-    known: dict[tuple[int, ...], list[EventFact]] = session.info.setdefault(_EVENTS_KEY, {})
+    known = _known_events(session)
     key = tuple(sorted(event_ids))
     if key not in known:
-        rows = session.execute(_EVENTS_BY_ID, {"event_ids": list(key)})
-        known[key] = [EventFact(i, kind, str(who), by, dict(data or {})) for i, kind, who, by, data in rows]
+        known[key] = [EventFact.of_row(*row) for row in session.execute(_EVENTS_BY_ID, {"event_ids": list(key)})]
     return list(known[key])
+
+
+def as_carried(events: list[TicketEvent]) -> list[list[Any]]:
+    """A change's events as a job carries them (JSON), so that its reactions need not read them again."""
+    return [[e.id, e.kind, str(e.actor_type), e.actor_id, e.data or {}] for e in sorted(events, key=lambda e: e.id)]
+
+
+def remember_carried(session: Session, carried: list[list[Any]]) -> None:
+    """What ``events`` answers for the change whose events a job carried (``as_carried``)."""
+    facts = [EventFact.of_row(*row) for row in carried]
+    _known_events(session)[tuple(fact.id for fact in facts)] = facts
+
+
+def _known_events(session: Session) -> dict[tuple[int, ...], list[EventFact]]:
+    known: dict[tuple[int, ...], list[EventFact]] = session.info.setdefault(_EVENTS_KEY, {})
+    return known
 
 
 def customer_texts(session: Session, ticket_id: int, message_ids: list[int]) -> list[str]:

@@ -1,7 +1,8 @@
 """What happens after a ticket changes: rules, routing, SLA clocks, webhooks.
 
 Every unit of work that records ticket events enqueues, in the same transaction, one
-``tickets.react`` job per ticket it changed, carrying the ids of those events. The job runs
+``tickets.react`` job per ticket it changed, carrying those events (their ids, and what the
+reactions read of them: kind, actor, data; events never change). The job runs
 the registered reactions in their order (rules before routing, routing before the SLA clock,
 webhooks last) in one unit of work: their changes commit together, and a failure rolls all of
 them back and retries, so a reaction writes only to the database or enqueues jobs of its own
@@ -36,7 +37,7 @@ from okno.db import before_commit
 from okno.errors import NotFound
 from okno.jobs.registry import JobContext, enqueue_many, job
 from okno.memo import Memo
-from okno.tickets import access
+from okno.tickets import access, automation_facts
 from okno.tickets.models import Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,12 @@ def _enqueue_reactions(session: Session, events: list[TicketEvent]) -> None:
         if not taking:
             continue
         event_ids = sorted(e.id for e in changed)
-        payload: dict[str, Any] = {"ticket_id": ticket_id, "event_ids": event_ids, "depth": depth}
+        payload: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "event_ids": event_ids,
+            "events": automation_facts.as_carried(changed),
+            "depth": depth,
+        }
         if marks:
             payload["marks"] = marks
         if len(taking) < len(_reactions):
@@ -214,6 +220,8 @@ def react(session: Session, payload: dict[str, Any], context: JobContext) -> Non
         change = replace(change, event_ids=tuple(markings))
         if not change.event_ids:
             return
+    if "events" in payload:
+        automation_facts.remember_carried(session, payload["events"])
     session.info[_DEPTH_KEY] = change.depth + 1
     session.info[_MARKS_KEY] = set(change.marks)
     # The reactions that took the change when it committed (a job queued before they were named: all).
