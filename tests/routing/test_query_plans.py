@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from okno.tickets import workload
@@ -26,3 +28,13 @@ def test_counting_what_waits_reads_an_index_not_the_table(engine: sa.Engine) -> 
         shown = plan(engine, statement, parameters)
         # Either the waiting tickets' own index or (assignee, status); never every ticket.
         assert "ix_tickets_waiting_for_agent" in shown or "ix_tickets_assignee_status" in shown, shown
+
+
+def test_what_waits_and_the_agents_loads_come_from_indexes(engine: sa.Engine) -> None:
+    statements = statements_of(
+        engine, lambda session: workload.waiting_teams_and_loads(session, [1, 2], statuses=["new", "open"])
+    )
+    assert len(statements) == 1
+    shown = plan(engine, *statements[0])
+    # Both parts read an index (which one depends on the table's size); never every ticket.
+    assert "Seq Scan" not in shown and not re.search(r"SCAN tickets(?! USING)", shown), shown

@@ -200,14 +200,14 @@ def drain(
     if not settings:
         return done
     rows = _lock_rows(session, _LOCK_OF_TEAMS, {"team_ids": sorted(settings)})
+    # Read only now, under the locks: a change committed before we got them is seen (READ COMMITTED).
     # Often another drain has given out what this one was called for while it waited for the locks:
-    # asked first, that costs one small query instead of reading every agent's presence and load.
-    still_waiting = workload.teams_with_waiting(session, settings)
+    # then the agents' presence is not read at all.
+    still_waiting, loads = workload.waiting_teams_and_loads(session, settings, statuses=policies.LOAD_STATUSES)
     settings = {team_id: routing for team_id, routing in settings.items() if team_id in still_waiting}
     if not settings:
         return done
     now = utcnow(session)
-    # Read only now, under the locks: a change committed before we got them is seen (READ COMMITTED).
     agents = accounts_queries.team_agents(
         session, settings, now=now, presence_timeout_seconds=config.presence_timeout_seconds
     )
@@ -215,7 +215,6 @@ def drain(
         rows |= _new_agent_rows(session, missing)
     agents = {user_id: facts for user_id, facts in agents.items() if user_id in rows}
     shifts = {team_id: shift(session, team_id, now) for team_id in settings}
-    loads = workload.loads(session, agents, statuses=policies.LOAD_STATUSES)
     board = _Board(agents, rows, {team_id: on for team_id, (on, _) in shifts.items()}, loads)
     seen: list[int] = []
     # What nobody could take stays so until someone takes something: its twins further down the queue

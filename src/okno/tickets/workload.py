@@ -105,6 +105,27 @@ def teams_with_waiting(
     return {int(team_id) for team_id in session.scalars(query, parameters) if team_id is not None}
 
 
+def waiting_teams_and_loads(
+    session: Session, team_ids: Collection[int], *, statuses: Iterable[str]
+) -> tuple[set[int], dict[int, dict[str, int]]]:
+    """Which of these teams have tickets waiting for an agent, and the ``loads`` of their members: one query.
+
+    A drain asks both as soon as it holds its agents' locks; when nothing waits any more (another
+    drain gave it out meanwhile), it is done.
+    """
+    if not team_ids:
+        return set(), {}
+    rows = session.execute(_WAITING_TEAMS_AND_LOADS, {"team_ids": sorted(team_ids), "statuses": sorted(statuses)})
+    teams: set[int] = set()
+    found: dict[int, dict[str, int]] = {}
+    for key, channel, count in rows:
+        if channel is None:
+            teams.add(int(key))
+        else:
+            found.setdefault(int(key), {})[str(channel)] = int(count)
+    return teams, found
+
+
 _TICKETS = cast(sa.Table, Ticket.__table__)
 # Most tickets have no tags: their tags are read only when they do.
 _HAS_TAGS = sa.exists().where(TicketTag.ticket_id == Ticket.id).label("has_tags")
@@ -132,11 +153,17 @@ _WAITING = (
 _WAITING_PAST = _WAITING.where(Ticket.id.not_in(sa.bindparam("skip_ids", expanding=True)))
 _LOADS = (
     sa.select(_TICKETS.c.assignee_id, _TICKETS.c.channel, sa.func.count())
-    .where(
-        _TICKETS.c.assignee_id.in_(sa.bindparam("user_ids", expanding=True)),
-        _TICKETS.c.status.in_(sa.bindparam("statuses", expanding=True)),
-    )
+    .where(_TICKETS.c.status.in_(sa.bindparam("statuses", expanding=True)))
     .group_by(_TICKETS.c.assignee_id, _TICKETS.c.channel)
+)
+_LOADS_OF_USERS = _LOADS.where(_TICKETS.c.assignee_id.in_(sa.bindparam("user_ids", expanding=True)))
+
+# A team that has waiting tickets is a row without a channel; a load is (agent, channel, count).
+_WAITING_TEAMS_AND_LOADS = sa.union_all(
+    sa.select(_TICKETS.c.team_id, sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer))
+    .where(_TICKETS.c.team_id.in_(sa.bindparam("team_ids", expanding=True)), sa.text(WAITING_FOR_AGENT))
+    .distinct(),
+    _LOADS.where(_TICKETS.c.assignee_id.in_(accounts_queries.MEMBERS_OF_TEAMS.scalar_subquery())),
 )
 
 
@@ -195,7 +222,7 @@ def loads(session: Session, user_ids: Collection[int], *, statuses: Iterable[str
     """Per agent and channel, how many tickets assigned to them are in one of ``statuses``."""
     if not user_ids:
         return {}
-    rows = session.execute(_LOADS, {"user_ids": sorted(user_ids), "statuses": sorted(statuses)})
+    rows = session.execute(_LOADS_OF_USERS, {"user_ids": sorted(user_ids), "statuses": sorted(statuses)})
     found: dict[int, dict[str, int]] = {}
     for user_id, channel, count in rows:
         found.setdefault(int(user_id or 0), {})[str(channel)] = int(count)
