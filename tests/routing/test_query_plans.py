@@ -32,7 +32,8 @@ def test_counting_what_waits_reads_an_index_not_the_table(engine: sa.Engine) -> 
 
 def test_what_waits_and_the_agents_loads_come_from_indexes(engine: sa.Engine) -> None:
     statements = statements_of(
-        engine, lambda session: workload.waiting_teams_and_loads(session, [1, 2], statuses=["new", "open"])
+        engine,
+        lambda session: workload.waiting_teams_and_loads(session, [1, 2], user_ids=[3, 4], statuses=["new", "open"]),
     )
     assert len(statements) == 1
     shown = plan(engine, *statements[0])

@@ -8,7 +8,8 @@ from okno.accounts import service as accounts_service
 from okno.accounts.schemas import UserUpdate
 from okno.automation.business_hours import service as business_hours
 from okno.automation.business_hours.schemas import CalendarCreate
-from okno.routing import service
+from okno.routing import policies, service
+from okno.routing.models import RoutingAgent
 from okno.routing.policies import Conversation, queue_order
 from okno.tickets import workload
 from tests.factories.tickets import reply, update
@@ -350,3 +351,20 @@ def test_conversations_nobody_can_take_are_passed_over_and_the_rest_of_the_queue
         drained = service.drain(session, [p.team_a])
     assert drained.assigned == [(english, p.agent.user_id)]
     assert drained.waiting == [*russian, later_russian]
+
+
+def test_an_agent_routing_has_never_seen_gets_nothing_past_the_load_they_already_carry(desk: Desk) -> None:
+    p = desk.people
+    desk.presence(p.agent, "online")
+    carried = [desk.chat(p.team_a) for _ in range(policies.DEFAULT_CAPACITY["chat"])]
+    for ticket_id in carried:
+        update(desk.db, p.admin.actor, ticket_id, assignee_id=p.agent.user_id)
+    desk.policy(p.team_a)
+    desk.run()
+    with desk.db.read() as session:
+        assert session.get(RoutingAgent, p.agent.user_id) is None  # first seen by the drain below
+    arriving = desk.chat(p.team_a)
+    desk.run()
+    assert desk.assignee(arriving) is None and desk.waiting() == [arriving]
+    with desk.db.read() as session:
+        assert session.get(RoutingAgent, p.agent.user_id) is not None

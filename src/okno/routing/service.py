@@ -203,7 +203,9 @@ def drain(
     # Read only now, under the locks: a change committed before we got them is seen (READ COMMITTED).
     # Often another drain has given out what this one was called for while it waited for the locks:
     # then the agents' presence is not read at all.
-    still_waiting, loads = workload.waiting_teams_and_loads(session, settings, statuses=policies.LOAD_STATUSES)
+    still_waiting, loads = workload.waiting_teams_and_loads(
+        session, settings, user_ids=rows, statuses=policies.LOAD_STATUSES
+    )
     settings = {team_id: routing for team_id, routing in settings.items() if team_id in still_waiting}
     if not settings:
         return done
@@ -212,7 +214,9 @@ def drain(
         session, settings, now=now, presence_timeout_seconds=config.presence_timeout_seconds
     )
     if missing := sorted(set(agents) - set(rows)):
+        # New to routing, not to the desk: they may carry tickets given to them by hand.
         rows |= _new_agent_rows(session, missing)
+        loads |= workload.loads(session, missing, statuses=policies.LOAD_STATUSES)
     agents = {user_id: facts for user_id, facts in agents.items() if user_id in rows}
     shifts = {team_id: shift(session, team_id, now) for team_id in settings}
     board = _Board(agents, rows, {team_id: on for team_id, (on, _) in shifts.items()}, loads)

@@ -106,16 +106,17 @@ def teams_with_waiting(
 
 
 def waiting_teams_and_loads(
-    session: Session, team_ids: Collection[int], *, statuses: Iterable[str]
+    session: Session, team_ids: Collection[int], *, user_ids: Collection[int], statuses: Iterable[str]
 ) -> tuple[set[int], dict[int, dict[str, int]]]:
-    """Which of these teams have tickets waiting for an agent, and the ``loads`` of their members: one query.
+    """Which of these teams have tickets waiting for an agent, and these agents' ``loads``: one query.
 
     A drain asks both as soon as it holds its agents' locks; when nothing waits any more (another
     drain gave it out meanwhile), it is done.
     """
     if not team_ids:
         return set(), {}
-    rows = session.execute(_WAITING_TEAMS_AND_LOADS, {"team_ids": sorted(team_ids), "statuses": sorted(statuses)})
+    parameters = {"team_ids": sorted(team_ids), "user_ids": sorted(user_ids), "statuses": sorted(statuses)}
+    rows = session.execute(_WAITING_TEAMS_AND_LOADS, parameters)
     teams: set[int] = set()
     found: dict[int, dict[str, int]] = {}
     for key, channel, count in rows:
@@ -163,7 +164,7 @@ _WAITING_TEAMS_AND_LOADS = sa.union_all(
     sa.select(_TICKETS.c.team_id, sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer))
     .where(_TICKETS.c.team_id.in_(sa.bindparam("team_ids", expanding=True)), sa.text(WAITING_FOR_AGENT))
     .distinct(),
-    _LOADS.where(_TICKETS.c.assignee_id.in_(accounts_queries.MEMBERS_OF_TEAMS.scalar_subquery())),
+    _LOADS_OF_USERS,
 )
 
 
