@@ -116,15 +116,8 @@ def waiting_teams_and_loads(
     if not team_ids:
         return set(), {}
     parameters = {"team_ids": sorted(team_ids), "user_ids": sorted(user_ids), "statuses": sorted(statuses)}
-    rows = session.execute(_WAITING_TEAMS_AND_LOADS, parameters)
-    teams: set[int] = set()
-    found: dict[int, dict[str, int]] = {}
-    for key, channel, count in rows:
-        if channel is None:
-            teams.add(int(key))
-        else:
-            found.setdefault(int(key), {})[str(channel)] = int(count)
-    return teams, found
+    rows = session.execute(_WAITING_TEAMS_AND_LOADS, parameters).all()
+    return {int(key) for key, channel, _ in rows if channel is None}, _loads_of(r for r in rows if r[1] is not None)
 
 
 _TICKETS = cast(sa.Table, Ticket.__table__)
@@ -154,17 +147,19 @@ _WAITING = (
 _WAITING_PAST = _WAITING.where(Ticket.id.not_in(sa.bindparam("skip_ids", expanding=True)))
 _LOADS = (
     sa.select(_TICKETS.c.assignee_id, _TICKETS.c.channel, sa.func.count())
-    .where(_TICKETS.c.status.in_(sa.bindparam("statuses", expanding=True)))
+    .where(
+        _TICKETS.c.assignee_id.in_(sa.bindparam("user_ids", expanding=True)),
+        _TICKETS.c.status.in_(sa.bindparam("statuses", expanding=True)),
+    )
     .group_by(_TICKETS.c.assignee_id, _TICKETS.c.channel)
 )
-_LOADS_OF_USERS = _LOADS.where(_TICKETS.c.assignee_id.in_(sa.bindparam("user_ids", expanding=True)))
 
 # A team that has waiting tickets is a row without a channel; a load is (agent, channel, count).
 _WAITING_TEAMS_AND_LOADS = sa.union_all(
     sa.select(_TICKETS.c.team_id, sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer))
     .where(_TICKETS.c.team_id.in_(sa.bindparam("team_ids", expanding=True)), sa.text(WAITING_FOR_AGENT))
     .distinct(),
-    _LOADS_OF_USERS,
+    _LOADS,
 )
 
 
@@ -223,7 +218,10 @@ def loads(session: Session, user_ids: Collection[int], *, statuses: Iterable[str
     """Per agent and channel, how many tickets assigned to them are in one of ``statuses``."""
     if not user_ids:
         return {}
-    rows = session.execute(_LOADS_OF_USERS, {"user_ids": sorted(user_ids), "statuses": sorted(statuses)})
+    return _loads_of(session.execute(_LOADS, {"user_ids": sorted(user_ids), "statuses": sorted(statuses)}))
+
+
+def _loads_of(rows: Iterable[Any]) -> dict[int, dict[str, int]]:
     found: dict[int, dict[str, int]] = {}
     for user_id, channel, count in rows:
         found.setdefault(int(user_id or 0), {})[str(channel)] = int(count)
