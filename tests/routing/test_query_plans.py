@@ -20,7 +20,7 @@ def test_a_drain_takes_the_waiting_tickets_from_their_own_index(engine: sa.Engin
 def test_counting_what_waits_reads_an_index_not_the_table(engine: sa.Engine) -> None:
     def read(session: sa.orm.Session) -> None:
         workload.waiting_counts(session, [1, 2])
-        workload.teams_with_waiting(session, [1, 2])
+        workload.teams_with_waiting(session, of_agents=[1, 2], channel="chat")
 
     statements = statements_of(engine, read)
     assert len(statements) == 2

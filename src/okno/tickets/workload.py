@@ -90,18 +90,14 @@ def waiting_counts(session: Session, team_ids: Collection[int]) -> dict[int, tup
 
 
 def teams_with_waiting(
-    session: Session,
-    team_ids: Collection[int] | None = None,
-    *,
-    of_agents: Collection[int] | None = None,
-    channel: str | None = None,
+    session: Session, *, of_agents: Collection[int] | None = None, channel: str | None = None
 ) -> set[int]:
-    """The teams (of these, of these agents' teams, or of all) that have tickets waiting for an agent
+    """The teams (of these agents' teams, or of all) that have tickets waiting for an agent
     (on ``channel``, when given)."""
-    if (team_ids is not None and not team_ids) or (of_agents is not None and not of_agents):
+    if of_agents is not None and not of_agents:
         return set()
-    parameters = {"channel": channel, "team_ids": sorted(team_ids or ()), "user_ids": sorted(of_agents or ())}
-    query = _teams_with_waiting(team_ids is not None, of_agents is not None, channel is not None)
+    parameters = {"channel": channel, "user_ids": sorted(of_agents or ())}
+    query = _teams_with_waiting(of_agents is not None, channel is not None)
     return {int(team_id) for team_id in session.scalars(query, parameters) if team_id is not None}
 
 
@@ -164,10 +160,8 @@ _WAITING_TEAMS_AND_LOADS = sa.union_all(
 
 
 @functools.cache
-def _teams_with_waiting(of_teams: bool, of_agents: bool, on_channel: bool) -> sa.Select[int]:
+def _teams_with_waiting(of_agents: bool, on_channel: bool) -> sa.Select[int]:
     query = sa.select(_TICKETS.c.team_id).where(_TICKETS.c.team_id.is_not(None), sa.text(WAITING_FOR_AGENT))
-    if of_teams:
-        query = query.where(_TICKETS.c.team_id.in_(sa.bindparam("team_ids", expanding=True)))
     if of_agents:
         query = query.where(_TICKETS.c.team_id.in_(accounts_queries.TEAMS_OF_USERS.scalar_subquery()))
     if on_channel:
