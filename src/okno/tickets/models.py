@@ -218,6 +218,8 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.created_at")
+    # A new ticket and its first message are written in one flush.
+    ticket: Mapped[Ticket] = relationship(lazy="raise")
 
 
 class Attachment(Base):

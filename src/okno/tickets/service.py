@@ -64,7 +64,7 @@ def _new_message(
     text, safe_html = content.bodies(message.body, message.body_html, markdown=written_by_staff)
     now = at or utcnow(session)
     row = Message(
-        ticket_id=ticket.id,
+        ticket=ticket,  # a new ticket has no id yet: the flush below writes both
         kind=kind,
         channel=channel,
         author_user_id=None if actor.is_customer or actor.is_system else actor.user_id,
@@ -162,7 +162,6 @@ def _open(
         participants=[],
     )
     session.add(ticket)
-    session.flush()
     _add_participants(session, ticket, [str(e) for e in data.cc])
     message, attached = _new_message(
         session,
