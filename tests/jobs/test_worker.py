@@ -54,6 +54,34 @@ def test_job_runs_once_and_its_changes_commit_with_it(db: Database, worker: Work
     assert worker.run_pending().done == 0
 
 
+@job("tests.tag_then_follow_up")
+def tag_then_follow_up(session: Session, payload: dict[str, Any], context: JobContext) -> None:
+    session.add(Tag(name=payload["name"], created_at=sa.func.now()))  # type: ignore[arg-type]
+    enqueue(session, "tests.record_tag", {"name": payload["name"] + "-follow-up"})
+
+
+def test_a_drain_runs_follow_ups_and_ends_at_the_last_job_without_an_empty_take(
+    db: Database, worker: Worker, clock: FrozenClock
+) -> None:
+    with db.write() as session:
+        enqueue(session, "tests.tag_then_follow_up", {"name": "first"})
+        enqueue(session, "tests.record_tag", {"name": "second"})
+        enqueue(session, "tests.record_tag", {"name": "not-yet"}, run_at=clock.now() + timedelta(minutes=1))
+    takes: list[str] = []
+
+    def count_takes(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith("UPDATE JOBS"):
+            takes.append(args[2])
+
+    sa.event.listen(db.bind.engine, "before_cursor_execute", count_takes)
+    try:
+        report = worker.run_pending()
+    finally:
+        sa.event.remove(db.bind.engine, "before_cursor_execute", count_takes)
+    assert report.done == 3 and [c["name"] for c in calls] == ["second", "first-follow-up"]
+    assert len(takes) == 3  # one per job run: the one not yet due made no take of its own
+
+
 def test_a_rolled_back_transaction_enqueues_nothing(db: Database) -> None:
     with pytest.raises(ValueError), db.write() as session:
         enqueue(session, "tests.record_tag", {"name": "never"})

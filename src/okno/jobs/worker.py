@@ -46,17 +46,33 @@ def _taking(*, one_job: bool, skip_locked: bool) -> sa.Update:
     due = due.order_by(jobs.c.run_at, jobs.c.id).limit(1)
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
+    # Whether another job is due, asked in the same statement: a drain that took the last one
+    # ends without a take that finds nothing (a transaction of its own, about one per job).
+    # The taken row's id is spelt out: SQLite's RETURNING renders columns without their table,
+    # which would make it the alias's own id.
+    others = jobs.alias("others")
+    more_due = sa.exists().where(
+        others.c.status == JobStatus.queued.value,
+        others.c.run_at <= now,
+        others.c.id != sa.literal_column(f"{jobs.name}.id"),
+    )
     return (
         sa.update(jobs)
         .where(jobs.c.id == due.scalar_subquery())
         .values(status=JobStatus.done.value, attempts=jobs.c.attempts + 1, finished_at=now, last_error=None)
-        .returning(jobs.c.id, jobs.c.name, jobs.c.payload)
+        .returning(jobs.c.id, jobs.c.name, jobs.c.payload, more_due.label("more_due"))
     )
 
 
 # Taking a job is the one statement every job pays: built once, not per job (building it took
 # more CPU than running a small job).
 _TAKING = {(one, skip): _taking(one_job=one, skip_locked=skip) for one in (False, True) for skip in (False, True)}
+
+
+@dataclass(frozen=True)
+class _Ran:
+    finished: bool  # False: it failed and waits for its next attempt (or is dead)
+    more_due: bool  # another job was due when it was taken, or it enqueued some
 
 
 @dataclass
@@ -87,27 +103,31 @@ class Worker:
 
         True when it finished; False when it failed and waits for its next attempt (or is dead).
         """
-        taken: int | None = None
+        ran = self._run_one(job_id)
+        return None if ran is None else ran.finished
+
+    def _run_one(self, job_id: int | None) -> _Ran | None:
+        taken: sa.Row[tuple[int, str, dict[str, Any], bool]] | None = None
         try:
             with self.db.write() as session:
-                job = self._take(session, job_id)
-                if job is None:
+                taken = self._take(session, job_id)
+                if taken is None:
                     return None
-                taken = job.id
-                spec = registry.spec(job.name)
+                spec = registry.spec(taken.name)
                 if spec is None:
-                    raise LookupError(f"no handler registered for job {job.name!r}")
-                spec.handler(session, dict(job.payload), self.context)
-            return True
+                    raise LookupError(f"no handler registered for job {taken.name!r}")
+                spec.handler(session, dict(taken.payload), self.context)
+                enqueued = bool(session.info.get(registry.WAKE_KEY))
+            return _Ran(finished=True, more_due=taken.more_due or enqueued)
         except Exception:
             if taken is None:
                 raise
-            self._record_failure(taken, traceback.format_exc(limit=20))
-            return False
+            self._record_failure(taken.id, traceback.format_exc(limit=20))
+            return _Ran(finished=False, more_due=taken.more_due)
 
-    def _take(self, session: Session, job_id: int | None) -> sa.Row[tuple[int, str, dict[str, Any]]] | None:
-        """The next due job (id, name, payload), locked and already marked done: if it fails, the
-        rollback makes it queued again.
+    def _take(self, session: Session, job_id: int | None) -> sa.Row[tuple[int, str, dict[str, Any], bool]] | None:
+        """The next due job (id, name, payload, whether another is due), locked and already marked
+        done: if it fails, the rollback makes it queued again.
 
         One statement, built once: the job is finished (``finished_at``) as of when it was taken.
         """
@@ -145,11 +165,13 @@ class Worker:
     def run_pending(self) -> RunReport:
         """Runs everything due now, then returns; used by tests and ``okno jobs run``."""
         report = RunReport()
-        while (finished := self.run_next()) is not None:
-            if finished:
+        while (ran := self._run_one(None)) is not None:
+            if ran.finished:
                 report.done += 1
             else:
                 report.failed += 1
+            if not ran.more_due:
+                break
         return report
 
     # --- the loop ---------------------------------------------------------------------------
@@ -162,13 +184,14 @@ class Worker:
                 if clock_now - last_schedule >= 30:
                     self.schedule_periodic()
                     last_schedule = clock_now
-                report = self.run_pending()
-                if report.done or report.failed:
-                    continue
+                # Cleared before draining, so that a job enqueued from now on ends the wait below
+                # at once: the drain may stop at a job that saw no other due, without a last look.
+                self.wakeup.clear()
+                self.run_pending()
             except Exception:
                 log.exception("worker loop error; continuing")
-            self.wakeup.wait(poll_seconds)
-            self.wakeup.clear()
+            if not self._stop.is_set():
+                self.wakeup.wait(poll_seconds)
         log.info("worker %s stopped", self.name)
 
     def start_thread(self, *, poll_seconds: float = 1.0) -> threading.Thread:
