@@ -333,22 +333,24 @@ def utcnow(session: Session) -> datetime:
     return clock.now()
 
 
-def next_sequence_value(session: Session, name: str) -> int:
-    """The next value of a named counter, safe under concurrency on both databases.
+def number_from_sequence(session: Session, target: object, attribute: str, sequence: str) -> None:
+    """Gives ``target.<attribute>`` the next value of a named counter, safe under concurrency.
 
-    PostgreSQL has real sequences. SQLite has none, so a counter row is bumped with
-    UPDATE ... RETURNING inside the (BEGIN IMMEDIATE, hence serialised) write transaction.
-    Never ``MAX()+1``: two concurrent transactions would read the same maximum.
+    PostgreSQL: the column's default is ``nextval`` of the sequence, so the INSERT takes the
+    number and RETURNING hands it back (no round trip of its own); the attribute stays unset
+    until the flush. SQLite has no sequences: a counter row is bumped with UPDATE ... RETURNING
+    inside the (BEGIN IMMEDIATE, hence serialised) write transaction, and the attribute is set
+    now. Never ``MAX()+1``: two concurrent transactions would read the same maximum.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return int(session.execute(sa.text(f"SELECT nextval('{name}')")).scalar_one())
+        return
     value = session.execute(
         sa.text("UPDATE okno_sequences SET value = value + 1 WHERE name = :name RETURNING value"),
-        {"name": name},
+        {"name": sequence},
     ).scalar_one_or_none()
     if value is None:
-        raise LookupError(f"sequence {name!r} is missing; run `okno init`")
-    return int(value)
+        raise LookupError(f"sequence {sequence!r} is missing; run `okno init`")
+    setattr(target, attribute, int(value))
 
 
 def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:

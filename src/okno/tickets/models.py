@@ -138,7 +138,8 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    number: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    # PostgreSQL fills it from ticket_number_seq in the INSERT; SQLite is given it (db.number_from_sequence).
+    number: Mapped[int] = mapped_column(sa.BigInteger, unique=True, server_default=sa.FetchedValue())
     subject: Mapped[str] = mapped_column(sa.String(500))
     status: Mapped[TicketStatus] = mapped_column(sa.String(20))
     priority: Mapped[Priority] = mapped_column(sa.String(20))

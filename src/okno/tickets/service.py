@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from okno.accounts.models import Role
 from okno.accounts.permissions import Actor, forbid_fields, require_agent
 from okno.customers import service as customers_service
-from okno.db import keep, next_sequence_value, utcnow
+from okno.db import keep, number_from_sequence, utcnow
 from okno.errors import Conflict, Forbidden, Invalid, NotFound
 from okno.jobs.registry import enqueue
 from okno.notifications import service as notifications
@@ -143,7 +143,6 @@ def _open(
     # An outbound ticket starts with the agent's message: the next move is the customer's.
     status = TicketStatus.new if data.assignee_id is None else TicketStatus.open
     ticket = Ticket(
-        number=next_sequence_value(session, "ticket_number_seq"),
         subject=data.subject,
         status=TicketStatus.pending if data.outbound else status,
         priority=data.priority,
@@ -161,6 +160,7 @@ def _open(
         tags=fields.tags_by_name(session, data.tags),
         participants=[],
     )
+    number_from_sequence(session, ticket, "number", "ticket_number_seq")
     session.add(ticket)
     _add_participants(session, ticket, [str(e) for e in data.cc])
     message, attached = _new_message(
@@ -384,7 +384,6 @@ def _follow_up(
 ) -> Posted:
     now = utcnow(session)
     ticket = Ticket(
-        number=next_sequence_value(session, "ticket_number_seq"),
         subject=previous.subject,
         status=TicketStatus.new,
         priority=Priority.normal,
@@ -403,6 +402,7 @@ def _follow_up(
         tags=[],
         participants=[],
     )
+    number_from_sequence(session, ticket, "number", "ticket_number_seq")
     session.add(ticket)
     session.flush()
     row, _attached = _new_message(
