@@ -112,3 +112,24 @@ def test_an_email_domain_belongs_to_one_organization(client: TestClient, people:
     assert moved.status_code == 201
     joined = client.post("/api/v1/customers", json={"email": "olga@ROMASHKA.example.org"}, headers=headers).json()
     assert joined["organization_id"] == moved.json()["id"]
+
+
+@pytest.mark.parametrize("remembered", [2000, 1], ids=["map-remembered", "too-many-to-remember"])
+def test_a_new_customer_joins_the_organization_of_their_domain_as_it_is_now(
+    client: TestClient, people: Personas, monkeypatch: pytest.MonkeyPatch, remembered: int
+) -> None:
+    monkeypatch.setattr(service, "REMEMBERED_DOMAINS", remembered)
+    headers = people.agent.headers
+    domains = ["romashka.example.com", "romashka.example.org"]
+    first = client.post("/api/v1/organizations", json={"name": "Ромашка", "domains": domains}, headers=headers).json()
+    early = client.post("/api/v1/customers", json={"email": "anna@romashka.example.org"}, headers=headers).json()
+    stranger = client.post("/api/v1/customers", json={"email": "ivan@lutik.example.com"}, headers=headers).json()
+    assert (early["organization_id"], stranger["organization_id"]) == (first["id"], None)
+
+    client.patch(f"/api/v1/organizations/{first['id']}", json={"domains": domains[:1]}, headers=headers)
+    second = client.post(
+        "/api/v1/organizations", json={"name": "Лютик", "domains": ["romashka.example.org"]}, headers=headers
+    ).json()
+    late = client.post("/api/v1/customers", json={"email": "boris@romashka.example.org"}, headers=headers).json()
+    stays = client.post("/api/v1/customers", json={"email": "vera@romashka.example.com"}, headers=headers).json()
+    assert (late["organization_id"], stays["organization_id"]) == (second["id"], first["id"])

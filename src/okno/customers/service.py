@@ -28,6 +28,7 @@ from okno.customers.schemas import (
 from okno.customers.schemas import OrganizationUpdate as OrganizationChanges
 from okno.db import utcnow
 from okno.errors import Conflict, Forbidden, Invalid, NotFound
+from okno.memo import Memo
 
 
 def normalise_identity(kind: IdentityKind, value: str) -> str:
@@ -109,13 +110,32 @@ def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Custom
     return found.first()
 
 
-# Asked for every new customer: a plain-table query, built once (the ORM's handling would cost more than the query).
+# Asked for every new customer: plain-table queries, built once (the ORM's handling would cost more than the query).
 _DOMAINS = cast(sa.Table, OrganizationDomain.__table__)
 _ORGANIZATION_OF_DOMAIN = sa.select(_DOMAINS.c.organization_id).where(_DOMAINS.c.domain == sa.bindparam("domain"))
+# Help desks list a few hundred organization domains at most: up to this many, the whole map is
+# remembered per process (okno.memo), and a first contact needs no query for its domain.
+REMEMBERED_DOMAINS = 2000
+
+
+def _organizations_by_domain(session: Session, _key: None) -> dict[str, int] | None:
+    """Every domain's organization, or None when there are too many to remember."""
+    every = sa.select(_DOMAINS.c.domain, _DOMAINS.c.organization_id).limit(REMEMBERED_DOMAINS + 1)
+    rows = session.execute(every).tuples().all()
+    return dict(rows) if len(rows) <= REMEMBERED_DOMAINS else None
+
+
+ORGANIZATIONS_BY_DOMAIN: Memo[None, dict[str, int] | None] = Memo(
+    "customers.organizations_by_domain", _organizations_by_domain, reads=(OrganizationDomain, Organization)
+)
 
 
 def _organization_for_email(session: Session, email: str) -> int | None:
-    return session.scalar(_ORGANIZATION_OF_DOMAIN, {"domain": email.rsplit("@", 1)[-1].lower()})
+    domain = email.rsplit("@", 1)[-1].lower()
+    remembered = ORGANIZATIONS_BY_DOMAIN.get(session, None)
+    if remembered is not None:
+        return remembered.get(domain)
+    return session.scalar(_ORGANIZATION_OF_DOMAIN, {"domain": domain})
 
 
 def _set_domains(session: Session, org: Organization, domains: list[str]) -> None:
