@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from okno.clock import FrozenClock
 from okno.config import Settings
-from okno.db import Database
+from okno.db import Database, before_commit
 from okno.jobs import registry
 from okno.jobs.models import Job, JobStatus
 from okno.jobs.registry import JobContext, enqueue, job
@@ -57,7 +57,9 @@ def test_job_runs_once_and_its_changes_commit_with_it(db: Database, worker: Work
 @job("tests.tag_then_follow_up")
 def tag_then_follow_up(session: Session, payload: dict[str, Any], context: JobContext) -> None:
     session.add(Tag(name=payload["name"], created_at=sa.func.now()))  # type: ignore[arg-type]
-    enqueue(session, "tests.record_tag", {"name": payload["name"] + "-follow-up"})
+    # Enqueued as the unit of work commits, as reactions to a job's changes are.
+    follow_up = {"name": payload["name"] + "-follow-up"}
+    before_commit(session, "tests.follow_up", lambda at_commit: enqueue(at_commit, "tests.record_tag", follow_up))
 
 
 def test_a_drain_runs_follow_ups_and_ends_at_the_last_job_without_an_empty_take(

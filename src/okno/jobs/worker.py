@@ -117,7 +117,9 @@ class Worker:
                 if spec is None:
                     raise LookupError(f"no handler registered for job {taken.name!r}")
                 spec.handler(session, dict(taken.payload), self.context)
-                enqueued = bool(session.info.get(registry.WAKE_KEY))
+            # Asked once the unit of work has committed: some jobs are enqueued as it commits (the
+            # reactions to the events the job recorded), and the session keeps its info when closed.
+            enqueued = bool(session.info.get(registry.WAKE_KEY))
             return _Ran(finished=True, more_due=taken.more_due or enqueued)
         except Exception:
             if taken is None:
