@@ -121,7 +121,7 @@ REMEMBERED_DOMAINS = 2000
 def _organizations_by_domain(session: Session, _key: None) -> dict[str, int] | None:
     """Every domain's organization, or None when there are too many to remember."""
     every = sa.select(_DOMAINS.c.domain, _DOMAINS.c.organization_id).limit(REMEMBERED_DOMAINS + 1)
-    rows = session.execute(every).tuples().all()
+    rows = session.execute(every).all()
     return dict(rows) if len(rows) <= REMEMBERED_DOMAINS else None
 
 
