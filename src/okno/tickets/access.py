@@ -89,6 +89,18 @@ def locked(session: Session, ticket_id: int) -> Ticket | None:
     return ticket
 
 
+def with_lists(session: Session, query: sa.Select[Ticket]) -> list[Ticket]:
+    """The tickets of ``query``, each with its tags and participants.
+
+    Whether a ticket has any is asked along with it, then one query per list for the tickets that
+    have some. The ORM's ``selectinload`` asks even for tickets with none, and its loaders took a
+    quarter of the CPU of listing a page of 25 tickets.
+    """
+    rows = session.execute(query.add_columns(_HAS_TAGS, _HAS_PARTICIPANTS)).all()
+    _fill_lists(session, rows)
+    return [ticket for ticket, _, _ in rows]
+
+
 def _fill_lists(session: Session, rows: Sequence[tuple[Ticket, bool, bool]]) -> None:
     """Gives tickets read with ``_HAS_TAGS`` and ``_HAS_PARTICIPANTS`` the tags and participants they lack,
     asking only about tickets that have some: one query for all of them, not one each."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from okno.accounts.permissions import CUSTOMER_VISIBLE_EVENTS, Actor, visible_tickets
 from okno.customers import queries as customers_queries
 from okno.errors import Invalid
+from okno.tickets import access
 from okno.tickets.models import (
     Attachment,
     Channel,
@@ -161,16 +162,14 @@ def _page_nullable(
         valued = query.where(column.is_not(None))
         if after is not None:
             valued = valued.where(_after(spec, descending, after[0], after[1]))
-        rows = list(
-            session.scalars(valued.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options()))
-        )
+        rows = access.with_lists(session, valued.order_by(*_order(spec, descending)).limit(limit + 1))
     if len(rows) <= limit and not valued_only:
         valueless = query.where(column.is_(None))
         if in_valueless:
             assert after is not None
             valueless = valueless.where(Ticket.id < after[1] if descending else Ticket.id > after[1])
         by_id = Ticket.id.desc() if descending else Ticket.id.asc()
-        rows += session.scalars(valueless.order_by(by_id).limit(limit + 1 - len(rows)).options(*_read_options()))
+        rows += access.with_lists(session, valueless.order_by(by_id).limit(limit + 1 - len(rows)))
     return rows
 
 
@@ -248,9 +247,7 @@ def list_tickets(
     else:
         if after is not None:
             query = query.where(_after(spec, descending, *after))
-        rows = list(
-            session.scalars(query.order_by(*_order(spec, descending)).limit(limit + 1).options(*_read_options()))
-        )
+        rows = access.with_lists(session, query.order_by(*_order(spec, descending)).limit(limit + 1))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -263,10 +260,6 @@ def count_tickets(session: Session, actor: Actor, filters: TicketFilters) -> int
     """How many tickets of a filter the actor may see (for small sets: a customer's, an organization's)."""
     query = filtered(actor, filters).with_only_columns(sa.func.count(Ticket.id)).order_by(None)
     return int(session.scalar(query) or 0)
-
-
-def _read_options() -> tuple[Any, ...]:
-    return (selectinload(Ticket.tags), selectinload(Ticket.participants))
 
 
 _READ_FIELDS = (
@@ -426,7 +419,7 @@ def merge_candidates(session: Session, actor: Actor, source: Ticket, q: str, *, 
     if not q:
         query = query.where(Ticket.customer_id == source.customer_id)
     query = query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(limit)
-    return list(session.scalars(query.options(*_read_options())))
+    return access.with_lists(session, query)
 
 
 def ticket_titles(session: Session, actor: Actor, ticket_ids: set[int]) -> dict[int, tuple[int, str]]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from okno.tickets import access
 from okno.tickets.models import Ticket, TicketEvent
-from okno.tickets.queries import _read_options, to_reads
+from okno.tickets.queries import to_reads
 from okno.tickets.schemas import EventRead, TicketRead
 
 
@@ -24,5 +25,5 @@ def events(session: Session, event_ids: list[int] | tuple[int, ...]) -> list[Eve
 
 def ticket(session: Session, ticket_id: int) -> TicketRead | None:
     """The ticket as the API shows it to staff, or None when there is no such ticket."""
-    found = session.scalars(sa.select(Ticket).where(Ticket.id == ticket_id).options(*_read_options())).first()
-    return to_reads(session, [found])[0] if found is not None else None
+    found = access.with_lists(session, sa.select(Ticket).where(Ticket.id == ticket_id))
+    return to_reads(session, found)[0] if found else None
