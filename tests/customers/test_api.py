@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from okno.accounts.permissions import Actor
-from okno.customers import service
+from okno.customers import domains, service
 from okno.db import Database
 from okno.errors import Forbidden
 from tests.factories.personas import Personas
@@ -118,15 +118,15 @@ def test_an_email_domain_belongs_to_one_organization(client: TestClient, people:
 def test_a_new_customer_joins_the_organization_of_their_domain_as_it_is_now(
     client: TestClient, people: Personas, monkeypatch: pytest.MonkeyPatch, remembered: int
 ) -> None:
-    monkeypatch.setattr(service, "REMEMBERED_DOMAINS", remembered)
+    monkeypatch.setattr(domains, "REMEMBERED_DOMAINS", remembered)
     headers = people.agent.headers
-    domains = ["romashka.example.com", "romashka.example.org"]
-    first = client.post("/api/v1/organizations", json={"name": "Ромашка", "domains": domains}, headers=headers).json()
+    both = ["romashka.example.com", "romashka.example.org"]
+    first = client.post("/api/v1/organizations", json={"name": "Ромашка", "domains": both}, headers=headers).json()
     early = client.post("/api/v1/customers", json={"email": "anna@romashka.example.org"}, headers=headers).json()
     stranger = client.post("/api/v1/customers", json={"email": "ivan@lutik.example.com"}, headers=headers).json()
     assert (early["organization_id"], stranger["organization_id"]) == (first["id"], None)
 
-    client.patch(f"/api/v1/organizations/{first['id']}", json={"domains": domains[:1]}, headers=headers)
+    client.patch(f"/api/v1/organizations/{first['id']}", json={"domains": both[:1]}, headers=headers)
     second = client.post(
         "/api/v1/organizations", json={"name": "Лютик", "domains": ["romashka.example.org"]}, headers=headers
     ).json()

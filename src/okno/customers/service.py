@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from okno.accounts.permissions import Actor, require_agent, require_staff
+from okno.customers import domains
 from okno.customers.models import (
     Customer,
     CustomerIdentity,
@@ -28,7 +29,6 @@ from okno.customers.schemas import (
 from okno.customers.schemas import OrganizationUpdate as OrganizationChanges
 from okno.db import utcnow
 from okno.errors import Conflict, Forbidden, Invalid, NotFound
-from okno.memo import Memo
 
 
 def normalise_identity(kind: IdentityKind, value: str) -> str:
@@ -110,34 +110,6 @@ def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Custom
     return found.first()
 
 
-# Asked for every new customer: plain-table queries, built once (the ORM's handling would cost more than the query).
-_DOMAINS = cast(sa.Table, OrganizationDomain.__table__)
-_ORGANIZATION_OF_DOMAIN = sa.select(_DOMAINS.c.organization_id).where(_DOMAINS.c.domain == sa.bindparam("domain"))
-# Help desks list a few hundred organization domains at most: up to this many, the whole map is
-# remembered per process (okno.memo), and a first contact needs no query for its domain.
-REMEMBERED_DOMAINS = 2000
-
-
-def _organizations_by_domain(session: Session, _key: None) -> dict[str, int] | None:
-    """Every domain's organization, or None when there are too many to remember."""
-    every = sa.select(_DOMAINS.c.domain, _DOMAINS.c.organization_id).limit(REMEMBERED_DOMAINS + 1)
-    rows = session.execute(every).all()
-    return dict(rows) if len(rows) <= REMEMBERED_DOMAINS else None
-
-
-ORGANIZATIONS_BY_DOMAIN: Memo[None, dict[str, int] | None] = Memo(
-    "customers.organizations_by_domain", _organizations_by_domain, reads=(OrganizationDomain, Organization)
-)
-
-
-def _organization_for_email(session: Session, email: str) -> int | None:
-    domain = email.rsplit("@", 1)[-1].lower()
-    remembered = ORGANIZATIONS_BY_DOMAIN.get(session, None)
-    if remembered is not None:
-        return remembered.get(domain)
-    return session.scalar(_ORGANIZATION_OF_DOMAIN, {"domain": domain})
-
-
 def _set_domains(session: Session, org: Organization, domains: list[str]) -> None:
     wanted = sorted({d.lower().strip() for d in domains if d.strip()})
     taken = session.scalars(
@@ -207,7 +179,7 @@ def create_customer(session: Session, actor: Actor, *, data: CustomerCreate, unc
     now = utcnow(session)
     organization_id = data.organization_id
     if organization_id is None and data.email:
-        organization_id = _organization_for_email(session, str(data.email))
+        organization_id = domains.organization_for_email(session, str(data.email))
     customer = Customer(
         name=data.name or (str(data.email).split("@")[0] if data.email else ""),
         organization=session.get(Organization, organization_id) if organization_id is not None else None,
