@@ -32,6 +32,18 @@ def _held(session: Session, customer_id: int, *attributes: str) -> Customer | No
     return None
 
 
+# Asked for every page of tickets: built once.
+_NAMES_AND_EMAILS = (
+    sa.select(Customer.id, Customer.name, CustomerIdentity.value)
+    .outerjoin(
+        CustomerIdentity,
+        sa.and_(CustomerIdentity.customer_id == Customer.id, CustomerIdentity.kind == IdentityKind.email),
+    )
+    .where(Customer.id.in_(sa.bindparam("customer_ids", expanding=True)))
+    .order_by(Customer.id, CustomerIdentity.id)
+)
+
+
 def summaries(session: Session, customer_ids: set[int]) -> dict[int, tuple[str, str | None]]:
     """Name and (most recent) email address of each customer, in one query at most."""
     found: dict[int, tuple[str, str | None]] = {}
@@ -43,15 +55,7 @@ def summaries(session: Session, customer_ids: set[int]) -> dict[int, tuple[str, 
     missing = customer_ids - found.keys()
     if not missing:
         return found
-    for customer_id, name, email in session.execute(
-        sa.select(Customer.id, Customer.name, CustomerIdentity.value)
-        .outerjoin(
-            CustomerIdentity,
-            sa.and_(CustomerIdentity.customer_id == Customer.id, CustomerIdentity.kind == IdentityKind.email),
-        )
-        .where(Customer.id.in_(missing))
-        .order_by(Customer.id, CustomerIdentity.id)
-    ):
+    for customer_id, name, email in session.execute(_NAMES_AND_EMAILS, {"customer_ids": sorted(missing)}):
         if email is not None or customer_id not in found:
             found[customer_id] = (name, email)
     return found

@@ -47,20 +47,25 @@ def _read(row: SlaTarget, now: datetime) -> SlaClockRead:
     )
 
 
+# Asked for every page of tickets staff read: built once.
+_TARGETS_OF_TICKETS = (
+    sa.select(SlaTarget)
+    .where(SlaTarget.ticket_id.in_(sa.bindparam("ticket_ids", expanding=True)))
+    .order_by(SlaTarget.ticket_id, SlaTarget.cycle)
+)
+_KIND_ORDER = {kind.value: n for n, kind in enumerate(clock.TargetKind)}
+
+
 def clocks(session: Session, ticket_ids: Iterable[int], *, now: datetime) -> dict[int, list[SlaClockRead]]:
     """Each ticket's current targets: first response, resolution and its latest next response, in one query."""
     ids = sorted(set(ticket_ids))
     found: dict[int, list[SlaClockRead]] = {ticket_id: [] for ticket_id in ids}
     if not ids:
         return found
-    rows = session.scalars(
-        sa.select(SlaTarget).where(SlaTarget.ticket_id.in_(ids)).order_by(SlaTarget.ticket_id, SlaTarget.cycle)
-    )
     latest: dict[tuple[int, str], SlaTarget] = {}
-    for row in rows:
+    for row in session.scalars(_TARGETS_OF_TICKETS, {"ticket_ids": ids}):
         latest[(row.ticket_id, row.kind)] = row  # the highest cycle of each kind
-    order = {kind.value: n for n, kind in enumerate(clock.TargetKind)}
-    for (ticket_id, _kind), row in sorted(latest.items(), key=lambda item: (item[0][0], order[item[0][1]])):
+    for (ticket_id, _kind), row in sorted(latest.items(), key=lambda item: (item[0][0], _KIND_ORDER[item[0][1]])):
         found[ticket_id].append(_read(row, now))
     return found
 
