@@ -63,6 +63,11 @@ OPEN_LOOP_RATE = 200.0
 OPEN_LOOP_CONNECTIONS = 64
 TEAMS = 4
 SPREAD_S = 90 * 86400  # last_activity_at spread over 90 days
+# Bulk-loaded tickets stand for a desk in its steady state, where the default time-based rules have
+# nothing due: new and open tickets have an owner (nobody is told of them as unassigned), and the
+# pending ones went pending within two days (no reminder yet). Otherwise the rules would work
+# through hundreds of thousands of tickets during the list phase and measure that instead.
+PENDING_SPREAD_S = 2 * 86400
 ADMIN = {"email": "bench-admin@example.com", "password": "benchpass123"}
 AGENT = {"email": "bench-agent@example.com", "password": "bench-agent-pass1"}
 
@@ -263,31 +268,39 @@ def sqlite_stamp(at: datetime) -> str:
 
 
 def bulk_load(kind: str, url: str, count: int, team_ids: list[int]) -> float:
-    """Inserts `count` tickets into the real tables, statuses new/open/pending, spread over 90 days."""
+    """Inserts `count` tickets into the real tables, statuses new/open/pending, spread over 90 days
+    (the pending ones over two), each with an owner."""
     started = time.perf_counter()
     if kind == "postgres":
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             customers = [row[0] for row in conn.execute("SELECT id FROM customers ORDER BY id LIMIT 2000")]
+            owner = conn.execute("SELECT id FROM users WHERE email = %s", (ADMIN["email"],)).fetchall()[0][0]
             base = int(conn.execute("SELECT coalesce(max(number), 1000) FROM tickets").fetchall()[0][0])
             chunk = 250_000
             for lo in range(1, count + 1, chunk):
                 conn.execute(
                     """
-                    INSERT INTO tickets (number, subject, status, priority, channel, team_id, customer_id,
-                        customer_plan, custom_fields, created_at, updated_at, last_activity_at)
-                    SELECT %(base)s + g, 'Bulk ticket ' || g, (ARRAY['new','open','pending'])[1 + mod(g, 3)],
-                        'normal', 'email', (%(teams)s::bigint[])[1 + mod(g, %(n_teams)s)],
+                    INSERT INTO tickets (number, subject, status, priority, channel, team_id, assignee_id,
+                        customer_id, customer_plan, custom_fields, created_at, updated_at, last_activity_at)
+                    SELECT %(base)s + g, 'Bulk ticket ' || g, status, 'normal', 'email',
+                        (%(teams)s::bigint[])[1 + mod(g, %(n_teams)s)], %(owner)s,
                         (%(customers)s::bigint[])[1 + mod(g * 7, %(n_customers)s)], 'free', '{}'::jsonb,
-                        active - mod(g, 240) * interval '1 hour', active, active
-                    FROM (SELECT g, now() - random() * interval '90 days' AS active
-                          FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g) AS s
+                        CASE WHEN status = 'pending' THEN active ELSE active - mod(g, 240) * interval '1 hour' END,
+                        active, active
+                    FROM (SELECT g, status, now() - random() * CASE WHEN status = 'pending'
+                              THEN %(pending_spread)s ELSE %(spread)s END * interval '1 second' AS active
+                          FROM (SELECT g, (ARRAY['new','open','pending'])[1 + mod(g, 3)] AS status
+                                FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g) AS numbered) AS s
                     """,
                     {
                         "base": base,
                         "teams": team_ids,
                         "n_teams": len(team_ids),
+                        "owner": owner,
                         "customers": customers,
                         "n_customers": len(customers),
+                        "spread": SPREAD_S,
+                        "pending_spread": PENDING_SPREAD_S,
                         "lo": lo,
                         "hi": min(lo + chunk - 1, count),
                     },
@@ -299,30 +312,34 @@ def bulk_load(kind: str, url: str, count: int, team_ids: list[int]) -> float:
     try:
         db.execute("PRAGMA synchronous=NORMAL")
         customers = [row[0] for row in db.execute("SELECT id FROM customers ORDER BY id LIMIT 2000")]
+        owner = db.execute("SELECT id FROM users WHERE email = ?", (ADMIN["email"],)).fetchone()[0]
         base = int(db.execute("SELECT coalesce(max(number), 1000) FROM tickets").fetchone()[0])
         rng, now, statuses, batch = random.Random(11), datetime.now(UTC), ("new", "open", "pending"), 50_000
         for lo in range(1, count + 1, batch):
             rows = []
             for g in range(lo, min(lo + batch, count + 1)):
-                active = now - timedelta(seconds=rng.random() * SPREAD_S)
+                status = statuses[g % 3]
+                pending = status == "pending"
+                active = now - timedelta(seconds=rng.random() * (PENDING_SPREAD_S if pending else SPREAD_S))
                 stamp = sqlite_stamp(active)
                 rows.append(
                     (
                         base + g,
                         f"Bulk ticket {g}",
-                        statuses[g % 3],
+                        status,
                         team_ids[g % len(team_ids)],
+                        owner,
                         customers[(g * 7) % len(customers)],
-                        sqlite_stamp(active - timedelta(hours=g % 240)),
+                        stamp if pending else sqlite_stamp(active - timedelta(hours=g % 240)),
                         stamp,
                         stamp,
                     )
                 )
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
-                "INSERT INTO tickets (number, subject, status, priority, channel, team_id, customer_id, "
-                "customer_plan, custom_fields, created_at, updated_at, last_activity_at) "
-                "VALUES (?, ?, ?, 'normal', 'email', ?, ?, 'free', '{}', ?, ?, ?)",
+                "INSERT INTO tickets (number, subject, status, priority, channel, team_id, assignee_id, "
+                "customer_id, customer_plan, custom_fields, created_at, updated_at, last_activity_at) "
+                "VALUES (?, ?, ?, 'normal', 'email', ?, ?, ?, 'free', '{}', ?, ?, ?)",
                 rows,
             )
             db.execute("COMMIT")
