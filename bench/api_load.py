@@ -434,7 +434,7 @@ def bench_arguments(description: str | None, quick: str) -> argparse.ArgumentPar
 
 
 def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: Errors) -> dict[str, Any]:
-    phase_s, warmup_s, samples = (3.0, 1.0, 50) if quick else (20.0, 3.0, 200)
+    phase_s, warmup_s, samples = (2.0, 0.5, 50) if quick else (20.0, 3.0, 200)
     workers = 2 if kind == "postgres" else 1  # several processes on SQLite need Redis
     result: dict[str, Any] = {"workers": workers, "bulk_tickets": bulk}
     with fresh_installation(kind, postgres_url) as installation:
@@ -483,7 +483,7 @@ def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: E
 def main() -> int:
     parser = bench_arguments(__doc__, "short phases and a small bulk load (test suite)")
     parser.add_argument(
-        "--bulk-tickets", type=int, help="tickets to bulk-load (default: quick 20k; full: PG 1M, SQLite 100k)"
+        "--bulk-tickets", type=int, help="tickets to bulk-load (default: quick 5k; full: PG 1M, SQLite 100k)"
     )
     args = parser.parse_args()
     # Killed (by `timeout`, say): leave through the finally blocks, which stop the served processes.
@@ -496,7 +496,7 @@ def main() -> int:
     kinds = ["sqlite", *(["postgres"] if args.postgres_url else [])]
     failed = False
     for kind in kinds:
-        default_bulk = 20_000 if args.quick else (1_000_000 if kind == "postgres" else 100_000)
+        default_bulk = 5_000 if args.quick else (1_000_000 if kind == "postgres" else 100_000)
         bulk = default_bulk if args.bulk_tickets is None else args.bulk_tickets
         errors = Errors()
         figures[kind] = bench_one(kind, args.postgres_url, quick=args.quick, bulk=bulk, errors=errors)

@@ -30,6 +30,7 @@ def quick_figures(script: str, timeout: int) -> dict[str, Any]:
     return figures
 
 
+@pytest.mark.timeout(320)  # a fresh served database per kind, its loops, a bulk load and the lists
 def test_api_load_quick() -> None:
     figures = quick_figures("api_load.py", timeout=300)
     for key in ("create_per_s", "p99_ms", "list_p95_ms"):
