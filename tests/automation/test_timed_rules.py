@@ -17,6 +17,7 @@ from okno.automation.rules.models import RuleFiring, RuleKind
 from okno.clock import FrozenClock
 from okno.config import Settings
 from okno.db import Database, make_engine
+from okno.jobs.models import Job
 from okno.jobs.worker import Worker
 from okno.notifications.models import Notification
 from okno.tickets.models import Message, MessageKind, Ticket
@@ -172,6 +173,12 @@ def test_a_backlog_is_worked_through_in_batches(
     clock.advance(timedelta(hours=2))
     run_timed(db, worker)  # the first batch, then rules.timed_batch jobs for the rest
     assert all(len(events(db, t, "tags_changed")) == 1 for t in tickets)
+
+    # Still awaiting a reply, but done with: the next minute's walk finds nothing, and queues no batch.
+    clock.advance(timedelta(minutes=1))
+    with db.write() as session:
+        assert timed.run(session, SETTINGS) == 0
+        assert not session.scalar(sa.select(sa.func.count()).where(Job.name == timed.BATCH_JOB, Job.status == "queued"))
 
 
 @dataclass

@@ -9,6 +9,7 @@ among them: no automation acts on spam.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -125,8 +126,17 @@ def _last_event(kind: str) -> sa.ScalarSelect[Any]:
     )
 
 
-def in_state_since(session: Session, state: str, *, before: datetime, after_id: int, limit: int) -> list[InState]:
+# Given the ticket's id and when its state began, what leaves a ticket out (say, "this rule fired for it").
+Exclusion = Callable[[Any, Any], sa.ColumnElement[bool]]
+
+
+def in_state_since(
+    session: Session, state: str, *, before: datetime, after_id: int, limit: int, unless: Exclusion | None = None
+) -> list[InState]:
     """Tickets in ``state`` since ``before`` or earlier, by id after ``after_id``: at most ``limit``.
+
+    ``unless`` leaves tickets out in the query itself, so that a walk skips the tickets it is done
+    with instead of reading them again every time.
 
     pending: since its last status change (a ticket opened as pending: since it was created);
     solved: since it was solved; unassigned (new or open, nobody assigned): since its last
@@ -147,6 +157,8 @@ def in_state_since(session: Session, state: str, *, before: datetime, after_id: 
         where = [Ticket.waiting_since.is_not(None), Ticket.status.in_(UNFINISHED)]
     else:
         raise ValueError(f"unknown state {state!r}")
+    if unless is not None:
+        where.append(sa.not_(unless(Ticket.id, since)))
     rows = session.execute(
         sa.select(Ticket.id, since.label("since"), Ticket.team_id)
         .where(*where, Ticket.merged_into_id.is_(None), Ticket.spam_at.is_(None), Ticket.id > after_id, since <= before)

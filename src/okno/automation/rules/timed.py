@@ -1,9 +1,12 @@
 """Time-based rules: "pending for 3 days → remind", run by the scheduler, once per ticket per state.
 
 Every minute the periodic job ``rules.timed`` walks the active time-based rules. For each, the
-tickets that have been in the rule's state long enough come from an indexed query in id order,
-``BATCH`` at a time; a full batch queues ``rules.timed_batch`` for the rest, so one run never
-holds a long transaction and a large backlog is worked through in steps that each commit. A batch's
+tickets that have been in the rule's state long enough, and for which it has not fired in this
+stretch of the state, come from an indexed query in id order, ``BATCH`` at a time. Tickets it
+fired for are left out in the query (its firings' unique key serves that), so a desk with many
+tickets long in a state costs one query a minute, not a batch job per ``BATCH`` of them. A full
+batch queues ``rules.timed_batch`` for the rest, so one run never holds a long transaction and a
+large backlog is worked through in steps that each commit. A batch's
 tickets are locked in one query; one that another unit of work holds is left for the next run.
 
 Once per ticket per state: the firing is a ``rule_firings`` row keyed by (rule, ticket, when the
@@ -94,24 +97,22 @@ def sweep(session: Session, rule: Rule, settings: Settings, *, after_id: int = 0
     now = utcnow(session)
     threshold = timedelta(minutes=int(timer["minutes"]))
     candidates = automation_facts.in_state_since(
-        session, str(timer["state"]), before=now - threshold, after_id=after_id, limit=BATCH
+        session,
+        str(timer["state"]),
+        before=now - threshold,
+        after_id=after_id,
+        limit=BATCH,
+        unless=lambda ticket_id, since: sa.exists().where(
+            RuleFiring.rule_id == rule.id, RuleFiring.ticket_id == ticket_id, RuleFiring.anchor_at == since
+        ),
     )
     if not candidates:
         return 0, None
-    done = {
-        (ticket_id, anchor)
-        for ticket_id, anchor in session.execute(
-            sa.select(RuleFiring.ticket_id, RuleFiring.anchor_at).where(
-                RuleFiring.rule_id == rule.id, RuleFiring.ticket_id.in_([c.ticket_id for c in candidates])
-            )
-        )
-    }
     business = timer.get("business_time")
     due = [
         candidate
         for candidate in candidates
-        if (candidate.ticket_id, candidate.since) not in done
-        and not (business and business_time_between(session, candidate.team_id, candidate.since, now) < threshold)
+        if not (business and business_time_between(session, candidate.team_id, candidate.since, now) < threshold)
     ]
     # Locked together, not one query per ticket; one that someone is changing right now waits for the next run.
     locked = access.lock_available(session, [candidate.ticket_id for candidate in due])
