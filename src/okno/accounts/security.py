@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -10,8 +11,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "okno_"
-# Verifying against this keeps a sign-in for an unknown address as slow as for a known one.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps a sign-in for an unknown address as slow as for a known one.
+
+    Made at the first sign-in, not on import: every ``okno`` command would pay for the hashing.
+    """
+    return str(_hasher.hash(secrets.token_urlsafe(16)))
 
 
 def hash_password(password: str) -> str:
@@ -20,7 +28,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return bool(_hasher.verify(password_hash or _DUMMY_HASH, password)) and password_hash is not None
+        return bool(_hasher.verify(password_hash or _dummy_hash(), password)) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
