@@ -15,6 +15,12 @@ from pathlib import Path
 
 import httpx
 
+from okno.accounts import service as accounts_service
+from okno.accounts.models import Role
+from okno.accounts.permissions import Actor
+from okno.accounts.schemas import UserCreate
+from okno.db import Database, make_engine
+
 OKNO = str(Path(sys.executable).with_name("okno"))
 
 
@@ -35,22 +41,20 @@ def free_port() -> int:
 
 
 def admin_token(env: dict[str, str]) -> str:
-    created = run(
-        env,
-        "createuser",
-        "--email",
-        "root@example.com",
-        "--name",
-        "Root",
-        "--role",
-        "admin",
-        "--password",
-        "root-password-1",
-    )
-    assert created.returncode == 0, created.stderr
-    token = run(env, "token", "create", "--email", "root@example.com")
-    assert token.returncode == 0, token.stderr
-    return token.stdout.strip()
+    """An admin and their API token in the served database, made in this process.
+
+    What ``okno createuser`` and ``okno token create`` do (``tests/test_cli.py`` runs those), without
+    starting two ``okno`` processes for every served test.
+    """
+    engine = make_engine(env["OKNO_DATABASE_URL"])
+    try:
+        with Database(engine).write() as session:
+            data = UserCreate(email="root@example.com", name="Root", role=Role.admin, password="root-password-1")
+            admin = accounts_service.create_user(session, Actor.system("tests"), data=data)
+            _row, token = accounts_service.issue_token(session, admin, name="tests")
+    finally:
+        engine.dispose()
+    return token
 
 
 @contextmanager
