@@ -106,6 +106,7 @@ def test_inbox_to_solved_with_the_keyboard_alone(browser: Browser, desk: Desk) -
     expect(page.locator("tr.selected")).to_contain_text("Newest question")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Newest question")).to_be_visible()
+    page.wait_for_load_state()  # the shortcuts listen once the page's scripts have run, not when it shows
     page.keyboard.press("a")
     expect(page.get_by_label("Assignee")).to_have_value(str(desk.api.get("/api/v1/users?role=agent").json()[0]["id"]))
     page.keyboard.press("r")
