@@ -48,7 +48,7 @@ from okno.http.timing import ServerTimingMiddleware
 from okno.notifications import views as notifications_views
 from okno.routing import api as routing_api
 from okno.routing import views as routing_views
-from okno.runtime import Runtime
+from okno.runtime import Runtime, freeze_startup_objects
 from okno.tickets import admin_views as tickets_admin_views
 from okno.tickets import api as tickets_api
 from okno.tickets import composer_views as tickets_composer_views
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_objects()
         runtime.bus.start()
         if settings.embedded_worker:
             runtime.worker.start_thread(poll_seconds=settings.worker_poll_seconds)

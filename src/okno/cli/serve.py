@@ -17,6 +17,7 @@ from okno.channels.email import imap_idle
 from okno.channels.email.smtp_receiver import MailReceiver, Protocol
 from okno.cli.common import configure_logging, load_settings, runtime_for
 from okno.config import Settings
+from okno.runtime import freeze_startup_objects
 
 APP = "okno.app:create_app_from_environment"
 
@@ -160,6 +161,7 @@ def worker() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    freeze_startup_objects()
     thread = runtime.worker.start_thread(poll_seconds=settings.worker_poll_seconds)
     click.echo(f"worker {runtime.worker.name} running")
     with imap_idle.watching(runtime.db, settings):
