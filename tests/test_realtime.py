@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from okno import realtime
 from okno.clock import FrozenClock
 from okno.db import Database, make_engine
 from okno.realtime import (
@@ -134,3 +135,40 @@ def test_postgres_notify_carries_events_between_processes(served_template: datab
         pytest.skip("PostgreSQL is not configured (OKNO_TEST_POSTGRES_URL); CI always sets it")
     url = served_template.fresh_url(tmp_path)
     _two_processes(PostgresTransport, url, url.replace("postgresql+psycopg://", "postgresql://"))
+
+
+def test_a_process_with_no_viewer_leaves_what_others_publish_undecoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[int] = []
+    original = realtime.decode
+
+    def counting(payload: str | bytes) -> list[Envelope]:
+        envelopes = original(payload)
+        decoded.extend(envelope.actor_id or 0 for envelope in envelopes)
+        return envelopes
+
+    monkeypatch.setattr(realtime, "decode", counting)
+    sender, receiver = RedisTransport(REDIS_URL), RedisTransport(REDIS_URL)
+    received: list[Envelope] = []
+    asked: list[bool] = []
+
+    def listened() -> bool:
+        """Asked once per message: nobody watches at the first, someone does from the second on."""
+        asked.append(bool(asked))
+        return asked[-1]
+
+    receiver.start(received.extend, listened=listened)
+    try:
+        time.sleep(0.5)  # the listener subscribes
+        for actor_id in (1, 2):
+            sender.send_now([make_signal("presence_changed", actor_id=actor_id, occurred_at="-", data={})])
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and len(asked) < actor_id:
+                time.sleep(0.02)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not received:
+            time.sleep(0.02)
+        assert asked == [False, True]
+        assert [e.actor_id for e in received] == [2] and decoded == [2]
+    finally:
+        receiver.stop()
+        sender.stop()

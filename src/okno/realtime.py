@@ -139,7 +139,13 @@ class Transport(Protocol):
         """Outside any transaction: for signals, which nothing has to commit first."""
         ...
 
-    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None: ...
+    def start(self, dispatch: Callable[[list[Envelope]], None], *, listened: Callable[[], bool]) -> None:
+        """Hands what is published to ``dispatch``; what other processes publish only while ``listened()``.
+
+        A process with no live viewer (an API-only one, or a quiet hour) then does not decode every
+        event of every process for nothing.
+        """
+        ...
 
     def stop(self) -> None: ...
 
@@ -220,7 +226,7 @@ class Bus:
             return len(self._subscribers)
 
     def start(self) -> None:
-        self.transport.start(self.dispatch)
+        self.transport.start(self.dispatch, listened=lambda: self.subscriber_count > 0)
 
     def stop(self) -> None:
         self.transport.stop()
@@ -288,8 +294,8 @@ class MemoryTransport:
     def send_now(self, envelopes: list[Envelope]) -> None:
         self.after_commit(envelopes)
 
-    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
-        self._dispatch = dispatch
+    def start(self, dispatch: Callable[[list[Envelope]], None], *, listened: Callable[[], bool]) -> None:
+        self._dispatch = dispatch  # nothing to decode: ``dispatch`` finds the viewers, if any
 
     def stop(self) -> None:
         self._dispatch = None
@@ -355,7 +361,7 @@ class PostgresTransport:
                     if attempt == 2:
                         raise
 
-    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
+    def start(self, dispatch: Callable[[list[Envelope]], None], *, listened: Callable[[], bool]) -> None:
         import psycopg
 
         def listen_once(stop: threading.Event) -> None:
@@ -363,7 +369,8 @@ class PostgresTransport:
                 conn.execute(f"LISTEN {CHANNEL}")
                 while not stop.is_set():
                     for notify in conn.notifies(timeout=0.5):
-                        dispatch(decode(notify.payload))
+                        if listened():
+                            dispatch(decode(notify.payload))
 
         self._listener.start_loop(listen_once)
 
@@ -399,14 +406,14 @@ class RedisTransport:
         for payload in encode(envelopes):
             self.client.publish(CHANNEL, payload)
 
-    def start(self, dispatch: Callable[[list[Envelope]], None]) -> None:
+    def start(self, dispatch: Callable[[list[Envelope]], None], *, listened: Callable[[], bool]) -> None:
         def listen_once(stop: threading.Event) -> None:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             pubsub.subscribe(CHANNEL)
             try:
                 while not stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
-                    if message is not None:
+                    if message is not None and listened():
                         dispatch(decode(message["data"]))
             finally:
                 pubsub.close()
