@@ -154,7 +154,7 @@ def _insert_postgres(
         sa.text(
             """
             INSERT INTO tickets (number, subject, status, priority, channel, team_id, assignee_id, customer_id,
-                customer_plan, custom_fields, created_at, updated_at, last_activity_at)
+                customer_plan, custom_fields, created_at, status_changed_at, updated_at, last_activity_at)
             SELECT :base_number + g, 'Order ' || g || ' has not arrived', (CAST(:statuses AS text[]))[1 + g % 5],
                 (ARRAY['normal','normal','normal','high','low'])[1 + (g / 5) % 5], 'email',
                 (CAST(:teams AS bigint[]))[1 + g % cardinality(CAST(:teams AS bigint[]))],
@@ -162,6 +162,7 @@ def _insert_postgres(
                     ELSE (CAST(:assignees AS bigint[]))[1 + (g / 3) % cardinality(CAST(:assignees AS bigint[]))] END,
                 :first + (g - 1) / :per_customer, 'free', '{}'::jsonb,
                 now() - (g % :spread) * interval '1 second', now() - (g % :spread) * interval '1 second',
+                now() - (g % :spread) * interval '1 second',
                 now() - ((g::bigint * 7919) % :spread) * interval '1 second'
             FROM generate_series(1, :count) AS g ORDER BY g
             """
@@ -261,9 +262,9 @@ def _load_sqlite(conn: sa.Connection, count: int, team_ids: list[int], assignee_
         conn.execute(
             sa.text(
                 "INSERT INTO tickets (number, subject, status, priority, channel, team_id, assignee_id, customer_id, "
-                "customer_plan, custom_fields, created_at, updated_at, last_activity_at) VALUES "
+                "customer_plan, custom_fields, created_at, status_changed_at, updated_at, last_activity_at) VALUES "
                 "(:number, :subject, :status, :priority, 'email', :team, :assignee, :customer, 'free', '{}', "
-                ":at, :at, :active)"
+                ":at, :at, :at, :active)"
             ),
             rows,
         )

@@ -281,16 +281,19 @@ def bulk_load(kind: str, url: str, count: int, team_ids: list[int]) -> float:
                 conn.execute(
                     """
                     INSERT INTO tickets (number, subject, status, priority, channel, team_id, assignee_id,
-                        customer_id, customer_plan, custom_fields, created_at, updated_at, last_activity_at)
+                        customer_id, customer_plan, custom_fields, created_at, status_changed_at, updated_at,
+                        last_activity_at)
                     SELECT %(base)s + g, 'Bulk ticket ' || g, status, 'normal', 'email',
                         (%(teams)s::bigint[])[1 + mod(g, %(n_teams)s)], %(owner)s,
                         (%(customers)s::bigint[])[1 + mod(g * 7, %(n_customers)s)], 'free', '{}'::jsonb,
-                        CASE WHEN status = 'pending' THEN active ELSE active - mod(g, 240) * interval '1 hour' END,
-                        active, active
-                    FROM (SELECT g, status, now() - random() * CASE WHEN status = 'pending'
-                              THEN %(pending_spread)s ELSE %(spread)s END * interval '1 second' AS active
-                          FROM (SELECT g, (ARRAY['new','open','pending'])[1 + mod(g, 3)] AS status
-                                FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g) AS numbered) AS s
+                        created, created, active, active
+                    FROM (SELECT g, status, active, CASE WHEN status = 'pending' THEN active
+                              ELSE active - mod(g, 240) * interval '1 hour' END AS created
+                          FROM (SELECT g, status, now() - random() * CASE WHEN status = 'pending'
+                                    THEN %(pending_spread)s ELSE %(spread)s END * interval '1 second' AS active
+                                FROM (SELECT g, (ARRAY['new','open','pending'])[1 + mod(g, 3)] AS status
+                                      FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g) AS numbered
+                               ) AS timed) AS s
                     """,
                     {
                         "base": base,
@@ -322,6 +325,7 @@ def bulk_load(kind: str, url: str, count: int, team_ids: list[int]) -> float:
                 pending = status == "pending"
                 active = now - timedelta(seconds=rng.random() * (PENDING_SPREAD_S if pending else SPREAD_S))
                 stamp = sqlite_stamp(active)
+                created = stamp if pending else sqlite_stamp(active - timedelta(hours=g % 240))
                 rows.append(
                     (
                         base + g,
@@ -330,7 +334,8 @@ def bulk_load(kind: str, url: str, count: int, team_ids: list[int]) -> float:
                         team_ids[g % len(team_ids)],
                         owner,
                         customers[(g * 7) % len(customers)],
-                        stamp if pending else sqlite_stamp(active - timedelta(hours=g % 240)),
+                        created,
+                        created,
                         stamp,
                         stamp,
                     )
@@ -338,8 +343,8 @@ def bulk_load(kind: str, url: str, count: int, team_ids: list[int]) -> float:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
                 "INSERT INTO tickets (number, subject, status, priority, channel, team_id, assignee_id, "
-                "customer_id, customer_plan, custom_fields, created_at, updated_at, last_activity_at) "
-                "VALUES (?, ?, ?, 'normal', 'email', ?, ?, ?, 'free', '{}', ?, ?, ?)",
+                "customer_id, customer_plan, custom_fields, created_at, status_changed_at, updated_at, "
+                "last_activity_at) VALUES (?, ?, ?, 'normal', 'email', ?, ?, ?, 'free', '{}', ?, ?, ?, ?)",
                 rows,
             )
             db.execute("COMMIT")

@@ -54,6 +54,17 @@ class Template:
 _created: list[str] = []
 
 
+def blank_url(kind: str, directory: Path) -> str:
+    """A new empty database, for a test that runs the migrations itself (say, up to an old revision)."""
+    if kind == "sqlite":
+        return f"sqlite:///{directory / f'blank-{uuid.uuid4().hex[:8]}.db'}"
+    name = f"okno_blank_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_conninfo(POSTGRES_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    _created.append(name)
+    return _with_database(POSTGRES_URL, name)
+
+
 def make_template(kind: str, directory: Path) -> Template:
     if kind == "sqlite":
         path = directory / "template.db"

@@ -59,6 +59,25 @@ def test_agent_reply_opens_a_new_ticket_and_solving_sets_solved_at(
     assert kinds(db, ticket_id) == ["created", "reply_sent", "status_changed", "status_changed"]
 
 
+def test_a_ticket_knows_since_when_it_is_in_its_status(db: Database, people: Personas, clock: FrozenClock) -> None:
+    created = clock.now()
+    ticket_id = make_ticket(db, people.agent.actor)
+    assert ticket(db, ticket_id).status_changed_at == created
+    clock.advance(timedelta(minutes=5))
+    update(db, people.agent.actor, ticket_id, status="pending")
+    pending_since = clock.now()
+    clock.advance(timedelta(minutes=5))
+    update(db, people.agent.actor, ticket_id, priority="high")  # no change of status
+    assert ticket(db, ticket_id).status_changed_at == pending_since
+    with db.read() as session:
+        last_change = session.scalar(
+            sa.select(sa.func.max(TicketEvent.occurred_at)).where(
+                TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "status_changed"
+            )
+        )
+    assert last_change == pending_since
+
+
 def test_customer_reply_reopens_a_solved_ticket(db: Database, people: Personas) -> None:
     ticket_id = make_ticket(db, people.customer.actor)
     reply(db, people.agent.actor, ticket_id, status="solved")

@@ -1,9 +1,10 @@
 """What automations read about tickets: a change's events, message texts, tickets in a state since when.
 
 Read-only and without permissions (automations act as the system). The time-based queries walk
-tickets in id order, a batch at a time, through the indexes the inbox uses (status, assignee,
-waiting time), and compute when the state began from the ticket's own history, found through
-its (ticket, id) index: no table scan of the event log. Tickets in the spam folder are never
+tickets in id order, a batch at a time, through indexes on the ticket (status and since when,
+assignee, waiting time). Only "unassigned" computes when the state began from the ticket's own
+history, found through its (ticket, id) index: no table scan of the event log, and unassigned
+tickets are few. Tickets in the spam folder are never
 among them: no automation acts on spam.
 """
 
@@ -138,13 +139,14 @@ def in_state_since(
     ``unless`` leaves tickets out in the query itself, so that a walk skips the tickets it is done
     with instead of reading them again every time.
 
-    pending: since its last status change (a ticket opened as pending: since it was created);
+    pending: since its last status change (a ticket opened as pending: since it was created), kept
+    on the ticket (``status_changed_at``) so that its index answers;
     solved: since it was solved; unassigned (new or open, nobody assigned): since its last
     assignment change, else since it was created; awaiting_reply (unfinished, the customer's
     message unanswered): since the oldest unanswered message.
     """
     if state == "pending":
-        since: Any = sa.func.coalesce(_last_event("status_changed"), Ticket.created_at)
+        since: Any = Ticket.status_changed_at
         where: list[Any] = [Ticket.status == TicketStatus.pending]
     elif state == "solved":
         since = Ticket.solved_at

@@ -177,7 +177,7 @@ def merge(
     )
     source.status = TicketStatus.closed
     source.closed_at = now
-    source.updated_at = now
+    source.updated_at = source.status_changed_at = now
     source.merged_into_id = target.id
     session.flush()
     return target

@@ -99,6 +99,8 @@ class Ticket(Base):
         sa.Index("ix_tickets_team_created", "team_id", "created_at", "id"),
         sa.Index("ix_tickets_priority", "priority_rank", "last_activity_at", "id"),
         sa.Index("ix_tickets_waiting", "waiting_since", "id"),
+        # Time-based rules: the tickets in a status since before a cut-off ("pending for 3 days").
+        sa.Index("ix_tickets_status_since", "status", "status_changed_at", "id"),
         # Opening a ticket gathers the history of the tickets merged into it; few tickets are merged,
         # so only those are indexed (without it, every ticket page read the whole table).
         sa.Index(
@@ -158,6 +160,9 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When it entered its status (its last status_changed event, else its creation): set with every
+    # change of status, so that "pending for 3 days" needs no walk through the events.
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the customer's oldest unanswered message arrived; None once an agent replied after it.

@@ -155,6 +155,7 @@ def _open(
         custom_fields={key: value for key, (_d, value) in checked_fields.items() if value is not None},
         created_at=now,
         updated_at=now,
+        status_changed_at=now,
         last_activity_at=now,
         waiting_since=now,  # its first message is the customer's
         tags=fields.tags_by_name(session, data.tags),
@@ -397,6 +398,7 @@ def _follow_up(
         custom_fields={},
         created_at=now,
         updated_at=now,
+        status_changed_at=now,
         last_activity_at=now,
         waiting_since=now,  # its first message is the customer's
         tags=[],

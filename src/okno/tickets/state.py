@@ -47,7 +47,7 @@ def set_status(session: Session, actor: Actor, ticket: Ticket, target: TicketSta
     check_transition(ticket, target)
     now = utcnow(session)
     ticket.status = target
-    ticket.updated_at = now
+    ticket.updated_at = ticket.status_changed_at = now
     if target == TicketStatus.solved:
         ticket.solved_at = now
     elif target == TicketStatus.closed:
