@@ -18,6 +18,7 @@ from okno.clock import FrozenClock
 from okno.config import Settings
 from okno.db import Database, make_engine
 from okno.jobs.models import Job
+from okno.jobs.registry import enqueue
 from okno.jobs.worker import Worker
 from okno.notifications.models import Notification
 from okno.tickets.models import Message, MessageKind, Ticket
@@ -179,6 +180,33 @@ def test_a_backlog_is_worked_through_in_batches(
     with db.write() as session:
         assert timed.run(session, SETTINGS) == 0
         assert not session.scalar(sa.select(sa.func.count()).where(Job.name == timed.BATCH_JOB, Job.status == "queued"))
+
+
+def test_a_batch_queued_before_walks_went_by_since_starts_the_walk_over(
+    db: Database, people: Personas, worker: Worker, clock: FrozenClock
+) -> None:
+    with db.write() as session:
+        for rule in service.list_rules(session, people.admin.actor, kind=RuleKind.timed):
+            rule.active = False
+    rule_id = make_rule(
+        db,
+        people.admin.actor,
+        kind="timed",
+        triggers=[],
+        timer={"state": "awaiting_reply", "minutes": 60},
+        actions=[act("add_tags", ["late"])],
+    )
+    ticket_id = make_ticket(db, people.agent.actor)
+    worker.run_pending()
+    clock.advance(timedelta(hours=2))
+    with db.write() as session:
+        enqueue(session, timed.BATCH_JOB, {"rule_id": rule_id, "after_id": ticket_id + 100})  # an id alone
+    worker.run_pending()
+    assert len(events(db, ticket_id, "tags_changed")) == 1
+    with db.read() as session:
+        query = sa.select(Job.name, Job.status).where(Job.name.in_([timed.JOB, timed.BATCH_JOB]))
+        ran = {name: status for name, status in session.execute(query)}
+    assert ran == {timed.BATCH_JOB: "done"}  # the batch fired it, not the minute's run
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """What automations read about tickets: a change's events, message texts, tickets in a state since when.
 
 Read-only and without permissions (automations act as the system). The time-based queries walk
-tickets in id order, a batch at a time, through indexes on the ticket (status and since when,
-assignee, waiting time). Only "unassigned" computes when the state began from the ticket's own
+tickets longest in their state first, a batch at a time, through indexes on the ticket (status
+and since when, assignee, waiting time). Only "unassigned" computes when the state began from the ticket's own
 history, found through its (ticket, id) index: no table scan of the event log, and unassigned
 tickets are few. Tickets in the spam folder are never
 among them: no automation acts on spam.
@@ -132,18 +132,25 @@ Exclusion = Callable[[Any, Any], sa.ColumnElement[bool]]
 
 
 def in_state_since(
-    session: Session, state: str, *, before: datetime, after_id: int, limit: int, unless: Exclusion | None = None
+    session: Session,
+    state: str,
+    *,
+    before: datetime,
+    after: tuple[datetime, int] | None,
+    limit: int,
+    unless: Exclusion | None = None,
 ) -> list[InState]:
-    """Tickets in ``state`` since ``before`` or earlier, by id after ``after_id``: at most ``limit``.
+    """Tickets in ``state`` since ``before`` or earlier, longest first: at most ``limit``.
 
-    ``unless`` leaves tickets out in the query itself, so that a walk skips the tickets it is done
-    with instead of reading them again every time.
+    In (since, id) order, after ``after`` (the last one of the previous batch), so that the
+    indexes on when a state began serve both the cut-off and the order: a walk reads the due
+    tickets, not every ticket in the state. ``unless`` leaves tickets out in the query itself, so
+    that a walk skips the tickets it is done with instead of reading them again every time.
 
     pending: since its last status change (a ticket opened as pending: since it was created), kept
-    on the ticket (``status_changed_at``) so that its index answers;
-    solved: since it was solved; unassigned (new or open, nobody assigned): since its last
-    assignment change, else since it was created; awaiting_reply (unfinished, the customer's
-    message unanswered): since the oldest unanswered message.
+    on the ticket (``status_changed_at``); solved: since it was solved; unassigned (new or open,
+    nobody assigned): since its last assignment change, else since it was created; awaiting_reply
+    (unfinished, the customer's message unanswered): since the oldest unanswered message.
     """
     if state == "pending":
         since: Any = Ticket.status_changed_at
@@ -159,12 +166,16 @@ def in_state_since(
         where = [Ticket.waiting_since.is_not(None), Ticket.status.in_(UNFINISHED)]
     else:
         raise ValueError(f"unknown state {state!r}")
+    if after is not None:
+        after_since, after_id = after
+        # The first term alone is what an index range can start from; the second breaks ties by id.
+        where += [since >= after_since, sa.or_(since > after_since, Ticket.id > after_id)]
     if unless is not None:
         where.append(sa.not_(unless(Ticket.id, since)))
     rows = session.execute(
         sa.select(Ticket.id, since.label("since"), Ticket.team_id)
-        .where(*where, Ticket.merged_into_id.is_(None), Ticket.spam_at.is_(None), Ticket.id > after_id, since <= before)
-        .order_by(Ticket.id)
+        .where(*where, Ticket.merged_into_id.is_(None), Ticket.spam_at.is_(None), since <= before)
+        .order_by(since, Ticket.id)
         .limit(limit)
     )
     return [InState(ticket_id, at, team_id) for ticket_id, at, team_id in rows]

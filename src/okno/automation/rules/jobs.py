@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,7 +20,11 @@ def run_timed(session: Session, payload: dict[str, Any], context: JobContext) ->
 
 @job(timed.BATCH_JOB)
 def run_timed_batch(session: Session, payload: dict[str, Any], context: JobContext) -> None:
-    timed.run(session, context.settings, rule_id=int(payload["rule_id"]), after_id=int(payload["after_id"]))
+    # A batch queued before walks went by (since, id) carries an id alone: it starts the walk over,
+    # which finds only the tickets not fired for yet.
+    since = payload.get("after_since")
+    after = (datetime.fromisoformat(since), int(payload["after_id"])) if since else None
+    timed.run(session, context.settings, rule_id=int(payload["rule_id"]), after=after)
 
 
 periodic(timed.JOB, every_seconds=timed.EVERY_SECONDS)

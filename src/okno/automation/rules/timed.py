@@ -2,11 +2,12 @@
 
 Every minute the periodic job ``rules.timed`` walks the active time-based rules. For each, the
 tickets that have been in the rule's state long enough, and for which it has not fired in this
-stretch of the state, come from an indexed query in id order, ``BATCH`` at a time. Tickets it
-fired for are left out in the query (its firings' unique key serves that), so a desk with many
-tickets long in a state costs one query a minute, not a batch job per ``BATCH`` of them. A full
-batch queues ``rules.timed_batch`` for the rest, so one run never holds a long transaction and a
-large backlog is worked through in steps that each commit. A batch's tickets are locked in one
+stretch of the state, come from an indexed query, longest in the state first, ``BATCH`` at a
+time. Tickets it fired for are left out in the query (its firings' unique key serves that), so a
+desk with many tickets long in a state costs one query a minute, not a batch job per ``BATCH`` of
+them. A full batch queues ``rules.timed_batch`` for the rest, continuing after its last (since,
+id), so one run never holds a long transaction and a large backlog is worked through in steps
+that each commit. A batch's tickets are locked in one
 query; one that another unit of work holds is left for the next run.
 
 Once per ticket per state: the firing is a ``rule_firings`` row keyed by (rule, ticket, when the
@@ -91,8 +92,14 @@ def _fire(session: Session, rule: Rule, ticket_id: int, since: datetime, now: da
     return True
 
 
-def sweep(session: Session, rule: Rule, settings: Settings, *, after_id: int = 0) -> tuple[int, int | None]:
-    """One batch of one rule: (how many fired, the id to continue after, or None when done)."""
+# Where a walk goes on: (since, ticket id) of the last ticket of the previous batch.
+Cursor = tuple[datetime, int]
+
+
+def sweep(
+    session: Session, rule: Rule, settings: Settings, *, after: Cursor | None = None
+) -> tuple[int, Cursor | None]:
+    """One batch of one rule: (how many fired, where to continue, or None when done)."""
     timer = rule.timer
     now = utcnow(session)
     threshold = timedelta(minutes=int(timer["minutes"]))
@@ -100,7 +107,7 @@ def sweep(session: Session, rule: Rule, settings: Settings, *, after_id: int = 0
         session,
         str(timer["state"]),
         before=now - threshold,
-        after_id=after_id,
+        after=after,
         limit=BATCH,
         unless=lambda ticket_id, since: sa.exists().where(
             RuleFiring.rule_id == rule.id, RuleFiring.ticket_id == ticket_id, RuleFiring.anchor_at == since
@@ -120,22 +127,24 @@ def sweep(session: Session, rule: Rule, settings: Settings, *, after_id: int = 0
     for candidate in due:
         if candidate.ticket_id in locked:
             fired += _fire(session, rule, candidate.ticket_id, candidate.since, now, settings)
-    return fired, candidates[-1].ticket_id if len(candidates) == BATCH else None
+    last = candidates[-1]
+    return fired, (last.since, last.ticket_id) if len(candidates) == BATCH else None
 
 
-def run(session: Session, settings: Settings, *, rule_id: int | None = None, after_id: int = 0) -> int:
+def run(session: Session, settings: Settings, *, rule_id: int | None = None, after: Cursor | None = None) -> int:
     """All time-based rules (or one, from a cursor); queues the next batch of a rule that has more."""
     rules = active_rules(session, RuleKind.timed)
     if rule_id is not None:
         rules = [r for r in rules if r.id == rule_id]
     fired = 0
     for rule in rules:
-        count, more = sweep(session, rule, settings, after_id=after_id)
+        count, more = sweep(session, rule, settings, after=after)
         fired += count
         if more is not None:
             minute = int(utcnow(session).timestamp()) // EVERY_SECONDS
-            payload = {"rule_id": rule.id, "after_id": more}
-            enqueue(session, BATCH_JOB, payload, key=f"{BATCH_JOB}:{rule.id}:{more}:{minute}")
+            since, ticket_id = more
+            payload = {"rule_id": rule.id, "after_since": since.isoformat(), "after_id": ticket_id}
+            enqueue(session, BATCH_JOB, payload, key=f"{BATCH_JOB}:{rule.id}:{ticket_id}:{minute}")
     if fired:
         log.info("time-based rules fired %s times", fired)
     return fired
