@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
+from alembic import command
 
 from okno.db import make_engine
-from okno.schema import upgrade
+from okno.schema import alembic_config, upgrade
 
 POSTGRES_URL = os.environ.get("OKNO_TEST_POSTGRES_URL", "")
 KINDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
@@ -44,25 +47,43 @@ class Template:
             target = directory / f"okno-{uuid.uuid4().hex[:8]}.db"
             shutil.copyfile(self.path, target)
             return f"sqlite:///{target}"
-        name = f"okno_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(_admin_conninfo(POSTGRES_URL), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
-        _created.append(name)
-        return _with_database(POSTGRES_URL, name)
+        return _with_database(POSTGRES_URL, _create_postgres_database(f"okno_test_{uuid.uuid4().hex[:12]}", self.name))
 
 
 _created: list[str] = []
+
+
+def _create_postgres_database(name: str, template: str | None = None) -> str:
+    """Creates it (a copy of ``template`` when given) and drops it when the session ends; its name."""
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(_admin_conninfo(POSTGRES_URL), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    _created.append(name)
+    return name
 
 
 def blank_url(kind: str, directory: Path) -> str:
     """A new empty database, for a test that runs the migrations itself (say, up to an old revision)."""
     if kind == "sqlite":
         return f"sqlite:///{directory / f'blank-{uuid.uuid4().hex[:8]}.db'}"
-    name = f"okno_blank_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_admin_conninfo(POSTGRES_URL), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    _created.append(name)
-    return _with_database(POSTGRES_URL, name)
+    return _with_database(POSTGRES_URL, _create_postgres_database(f"okno_blank_{uuid.uuid4().hex[:12]}"))
+
+
+@contextmanager
+def at_revision(url: str, revision: str) -> Iterator[tuple[sa.Connection, Callable[[], None]]]:
+    """A transaction on a new database migrated up to ``revision``, and what migrates it the rest of the way.
+
+    For a migration's test: write rows as the older schema had them, migrate on, then look.
+    """
+    engine = make_engine(url)
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            yield connection, lambda: command.upgrade(config, "head")
+    finally:
+        engine.dispose()
 
 
 def make_template(kind: str, directory: Path) -> Template:
@@ -73,10 +94,7 @@ def make_template(kind: str, directory: Path) -> Template:
         upgrade(engine)
         engine.dispose()
         return Template(kind, url, path=path)
-    name = f"okno_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(_admin_conninfo(POSTGRES_URL), autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    _created.append(name)
+    name = _create_postgres_database(f"okno_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}")
     url = _with_database(POSTGRES_URL, name)
     engine = make_engine(url)
     upgrade(engine)

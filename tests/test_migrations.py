@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from okno import model_registry
-from okno.db import make_engine
-from okno.schema import alembic_config
 from tests import databases
 
 # Alembic cannot compare indexes on expressions (``priority_rank DESC``): it reports them removed
@@ -56,41 +53,33 @@ def test_migrated_schema_matches_the_models(engine: sa.Engine) -> None:
 @pytest.mark.parametrize("kind", databases.KINDS)
 def test_tickets_learn_when_they_entered_their_status(kind: str, tmp_path: Path) -> None:
     """The migration that keeps ``status_changed_at`` fills it from the history the rules read before."""
-    engine = make_engine(databases.blank_url(kind, tmp_path))
-    config = alembic_config()
     created, changed, assigned = "2026-03-01 09:00:00", "2026-03-02 10:00:00", "2026-03-03 11:00:00"
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "5d2f8b1c3e60")
+    with databases.at_revision(databases.blank_url(kind, tmp_path), "5d2f8b1c3e60") as (connection, migrate_on):
+        connection.execute(
+            sa.text(
+                "INSERT INTO customers (id, name, attributes, created_at, updated_at) VALUES (1, 'A', '{}', :t, :t)"
+            ),
+            {"t": created},
+        )
+        for n, status in [(1, "new"), (2, "pending")]:
             connection.execute(
                 sa.text(
-                    "INSERT INTO customers (id, name, attributes, created_at, updated_at) VALUES (1, 'A', '{}', :t, :t)"
+                    "INSERT INTO tickets (id, number, subject, status, priority, channel, customer_id,"
+                    " customer_plan, custom_fields, created_at, updated_at, last_activity_at)"
+                    " VALUES (:n, :n, 's', :s, 'normal', 'email', 1, 'free', '{}', :t, :t, :t)"
                 ),
-                {"t": created},
+                {"n": n, "s": status, "t": created},
             )
-            for n, status in [(1, "new"), (2, "pending")]:
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO tickets (id, number, subject, status, priority, channel, customer_id,"
-                        " customer_plan, custom_fields, created_at, updated_at, last_activity_at)"
-                        " VALUES (:n, :n, 's', :s, 'normal', 'email', 1, 'free', '{}', :t, :t, :t)"
-                    ),
-                    {"n": n, "s": status, "t": created},
-                )
-            # Ticket 1 never changed status; ticket 2 did, then was assigned (which is no change of status).
-            for event_kind, at in [("status_changed", created), ("status_changed", changed), ("assigned", assigned)]:
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO ticket_events (ticket_id, kind, actor_type, occurred_at, recorded_at, data)"
-                        " VALUES (2, :k, 'system', :at, :at, '{}')"
-                    ),
-                    {"k": event_kind, "at": at},
-                )
-            command.upgrade(config, "head")
-        with engine.connect() as connection:
-            since = {row[0]: row[1] for row in connection.execute(sa.text("SELECT id, status_changed_at FROM tickets"))}
-    finally:
-        engine.dispose()
+        # Ticket 1 never changed status; ticket 2 did, then was assigned (which is no change of status).
+        for event_kind, at in [("status_changed", created), ("status_changed", changed), ("assigned", assigned)]:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO ticket_events (ticket_id, kind, actor_type, occurred_at, recorded_at, data)"
+                    " VALUES (2, :k, 'system', :at, :at, '{}')"
+                ),
+                {"k": event_kind, "at": at},
+            )
+        migrate_on()
+        since = {row[0]: row[1] for row in connection.execute(sa.text("SELECT id, status_changed_at FROM tickets"))}
     # Raw rows, not through the models: SQLite gives the stored text, PostgreSQL a datetime.
     assert {ticket_id: str(at)[:19] for ticket_id, at in since.items()} == {1: created, 2: changed}

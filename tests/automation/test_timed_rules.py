@@ -154,14 +154,12 @@ def test_awaiting_reply_in_business_or_calendar_time_with_conditions(
     assert [e.actor_id for e in events(db, normal, "tags_changed")] == [rule_id]
 
 
-def test_a_backlog_is_worked_through_in_batches(
-    db: Database, people: Personas, worker: Worker, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(timed, "BATCH", 3)
+def the_only_timed_rule(db: Database, people: Personas) -> int:
+    """Switches the default time-based rules off and adds one: "awaiting a reply for an hour → tag late"."""
     with db.write() as session:
         for rule in service.list_rules(session, people.admin.actor, kind=RuleKind.timed):
             rule.active = False
-    make_rule(
+    return make_rule(
         db,
         people.admin.actor,
         kind="timed",
@@ -169,6 +167,13 @@ def test_a_backlog_is_worked_through_in_batches(
         timer={"state": "awaiting_reply", "minutes": 60},
         actions=[act("add_tags", ["late"])],
     )
+
+
+def test_a_backlog_is_worked_through_in_batches(
+    db: Database, people: Personas, worker: Worker, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(timed, "BATCH", 3)
+    the_only_timed_rule(db, people)
     tickets = [make_ticket(db, people.agent.actor) for _ in range(8)]
     worker.run_pending()
     clock.advance(timedelta(hours=2))
@@ -185,17 +190,7 @@ def test_a_backlog_is_worked_through_in_batches(
 def test_a_batch_queued_before_walks_went_by_since_starts_the_walk_over(
     db: Database, people: Personas, worker: Worker, clock: FrozenClock
 ) -> None:
-    with db.write() as session:
-        for rule in service.list_rules(session, people.admin.actor, kind=RuleKind.timed):
-            rule.active = False
-    rule_id = make_rule(
-        db,
-        people.admin.actor,
-        kind="timed",
-        triggers=[],
-        timer={"state": "awaiting_reply", "minutes": 60},
-        actions=[act("add_tags", ["late"])],
-    )
+    rule_id = the_only_timed_rule(db, people)
     ticket_id = make_ticket(db, people.agent.actor)
     worker.run_pending()
     clock.advance(timedelta(hours=2))

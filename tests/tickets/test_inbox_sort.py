@@ -15,6 +15,7 @@ from okno.errors import Invalid
 from okno.tickets import queries, service
 from okno.tickets.models import PRIORITY_RANK, Priority, Ticket
 from okno.tickets.schemas import MessageCreate
+from tests import databases
 from tests.factories.personas import Personas
 from tests.factories.tickets import make_ticket, reply
 
@@ -146,16 +147,7 @@ def test_a_cursor_of_another_sort_is_refused(db: Database, people: Personas, clo
 
 
 def test_the_migration_backfills_rank_and_waiting_time(tmp_path: Path) -> None:
-    from alembic import command
-
-    from okno.db import make_engine
-    from okno.schema import alembic_config
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "e7ea77dd4922")
+    with databases.at_revision(f"sqlite:///{tmp_path / 'old.db'}", "e7ea77dd4922") as (connection, migrate_on):
         connection.execute(
             sa.text(
                 "INSERT INTO customers (id, name, attributes, created_at, updated_at) VALUES (1, 'A', '{}', :t, :t)"
@@ -190,7 +182,6 @@ def test_the_migration_backfills_rank_and_waiting_time(tmp_path: Path) -> None:
                 ),
                 {"t": ticket_id, "k": kind, "at": f"2026-03-01 {at}:00.000000"},
             )
-        command.upgrade(config, "head")
+        migrate_on()
         rows = connection.execute(sa.text("SELECT id, priority_rank, waiting_since FROM tickets ORDER BY id")).all()
-    engine.dispose()
     assert [(r[0], r[1], r[2] and str(r[2])[11:16]) for r in rows] == [(1, 3, "09:00"), (2, 0, None), (3, 1, "09:20")]
