@@ -2,10 +2,10 @@
 
 Read-only and without permissions (automations act as the system). The time-based queries walk
 tickets longest in their state first, a batch at a time, through indexes on the ticket (status
-and since when, assignee, waiting time). Only "unassigned" computes when the state began from the ticket's own
-history, found through its (ticket, id) index: no table scan of the event log, and unassigned
-tickets are few. Tickets in the spam folder are never
-among them: no automation acts on spam.
+and since when, assignee, waiting time). Only "unassigned" computes when the state began from
+the ticket's own history, found through its (ticket, id) index: no table scan of the event log,
+and unassigned tickets are few. Tickets in the spam folder are never among them: no automation
+acts on spam.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ time. Tickets it fired for are left out in the query (its firings' unique key se
 desk with many tickets long in a state costs one query a minute, not a batch job per ``BATCH`` of
 them. A full batch queues ``rules.timed_batch`` for the rest, continuing after its last (since,
 id), so one run never holds a long transaction and a large backlog is worked through in steps
-that each commit. A batch's tickets are locked in one
-query; one that another unit of work holds is left for the next run.
+that each commit. A batch's tickets are locked in one query; one that another unit of work holds
+is left for the next run.
 
 Once per ticket per state: the firing is a ``rule_firings`` row keyed by (rule, ticket, when the
 state began), written with ``INSERT … ON CONFLICT DO NOTHING`` before the actions run in the
