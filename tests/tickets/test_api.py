@@ -34,6 +34,7 @@ def test_create_ticket_returns_it_with_its_events(client: TestClient, people: Pe
     assert body["customer"]["email"] == "ivan.petrov@example.com" and body["customer"]["name"] == "Иван Петров"
     assert body["tags"] == ["delivery", "order"] and body["number"] >= 1000
     assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
+    assert body["status_changed_at"] == body["created_at"]  # in its first status since it was opened
     events = client.get(f"/api/v1/tickets/{body['id']}/events", headers=people.agent.headers).json()
     assert [e["kind"] for e in events] == ["created"]
     messages = client.get(f"/api/v1/tickets/{body['id']}/messages", headers=people.agent.headers).json()

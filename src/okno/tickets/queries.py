@@ -265,7 +265,7 @@ def count_tickets(session: Session, actor: Actor, filters: TicketFilters) -> int
 _READ_FIELDS = (
     *("id", "number", "subject", "status", "priority", "channel", "team_id", "assignee_id", "customer_plan"),
     *("language", "custom_fields", "merged_into_id", "follow_up_of_id", "created_at", "updated_at"),
-    *("last_activity_at", "solved_at", "closed_at", "waiting_since", "sla_due_at", "spam_at"),
+    *("last_activity_at", "status_changed_at", "solved_at", "closed_at", "waiting_since", "sla_due_at", "spam_at"),
 )
 
 

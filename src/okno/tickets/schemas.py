@@ -136,6 +136,9 @@ class TicketRead(OutputModel):
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime
+    status_changed_at: datetime | None = Field(
+        default=None, description="Since when it is in its status: its last change of status, else its creation."
+    )
     solved_at: datetime | None
     closed_at: datetime | None
     # When the customer's oldest unanswered message arrived; null when an agent has answered.
