@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 from okno.accounts import service as accounts_service
 from okno.accounts.permissions import Actor
 from okno.accounts.schemas import UserUpdate
+from okno.clock import FrozenClock
 from okno.db import Database
 from tests.factories.personas import Personas
 from tests.factories.tickets import make_ticket
@@ -79,6 +81,16 @@ def test_inbox_lists_views_with_counts_and_opens_tickets(client: TestClient, db:
     assert "Unowned question" in unassigned
     ticket = client.get(f"/tickets/{mine}", headers=HTML)
     assert ticket.status_code == 200 and "Refund for order 77" in ticket.text and "It has not arrived." in ticket.text
+
+
+def test_the_ticket_page_tells_since_when_the_ticket_is_in_its_status(
+    client: TestClient, db: Database, people: Personas, clock: FrozenClock
+) -> None:
+    set_password(db, people.agent.user_id)
+    ticket_id = make_ticket(db, people.agent.actor, team_id=people.team_a, assignee_id=people.agent.user_id)
+    clock.advance(timedelta(hours=2, minutes=5))
+    sign_in(client, people.agent.email)
+    assert "in this status for 2 hr 5 min" in client.get(f"/tickets/{ticket_id}", headers=HTML).text
 
 
 def test_reply_and_note_from_the_ticket_page(client: TestClient, db: Database, people: Personas) -> None:
