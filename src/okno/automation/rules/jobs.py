@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,11 +19,7 @@ def run_timed(session: Session, payload: dict[str, Any], context: JobContext) ->
 
 @job(timed.BATCH_JOB)
 def run_timed_batch(session: Session, payload: dict[str, Any], context: JobContext) -> None:
-    # A batch queued before walks went by (since, id) carries an id alone: it starts the walk over,
-    # which finds only the tickets not fired for yet.
-    since = payload.get("after_since")
-    after = (datetime.fromisoformat(since), int(payload["after_id"])) if since else None
-    timed.run(session, context.settings, rule_id=int(payload["rule_id"]), after=after)
+    timed.run(session, context.settings, rule_id=int(payload["rule_id"]), after=timed.batch_cursor(payload))
 
 
 periodic(timed.JOB, every_seconds=timed.EVERY_SECONDS)

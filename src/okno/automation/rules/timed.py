@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -148,3 +148,13 @@ def run(session: Session, settings: Settings, *, rule_id: int | None = None, aft
     if fired:
         log.info("time-based rules fired %s times", fired)
     return fired
+
+
+def batch_cursor(payload: dict[str, Any]) -> Cursor | None:
+    """Where a ``rules.timed_batch`` job goes on, from the payload ``run`` gave it.
+
+    A batch queued before walks went by (since, id) carries an id alone: it starts the walk over,
+    which finds only the tickets not fired for yet.
+    """
+    since = payload.get("after_since")
+    return (datetime.fromisoformat(since), int(payload["after_id"])) if since else None
