@@ -118,3 +118,36 @@ def test_inbox_to_solved_with_the_keyboard_alone(browser: Browser, desk: Desk) -
     final = desk.api.get(f"/api/v1/tickets/{ticket['id']}").json()
     assert final["status"] == "solved" and final["assignee_id"] is not None
     page.close()
+
+
+def test_a_colleagues_changes_show_live_and_spare_a_field_being_edited(browser: Browser, desk: Desk) -> None:
+    fields = {"key": "order_number", "label": "Order number", "field_type": "text"}
+    desk.api.post("/api/v1/custom-fields", json=fields).raise_for_status()
+    ann = desk.agent("ann@example.com", "Ann")
+    ticket = desk.ticket()
+    page = browser.new_context().new_page()
+    sign_in(page, desk, "ann@example.com")
+    page.goto(f"{desk.base}/tickets/{ticket['id']}")
+    expect(page.locator("html")).to_have_attribute("data-live", "on")
+    page.get_by_label("Order number").fill("A-1042")  # typed, not saved yet
+
+    change = {"status": "pending", "priority": "high", "assignee_id": ann["id"], "tags": ["delivery"]}
+    desk.api.patch(f"/api/v1/tickets/{ticket['id']}", json=change).raise_for_status()
+
+    state = page.locator("#ticket-state")
+    expect(state.locator(".badge")).to_have_text("Pending", timeout=5000)
+    expect(state.locator(".priority")).to_have_text("High")
+    expect(page.locator("#prop-status")).to_have_value("pending")
+    expect(page.locator("#prop-assignee")).to_have_value(str(ann["id"]))
+    expect(page.locator(".tag-list")).to_contain_text("delivery")
+    expect(page.get_by_label("Order number")).to_have_value("A-1042")  # the agent's input stays
+    expect(page.get_by_label("Message", exact=True)).to_be_editable()
+
+    page.get_by_role("button", name="Save fields").click()
+    expect(page.get_by_label("Order number")).to_have_value("A-1042")
+    desk.api.patch(f"/api/v1/tickets/{ticket['id']}", json={"custom_fields": {"order_number": "A-2077"}})
+    expect(page.get_by_label("Order number")).to_have_value("A-2077", timeout=5000)
+    # The selects still act after being replaced: the status is set from the refreshed card.
+    page.locator("#prop-status").select_option("solved")
+    expect(page.locator("#ticket-state .badge")).to_have_text("Solved")
+    page.context.close()

@@ -221,15 +221,6 @@ async def _refusal_text(page: StaffPage, refused: OknoError) -> str:
     return refused.message
 
 
-@router.get("/tickets/{ticket_id}/timeline")
-async def timeline_fragment(page: StaffPage, ticket_id: int) -> Response:
-    """The conversation alone, for live pages to refresh in place (the reply draft stays untouched)."""
-    assert page.signed_in is not None
-    async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
-        context = await run_in_threadpool(_ticket, session, page.signed_in.actor, ticket_id)
-    return page.render("tickets/_timeline.html", **context)  # same context as the page
-
-
 @router.post("/tickets/{ticket_id}/properties")
 async def update_properties(
     page: StaffPage,

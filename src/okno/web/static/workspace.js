@@ -19,11 +19,56 @@
     composer.form.addEventListener("submit", function () { localStorage.removeItem(key); });
   }
 
-  function refreshTimeline() {
-    fetch("/tickets/" + ticketId + "/timeline", { headers: { "Accept": "text/html" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) { timeline.innerHTML = html; sayRead(); } });
+  // The parts of a ticket page marked data-live follow its events: each is filled from a fresh copy of
+  // the page, except one the agent is working in (focus inside, or a field changed and not yet sent),
+  // which keeps what the agent did and catches up once they leave it. A refused form's input, shown
+  // with its error, waits for the agent too.
+  function edited(part) {
+    var focused = document.activeElement;
+    if (part.contains(focused) && focused.matches("input, select, textarea")) return true;
+    if (part.querySelector('[aria-invalid="true"]')) return true;
+    return Array.prototype.some.call(part.querySelectorAll("input, select, textarea"), function (field) {
+      if (field.type === "hidden") return false;
+      if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+      if (field.tagName === "SELECT") {
+        // With no option marked selected, a select starts on its first.
+        var initial = Array.prototype.findIndex.call(field.options, function (o) { return o.defaultSelected; });
+        return field.selectedIndex !== Math.max(initial, 0);
+      }
+      return field.value !== field.defaultValue;
+    });
   }
+
+  var behind = new Set();  // parts that skipped a refresh while the agent was working in them
+  var refreshTimer = null;
+  function refreshTicket() {
+    // One change often comes as several events (a reply that also solves): one fetch for them all.
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(fetchTicket, 100);
+  }
+  function fetchTicket() {
+    fetch("/tickets/" + ticketId, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live]").forEach(function (part) {
+          var copy = fresh.getElementById(part.id);
+          if (!copy) return;
+          if (edited(part)) { behind.add(part); return; }
+          behind.delete(part);
+          part.innerHTML = copy.innerHTML;
+        });
+        sayRead();
+      });
+  }
+  document.addEventListener("focusout", function () {
+    // Leaving one field for another in the same part is not leaving the part: look once focus has moved.
+    setTimeout(function () {
+      var waiting = Array.from(behind).some(function (part) { return !edited(part); });
+      if (waiting) refreshTicket();
+    }, 0);
+  });
 
   // On a chat ticket the visitor sees when an agent has read their messages: the page says how far it
   // has shown them, while the agent can see it (a tab in the background reads nothing).
@@ -160,7 +205,7 @@
       return;
     }
     if (signal.kind === "messages_read") {
-      if (signal.data.by === "customer") refreshTimeline();  // the replies' read marks
+      if (signal.data.by === "customer") refreshTicket();  // the replies' read marks
       return;
     }
     if (signal.kind === "agent_typing" || signal.data.user_id === me) return;
@@ -197,7 +242,7 @@
     seen.add(event.id);
     lastId = Math.max(lastId || 0, event.id);
     document.dispatchEvent(new CustomEvent("okno:event", { detail: event }));
-    if (ticketId && event.ticket_id === ticketId) refreshTimeline();
+    if (ticketId && event.ticket_id === ticketId) refreshTicket();
     if (mentionsMe(event)) refreshBell();
     refreshCounts();
   }
@@ -214,7 +259,7 @@
       send("viewing");
       // Read marks are passing signals, never replayed: on a chat ticket, fetch the ones that came
       // between rendering the page and this connection.
-      if (timeline && timeline.dataset.reads === "on") refreshTimeline(); else sayRead();
+      if (timeline && timeline.dataset.reads === "on") refreshTicket(); else sayRead();
     };
     socket.onmessage = function (message) { onEvent(JSON.parse(message.data)); };
     socket.onclose = function () {
@@ -291,8 +336,9 @@
     if (form) form.submit();
   }
 
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (field) {
-    field.addEventListener("change", function () { field.form.submit(); });
+  // Delegated: live refreshes replace the properties card and its selects with it.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
 
   document.addEventListener("keydown", function (event) {
