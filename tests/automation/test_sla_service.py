@@ -119,16 +119,32 @@ def test_a_priority_change_works_the_targets_out_again_from_the_start(
                 "cycle": 0,
                 "old_due_at": (start + timedelta(minutes=60)).isoformat().replace("+00:00", "Z"),
                 "new_due_at": (start + timedelta(minutes=15)).isoformat().replace("+00:00", "Z"),
+                "paused": False,
             },
             {
                 "target": "resolution",
                 "cycle": 0,
                 "old_due_at": (start + timedelta(minutes=480)).isoformat().replace("+00:00", "Z"),
                 "new_due_at": None,
+                "paused": False,
             },
         ],
     }
     assert due_of(db, ticket_id) == start + timedelta(minutes=15)
+
+
+def test_targets_worked_out_again_while_their_clock_is_paused_say_so(
+    db: Database, people: Personas, clock: FrozenClock, worker: Worker
+) -> None:
+    make_policy(db, targets={"first_response": {"default": 60, "urgent": 15}, "resolution": {"default": 480}})
+    ticket_id = make_ticket(db, people.agent.actor)
+    worker.run_pending()
+    update(db, people.agent.actor, ticket_id, status="pending", priority="urgent")  # waits on the customer
+    worker.run_pending()
+    (changed,) = events_of(db, ticket_id, "sla_targets_changed")
+    moved = {t["target"]: t for t in changed.data["targets"]}
+    assert moved["first_response"]["new_due_at"] is None and moved["first_response"]["paused"] is True
+    assert targets(db, ticket_id)[("first_response", 0)].paused
 
 
 def test_the_paid_plan_gets_tighter_targets_and_a_plan_change_is_an_event(

@@ -152,12 +152,17 @@ class MacroApplied(_Payload):
 
 
 class SlaDueChange(_Payload):
-    """One target whose due time moved: ``old_due_at``/``new_due_at`` are None where it had or has none."""
+    """One target whose due time moved: ``old_due_at``/``new_due_at`` are None where it had or has none.
+
+    ``paused``: it has none because its clock is paused (the ticket waits on the customer), not
+    because the target was met or no longer applies.
+    """
 
     target: str
     cycle: int = 0
     old_due_at: datetime | None = None
     new_due_at: datetime | None = None
+    paused: bool = False
 
 
 class SlaTargetsChanged(_Payload):

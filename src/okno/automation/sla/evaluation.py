@@ -156,11 +156,18 @@ def _record_change(
     rows: list[SlaTarget],
     policy: policies.Policy | None,
 ) -> None:
-    after = {(row.kind, row.cycle): row.due_at for row in rows}
+    after = {(row.kind, row.cycle): row for row in rows}
     moved = [
-        {"target": kind, "cycle": cycle, "old_due_at": before.get((kind, cycle), (None, None))[0], "new_due_at": due}
+        {
+            "target": kind,
+            "cycle": cycle,
+            "old_due_at": before.get((kind, cycle), (None, None))[0],
+            "new_due_at": due,
+            "paused": bool(row and row.paused),
+        }
         for (kind, cycle) in sorted(set(before) | set(after))
-        for due in [after.get((kind, cycle))]
+        for row in [after.get((kind, cycle))]
+        for due in [row.due_at if row else None]
         if before.get((kind, cycle), (None, None))[0] != due
     ]
     old_policy = next((p for _d, p in before.values() if p is not None), None)
