@@ -1,6 +1,8 @@
 """API load benchmark: a real `okno serve` on 127.0.0.1, on SQLite and (when configured) PostgreSQL.
 
 Per database, on a fresh database each (`okno init`, an admin, a token, then `okno serve`):
+  0. ceiling: GET /healthz (one SELECT 1) in a closed loop at concurrency 16:
+     no request that does more can go faster on this machine                 -> healthz_per_s
   1. throughput: ticket creations in a closed loop at concurrency 16           -> create_per_s
   2. latency: an open loop at 200 requests/s, 40% creations, 30% replies,
      30% list calls; latency counts from each request's scheduled start        -> p50/p95/p99_ms
@@ -210,6 +212,23 @@ async def closed_loop(
         done = sum(await asyncio.gather(*(worker(started + seconds) for _ in range(CONCURRENCY))))
         elapsed = time.perf_counter() - started
     return done / elapsed, ids, next(numbers)
+
+
+async def health_loop(base: str, seconds: float, errors: Errors) -> float:
+    """GET /healthz (one SELECT 1) at concurrency 16: the served processes' ceiling on this machine,
+    what no request that reads or writes more can exceed; returns answers/s."""
+    done = 0
+    async with Http1Pool(base, headers={}, size=CONCURRENCY) as client:
+
+        async def worker(until: float) -> None:
+            nonlocal done
+            while time.perf_counter() < until:
+                response = await client.get("/healthz")
+                done += errors.check("health", response)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(started + seconds) for _ in range(CONCURRENCY)))
+        return done / (time.perf_counter() - started)
 
 
 async def open_loop(
@@ -451,6 +470,9 @@ def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: E
                     raise RuntimeError("could not create the teams")
                 team_ids = [team.json()["id"] for team in teams]
 
+            ceiling = result["healthz_per_s"] = round(asyncio.run(health_loop(base, phase_s / 4, errors)), 1)
+            print(f"[{kind}] ceiling: GET /healthz, closed loop x{CONCURRENCY}: {ceiling}/s", flush=True)
+
             rate, ticket_ids, next_number = asyncio.run(closed_loop(base, token, phase_s, warmup_s, errors))
             result["create_per_s"] = round(rate, 1)
             print(f"[{kind}] creations, closed loop x{CONCURRENCY} for {phase_s:.0f} s: {rate:.1f}/s", flush=True)
@@ -479,7 +501,8 @@ def bench_one(kind: str, postgres_url: str, *, quick: bool, bulk: int, errors: E
                 f"open loop, {result['outbox_backlog']} at the end",
                 flush=True,
             )
-    result["errors_by_phase"] = {phase: errors.counts[phase] for phase in ("setup", "create", "mix", "list")}
+    phases = ("setup", "health", "create", "mix", "list")
+    result["errors_by_phase"] = {phase: errors.counts[phase] for phase in phases}
     result["errors"] = sum(result["errors_by_phase"].values())
     result["dropped_connections"] = errors.counts["dropped"]
     return result

@@ -38,6 +38,7 @@ def test_api_load_quick() -> None:
     kinds = ["sqlite"] + (["postgres"] if os.environ.get("OKNO_TEST_POSTGRES_URL") else [])
     for kind in kinds:
         assert figures[kind]["errors"] == 0 and figures[kind]["outbox_backlog"] >= 0
+        assert figures[kind]["healthz_per_s"] > figures[kind]["create_per_s"]
 
 
 @pytest.mark.timeout(400)  # a fresh served database per kind, loaded, signed in, 20 live pages
