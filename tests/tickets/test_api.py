@@ -193,6 +193,13 @@ def test_list_filters_sorting_and_keyset_pages(client: TestClient, people: Perso
     prio = client.get("/api/v1/tickets", params={"sort": "-priority", "limit": 2}, headers=people.admin.headers)
     assert prio.status_code == 200 and prio.json()["next_cursor"]
 
+    since = client.get(f"/api/v1/tickets/{ids[0]}", headers=people.admin.headers).json()["created_at"]
+    recent = client.get("/api/v1/tickets", params={"updated_since": since}, headers=people.admin.headers)
+    assert recent.status_code == 200 and len(recent.json()["items"]) == 7
+    for field in ("updated_since", "sla_due_before"):  # an instant without its offset could be any
+        naive = client.get("/api/v1/tickets", params={field: "2026-03-01T09:00:00"}, headers=people.admin.headers)
+        assert naive.status_code == 422 and naive.json()["error"]["details"][0]["field"] == field
+
 
 def test_reply_and_note_through_the_api(client: TestClient, people: Personas) -> None:
     ticket = client.post("/api/v1/tickets", json=NEW_TICKET, headers=people.agent.headers).json()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from okno.accounts.permissions import Actor
@@ -79,14 +79,16 @@ def list_tickets(
     tag: str | None = None,
     customer_id: int | None = None,
     channel: Channel | None = None,
-    updated_since: datetime | None = None,
+    updated_since: Annotated[
+        AwareDatetime | None, Query(description="An instant with its offset, e.g. 2026-03-01T09:00:00Z.")
+    ] = None,
     priority: Annotated[list[Priority] | None, Query(description="Repeat for several.")] = None,
     customer_plan: Annotated[
         Plan | None, Query(description="The plan the customer had when the ticket opened.")
     ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in the subject or messages, or #number.")] = None,
     sla_due_before: Annotated[
-        datetime | None,
+        AwareDatetime | None,
         Query(description="Only tickets with a running SLA target due by then (breached ones included)."),
     ] = None,
     spam: Annotated[
