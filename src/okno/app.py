@@ -44,6 +44,7 @@ from okno.customers import views as customers_views
 from okno.errors import install_error_handlers
 from okno.http import stream
 from okno.http.limits import BodyLimitMiddleware
+from okno.http.openapi import document_errors
 from okno.http.timing import ServerTimingMiddleware
 from okno.notifications import views as notifications_views
 from okno.routing import api as routing_api
@@ -162,8 +163,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.mount("/static", StaticFiles(packages=[("okno", "web/static")]), name="static")
     install_page_handlers(app)
     portal_views.install(app)
+    document_errors(app)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness and database check",
+        responses={503: {"description": 'The database is unreachable: `{"status": "error", ...}`'}},
+    )
     def healthz() -> JSONResponse:
         try:
             with runtime.db.read() as session:

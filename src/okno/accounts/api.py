@@ -39,6 +39,10 @@ def _user_read(user: User) -> UserRead:
     response_model=TokenIssued,
     summary="Sign in and get an API token",
     description="Failed attempts are counted per address and per client and refused (429) past the limit.",
+    responses={
+        401: {"description": "The email or the password is wrong, or the user is deactivated"},
+        429: {"description": "Too many failed attempts; details.retry_after_s says when to try again"},
+    },
 )
 async def create_token(
     body: TokenCreate, request: Request, runtime: RuntimeDep, idempotency_key: IdempotencyKeyHeader = None
