@@ -128,6 +128,16 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=409,
         )
 
+    # Inputs are checked where they are read, and ids are bounded there (schemas.Id); a value that
+    # still reaches the database out of its range (a number in an opaque cursor, a NUL character,
+    # which PostgreSQL's text refuses) is the caller's to fix, not a crash.
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(sa.exc.DataError)
+    async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("value out of the database's range on %s %s: %s", request.method, request.url.path, exc)
+        message = "A value in the request is out of range or holds characters that cannot be stored."
+        return JSONResponse(error_body("invalid_value", message), status_code=422)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

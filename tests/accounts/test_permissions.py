@@ -23,7 +23,7 @@ TICKET_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/tickets/{id}/events", None),
     ("PATCH", "/api/v1/tickets/{id}", {"status": "solved"}),
     ("POST", "/api/v1/tickets/{id}/messages", {"body": "let me in"}),
-    ("POST", "/api/v1/tickets/{id}/merge", {"target_ticket_id": 0}),
+    ("POST", "/api/v1/tickets/{id}/merge", {"target_ticket_id": 2**63 - 1}),  # into one that does not exist
 ]
 
 

@@ -25,6 +25,7 @@ from okno.accounts.permissions import Actor, may_administer, require_admin, requ
 from okno.accounts.schemas import TeamCreate, TeamMembers, TeamUpdate, UserInvite, UserUpdate
 from okno.db import utcnow
 from okno.errors import Conflict, Invalid, NotFound, OknoError
+from okno.schemas import Id
 from okno.web import forms
 from okno.web.admin_nav import sections_for
 from okno.web.i18n import LOCALES, N_
@@ -198,7 +199,7 @@ async def invite(page: StaffPage) -> Response:
 
 
 @router.get("/admin/users/{user_id}")
-async def user_page(page: StaffPage, user_id: int, done: str | None = None, n: int = 0) -> Response:
+async def user_page(page: StaffPage, user_id: Id, done: str | None = None, n: int = 0) -> Response:
     context = await forms.run(page, False, _user_form_context, page.actor, user_id)
     return page.render(
         "admin/user.html",
@@ -213,7 +214,7 @@ async def user_page(page: StaffPage, user_id: int, done: str | None = None, n: i
 
 
 @router.post("/admin/users/{user_id}")
-async def save_user(page: StaffPage, user_id: int) -> Response:
+async def save_user(page: StaffPage, user_id: Id) -> Response:
     form = await forms.read_form(page)
     values = _invite_values(form)
     errors: dict[str, str] = {}
@@ -275,7 +276,7 @@ async def _user_action_refused(page: Page, user_id: int, message: str) -> Respon
 
 
 @router.post("/admin/users/{user_id}/deactivate")
-async def deactivate(page: StaffPage, user_id: int) -> Response:
+async def deactivate(page: StaffPage, user_id: Id) -> Response:
     await forms.read_form(page)
     try:
         handed_back = await forms.run(page, True, accounts_service.deactivate_user, page.actor, user_id)
@@ -291,7 +292,7 @@ async def deactivate(page: StaffPage, user_id: int) -> Response:
 
 
 @router.post("/admin/users/{user_id}/reactivate")
-async def reactivate(page: StaffPage, user_id: int) -> Response:
+async def reactivate(page: StaffPage, user_id: Id) -> Response:
     await forms.read_form(page)
     await forms.run(page, True, accounts_service.update_user, page.actor, user_id, changes=UserUpdate(is_active=True))
     return RedirectResponse(f"/admin/users/{user_id}?done=reactivated", status_code=303)
@@ -303,7 +304,7 @@ def _reissue(session: Session, actor: Actor, user_id: int) -> tuple[User, dateti
 
 
 @router.post("/admin/users/{user_id}/invitation")
-async def new_invitation(page: StaffPage, user_id: int) -> Response:
+async def new_invitation(page: StaffPage, user_id: Id) -> Response:
     await forms.read_form(page)
     try:
         user, expires_at, token = await forms.run(page, True, _reissue, page.actor, user_id)
@@ -397,12 +398,12 @@ async def _team_render(page: Page, team_id: int, status: int = 200, **extra: Any
 
 
 @router.get("/admin/teams/{team_id}")
-async def team_page(page: StaffPage, team_id: int, done: str | None = None) -> Response:
+async def team_page(page: StaffPage, team_id: Id, done: str | None = None) -> Response:
     return await _team_render(page, team_id, done=done)
 
 
 @router.post("/admin/teams/{team_id}")
-async def save_team(page: StaffPage, team_id: int) -> Response:
+async def save_team(page: StaffPage, team_id: Id) -> Response:
     form = await forms.read_form(page)
     values = {"name": forms.text(form, "name"), "description": forms.text(form, "description")}
     try:
@@ -414,7 +415,7 @@ async def save_team(page: StaffPage, team_id: int) -> Response:
 
 
 @router.post("/admin/teams/{team_id}/members")
-async def save_members(page: StaffPage, team_id: int) -> Response:
+async def save_members(page: StaffPage, team_id: Id) -> Response:
     form = await forms.read_form(page)
     try:
         data = TeamMembers(user_ids=forms.ids(form, "user_ids"))
@@ -425,7 +426,7 @@ async def save_members(page: StaffPage, team_id: int) -> Response:
 
 
 @router.post("/admin/teams/{team_id}/delete")
-async def delete_team(page: StaffPage, team_id: int) -> Response:
+async def delete_team(page: StaffPage, team_id: Id) -> Response:
     await forms.read_form(page)
     try:
         await forms.run(page, True, accounts_service.delete_team, page.actor, team_id)

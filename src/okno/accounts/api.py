@@ -25,6 +25,7 @@ from okno.accounts.schemas import (
 from okno.errors import Unauthorized
 from okno.http.deps import CurrentActor, DbSession, RuntimeDep
 from okno.http.idempotency import Idempotency, IdempotencyDep, IdempotencyKeyHeader, checked_key
+from okno.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -81,7 +82,7 @@ async def create_token(
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204, summary="Revoke an API token")
-def revoke_token(token_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def revoke_token(token_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.revoke_token(session, actor, token_id)
     return Response(status_code=204)
 
@@ -108,12 +109,12 @@ def create_user(body: UserCreate, session: DbSession, actor: CurrentActor, idemp
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-def get_user(user_id: int, session: DbSession, actor: CurrentActor) -> UserRead:
+def get_user(user_id: Id, session: DbSession, actor: CurrentActor) -> UserRead:
     return _user_read(service.get_user(session, actor, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def update_user(user_id: int, body: UserUpdate, session: DbSession, actor: CurrentActor) -> UserRead:
+def update_user(user_id: Id, body: UserUpdate, session: DbSession, actor: CurrentActor) -> UserRead:
     return _user_read(service.update_user(session, actor, user_id, changes=body))
 
 
@@ -123,7 +124,7 @@ def update_user(user_id: int, body: UserUpdate, session: DbSession, actor: Curre
     summary="Deactivate a user",
     description="History is kept; open tickets go back to their teams.",
 )
-def deactivate_user(user_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def deactivate_user(user_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.deactivate_user(session, actor, user_id)
     return Response(status_code=204)
 
@@ -139,17 +140,17 @@ def create_team(body: TeamCreate, session: DbSession, actor: CurrentActor, idemp
 
 
 @router.get("/teams/{team_id}", response_model=TeamRead, tags=["teams"])
-def get_team(team_id: int, session: DbSession, actor: CurrentActor) -> TeamRead:
+def get_team(team_id: Id, session: DbSession, actor: CurrentActor) -> TeamRead:
     return TeamRead.model_validate(service.get_team(session, actor, team_id))
 
 
 @router.patch("/teams/{team_id}", response_model=TeamRead, tags=["teams"])
-def update_team(team_id: int, body: TeamUpdate, session: DbSession, actor: CurrentActor) -> TeamRead:
+def update_team(team_id: Id, body: TeamUpdate, session: DbSession, actor: CurrentActor) -> TeamRead:
     return TeamRead.model_validate(service.update_team(session, actor, team_id, changes=body))
 
 
 @router.delete("/teams/{team_id}", status_code=204, tags=["teams"])
-def delete_team(team_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_team(team_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_team(session, actor, team_id)
     return Response(status_code=204)
 

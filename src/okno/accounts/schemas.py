@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from pydantic import EmailStr, Field, field_validator
 
 from okno.accounts.models import PresenceStatus, Role
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel
 
 LOCALES = ("en", "ru")
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -44,13 +44,13 @@ class UserCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role = Role.agent
     password: str | None = Field(default=None, min_length=10, max_length=200)
-    team_ids: list[int] = Field(default_factory=list)
+    team_ids: list[Id] = Field(default_factory=list)
     limited_to_teams: bool = False
     languages: list[str] = Field(default_factory=list, max_length=20)
     skills: list[str] = Field(default_factory=list, max_length=50)
     locale: str = Field(default="en", pattern="^(en|ru)$")
     time_zone: str = "UTC"
-    customer_id: int | None = None
+    customer_id: Id | None = None
 
     _tz = field_validator("time_zone")(_check_time_zone)
     _languages = field_validator("languages")(_check_languages)
@@ -63,7 +63,7 @@ class UserInvite(InputModel):
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
     role: Role = Role.agent
-    team_ids: list[int] = Field(default_factory=list)
+    team_ids: list[Id] = Field(default_factory=list)
     limited_to_teams: bool = False
     languages: list[str] = Field(default_factory=list, max_length=20)
     skills: list[str] = Field(default_factory=list, max_length=50)
@@ -91,7 +91,7 @@ class UserUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
-    team_ids: list[int] | None = None
+    team_ids: list[Id] | None = None
     limited_to_teams: bool | None = None
     languages: list[str] | None = Field(default=None, max_length=20)
     skills: list[str] | None = Field(default=None, max_length=50)
@@ -141,7 +141,7 @@ class TeamUpdate(InputModel):
 
 
 class TeamMembers(InputModel):
-    user_ids: list[int] = Field(default_factory=list, max_length=1000)
+    user_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
 class TeamRead(OutputModel):

@@ -24,6 +24,7 @@ from okno.customers.schemas import (
 )
 from okno.http.deps import CurrentActor, DbSession
 from okno.http.idempotency import IdempotencyDep
+from okno.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
@@ -34,7 +35,7 @@ def list_customers(
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=200, description="Name, email or other identity.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
 ) -> CustomerPage:
     rows = service.list_customers(session, actor, q=q, after_id=int(cursor) if cursor else None, limit=limit + 1)
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
@@ -49,23 +50,23 @@ def create_customer(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead)
-def get_customer(customer_id: int, session: DbSession, actor: CurrentActor) -> CustomerRead:
+def get_customer(customer_id: Id, session: DbSession, actor: CurrentActor) -> CustomerRead:
     return service.to_read(service.get_customer(session, actor, customer_id))
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)
-def update_customer(customer_id: int, body: CustomerUpdate, session: DbSession, actor: CurrentActor) -> CustomerRead:
+def update_customer(customer_id: Id, body: CustomerUpdate, session: DbSession, actor: CurrentActor) -> CustomerRead:
     return service.to_read(service.update_customer(session, actor, customer_id, changes=body))
 
 
 @router.get("/customers/{customer_id}/notes", response_model=list[NoteRead], summary="Notes every agent sees")
-def list_notes(customer_id: int, session: DbSession, actor: CurrentActor) -> list[NoteRead]:
+def list_notes(customer_id: Id, session: DbSession, actor: CurrentActor) -> list[NoteRead]:
     return [NoteRead.model_validate(n) for n in service.list_notes(session, actor, customer_id)]
 
 
 @router.post("/customers/{customer_id}/notes", status_code=201, response_model=NoteRead)
 def add_note(
-    customer_id: int, body: NoteCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+    customer_id: Id, body: NoteCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
 ) -> Response:
     return idempotency.respond(
         201, lambda: NoteRead.model_validate(service.add_note(session, actor, customer_id, body=body.body))
@@ -78,7 +79,7 @@ def add_note(
     summary="Edit a note",
     description="Any agent may correct a shared note; the text it replaces is kept (see `revisions`).",
 )
-def edit_note(customer_id: int, note_id: int, body: NoteCreate, session: DbSession, actor: CurrentActor) -> NoteRead:
+def edit_note(customer_id: Id, note_id: Id, body: NoteCreate, session: DbSession, actor: CurrentActor) -> NoteRead:
     return NoteRead.model_validate(service.edit_note(session, actor, customer_id, note_id, body=body.body))
 
 
@@ -87,7 +88,7 @@ def edit_note(customer_id: int, note_id: int, body: NoteCreate, session: DbSessi
     response_model=list[NoteRevisionRead],
     summary="A note's earlier texts",
 )
-def note_revisions(customer_id: int, note_id: int, session: DbSession, actor: CurrentActor) -> list[NoteRevisionRead]:
+def note_revisions(customer_id: Id, note_id: Id, session: DbSession, actor: CurrentActor) -> list[NoteRevisionRead]:
     return [NoteRevisionRead.model_validate(r) for r in service.note_revisions(session, actor, customer_id, note_id)]
 
 
@@ -104,7 +105,7 @@ def note_revisions(customer_id: int, note_id: int, session: DbSession, actor: Cu
     ),
 )
 def merge_customer(
-    customer_id: int, body: CustomerMergeRequest, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+    customer_id: Id, body: CustomerMergeRequest, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
 ) -> Response:
     def produce() -> CustomerMergeResult:
         outcome = merge.merge_customers(session, actor, source_id=customer_id, target_id=body.into_id)
@@ -134,24 +135,24 @@ def create_organization(
 
 
 @router.get("/organizations/{organization_id}", response_model=OrganizationRead, tags=["organizations"])
-def get_organization(organization_id: int, session: DbSession, actor: CurrentActor) -> OrganizationRead:
+def get_organization(organization_id: Id, session: DbSession, actor: CurrentActor) -> OrganizationRead:
     return OrganizationRead.model_validate(service.get_organization(session, actor, organization_id))
 
 
 @router.patch("/organizations/{organization_id}", response_model=OrganizationRead, tags=["organizations"])
 def update_organization(
-    organization_id: int, body: OrganizationUpdate, session: DbSession, actor: CurrentActor
+    organization_id: Id, body: OrganizationUpdate, session: DbSession, actor: CurrentActor
 ) -> OrganizationRead:
     return OrganizationRead.model_validate(service.update_organization(session, actor, organization_id, changes=body))
 
 
 @router.delete("/organizations/{organization_id}", status_code=204, tags=["organizations"])
-def delete_organization(organization_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_organization(organization_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_organization(session, actor, organization_id)
     return Response(status_code=204)
 
 
 @router.delete("/customers/{customer_id}", status_code=204, summary="Delete a customer with no history")
-def delete_customer(customer_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_customer(customer_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_customer(session, actor, customer_id)
     return Response(status_code=204)

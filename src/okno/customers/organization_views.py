@@ -17,6 +17,7 @@ from okno.customers.schemas import OrganizationCreate, OrganizationUpdate
 from okno.customers.views import run_read, run_write
 from okno.db import utcnow
 from okno.errors import Conflict, Invalid
+from okno.schemas import Id
 from okno.tickets import queries as ticket_queries
 from okno.web.pages import Page, StaffPage, check_csrf
 
@@ -156,7 +157,7 @@ async def _render_organization(
 
 @router.get("/organizations/{organization_id}")
 async def organization_page(
-    page: StaffPage, organization_id: int, cursor: int | None = None, saved: str | None = None
+    page: StaffPage, organization_id: Id, cursor: int | None = None, saved: str | None = None
 ) -> Response:
     notice = page.gettext("Organization saved.") if saved else None
     return await _render_organization(page, organization_id, after=cursor, notice=notice)
@@ -165,7 +166,7 @@ async def organization_page(
 @router.post("/organizations/{organization_id}")
 async def update_organization(
     page: StaffPage,
-    organization_id: int,
+    organization_id: Id,
     name: Annotated[str, Form(max_length=1000)] = "",
     domains: Annotated[str, Form(max_length=20_000)] = "",
     plan: Annotated[str, Form()] = "free",

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import EmailStr, Field
 
 from okno.customers.models import IdentityKind, Plan
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel
 
 
 class IdentityIn(InputModel):
@@ -24,14 +24,14 @@ class CustomerCreate(InputModel):
     name: str = Field(default="", max_length=200)
     email: EmailStr | None = None
     identities: list[IdentityIn] = Field(default_factory=list, max_length=50)
-    organization_id: int | None = None
+    organization_id: Id | None = None
     plan: Plan | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class CustomerUpdate(InputModel):
     name: str | None = Field(default=None, max_length=200)
-    organization_id: int | None = None
+    organization_id: Id | None = None
     plan: Plan | None = None
     attributes: dict[str, Any] | None = None
     add_identities: list[IdentityIn] = Field(default_factory=list, max_length=50)
@@ -113,7 +113,7 @@ class NoteRevisionRead(OutputModel):
 
 
 class CustomerMergeRequest(InputModel):
-    into_id: int = Field(description="The customer record that stays; this one is merged into it.")
+    into_id: Id = Field(description="The customer record that stays; this one is merged into it.")
 
 
 class CustomerMergeResult(OutputModel):

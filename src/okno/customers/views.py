@@ -20,6 +20,7 @@ from okno.customers.schemas import CustomerUpdate, IdentityIn
 from okno.db import utcnow
 from okno.errors import Conflict, Forbidden, Invalid, OknoError
 from okno.http.deps import unit_of_work
+from okno.schemas import Id
 from okno.tickets import queries as ticket_queries
 from okno.web.pages import Page, StaffPage, check_csrf
 
@@ -132,10 +133,10 @@ async def _render_customer(
 @router.get("/customers/{customer_id}")
 async def customer_page(
     page: StaffPage,
-    customer_id: int,
+    customer_id: Id,
     cursor: str | None = None,
     saved: str | None = None,
-    merged_from: int | None = None,
+    merged_from: Id | None = None,
 ) -> Response:
     notice = None
     if merged_from is not None:
@@ -190,7 +191,7 @@ def _update(session: Session, actor: Actor, customer_id: int, fields: dict[str, 
 @router.post("/customers/{customer_id}")
 async def update_customer(
     page: StaffPage,
-    customer_id: int,
+    customer_id: Id,
     name: Annotated[str, Form(max_length=1000)] = "",
     plan: Annotated[str, Form()] = "",
     organization_id: Annotated[str, Form()] = "",
@@ -257,7 +258,7 @@ def _field_errors(page: Page, error: Invalid | ValidationError) -> dict[str, str
 @router.post("/customers/{customer_id}/notes")
 async def add_note(
     page: StaffPage,
-    customer_id: int,
+    customer_id: Id,
     body: Annotated[str, Form(max_length=20_000)] = "",
     next: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
@@ -274,8 +275,8 @@ async def add_note(
 @router.post("/customers/{customer_id}/notes/{note_id}")
 async def edit_note(
     page: StaffPage,
-    customer_id: int,
-    note_id: int,
+    customer_id: Id,
+    note_id: Id,
     body: Annotated[str, Form(max_length=20_000)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -319,7 +320,7 @@ def _merge_context(
 
 
 @router.get("/customers/{customer_id}/merge")
-async def merge_page(page: StaffPage, customer_id: int, into: int | None = None, q: str | None = None) -> Response:
+async def merge_page(page: StaffPage, customer_id: Id, into: int | None = None, q: str | None = None) -> Response:
     assert page.signed_in is not None
     if not may_change_customers(page.signed_in.actor):
         raise Forbidden("Your role may not merge customers.")
@@ -333,7 +334,7 @@ async def merge_page(page: StaffPage, customer_id: int, into: int | None = None,
 @router.post("/customers/{customer_id}/merge")
 async def merge_customer(
     page: StaffPage,
-    customer_id: int,
+    customer_id: Id,
     into_id: Annotated[int, Form()],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:

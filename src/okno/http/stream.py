@@ -21,6 +21,7 @@ from okno.accounts.permissions import Actor
 from okno.errors import Unauthorized, error_body
 from okno.realtime import Stream
 from okno.runtime import Runtime
+from okno.schemas import AfterId
 
 router = APIRouter()
 MAX_CLIENT_MESSAGE_CHARS = 1000
@@ -35,7 +36,7 @@ def _authenticate(runtime: Runtime, authorization: str | None) -> Actor:
 
 
 @router.websocket("/api/v1/stream")
-async def stream(websocket: WebSocket, after_id: int | None = None) -> None:
+async def stream(websocket: WebSocket, after_id: AfterId | None = None) -> None:
     runtime: Runtime = websocket.app.state.runtime
     try:
         actor = await run_in_threadpool(_authenticate, runtime, websocket.headers.get("authorization"))

@@ -14,6 +14,7 @@ from okno.accounts.permissions import Actor
 from okno.automation.rules import queries as rules_queries
 from okno.http.deps import unit_of_work
 from okno.notifications import queries, service
+from okno.schemas import Id
 from okno.tickets import queries as tickets_queries
 from okno.web.pages import StaffPage, check_csrf
 
@@ -60,7 +61,7 @@ def _open(session: Session, actor: Actor, notification_id: int) -> str:
 
 
 @router.get("/notifications/{notification_id}")
-async def open_one(page: StaffPage, notification_id: int) -> Response:
+async def open_one(page: StaffPage, notification_id: Id) -> Response:
     """Opening a notification marks it read and lands on the message it is about.
 
     A GET that writes: only ever the reader's own read mark, so a forged link can do no harm.

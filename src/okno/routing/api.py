@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from okno.http.deps import CurrentActor, DbSession, RuntimeDep
 from okno.routing import profiles
 from okno.routing.schemas import AgentLoad, AgentRoutingUpdate, TeamLoadRead, TeamRoutingRead, TeamRoutingUpdate
+from okno.schemas import Id
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
 
@@ -26,7 +27,7 @@ def list_teams(session: DbSession, actor: CurrentActor) -> list[TeamRoutingRead]
     response_model=TeamLoadRead,
     summary="A team's routing, with every agent's load against capacity",
 )
-def get_team(team_id: int, session: DbSession, actor: CurrentActor, runtime: RuntimeDep) -> TeamLoadRead:
+def get_team(team_id: Id, session: DbSession, actor: CurrentActor, runtime: RuntimeDep) -> TeamLoadRead:
     timeout = runtime.settings.presence_timeout_seconds
     return profiles.get_team(session, actor, team_id, presence_timeout_seconds=timeout)
 
@@ -38,7 +39,7 @@ def get_team(team_id: int, session: DbSession, actor: CurrentActor, runtime: Run
     description="Admins. A team that starts routing automatically takes its unassigned open tickets into its "
     "queue and routes them at once; a team set to `manual` empties its queue.",
 )
-def update_team(team_id: int, body: TeamRoutingUpdate, session: DbSession, actor: CurrentActor) -> TeamRoutingRead:
+def update_team(team_id: Id, body: TeamRoutingUpdate, session: DbSession, actor: CurrentActor) -> TeamRoutingRead:
     return profiles.update_team(session, actor, team_id, changes=body)
 
 
@@ -49,7 +50,7 @@ def update_team(team_id: int, body: TeamRoutingUpdate, session: DbSession, actor
     description="Agents may read their own; admins and supervisors anyone's. Whether an agent receives "
     "conversations is their presence (`PUT /api/v1/presence/me`).",
 )
-def get_agent(user_id: int, session: DbSession, actor: CurrentActor, runtime: RuntimeDep) -> AgentLoad:
+def get_agent(user_id: Id, session: DbSession, actor: CurrentActor, runtime: RuntimeDep) -> AgentLoad:
     timeout = runtime.settings.presence_timeout_seconds
     return profiles.get_agent(session, actor, user_id, presence_timeout_seconds=timeout)
 
@@ -62,7 +63,7 @@ def get_agent(user_id: int, session: DbSession, actor: CurrentActor, runtime: Ru
     "up is filled from the queue at once.",
 )
 def update_agent(
-    user_id: int, body: AgentRoutingUpdate, session: DbSession, actor: CurrentActor, runtime: RuntimeDep
+    user_id: Id, body: AgentRoutingUpdate, session: DbSession, actor: CurrentActor, runtime: RuntimeDep
 ) -> AgentLoad:
     timeout = runtime.settings.presence_timeout_seconds
     return profiles.update_agent(session, actor, user_id, changes=body, presence_timeout_seconds=timeout)

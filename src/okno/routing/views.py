@@ -18,6 +18,7 @@ from okno.errors import Invalid
 from okno.routing import profiles
 from okno.routing.policies import CHANNELS, DEFAULT_CAPACITY, MAX_CAPACITY, Policy, SkillMatch
 from okno.routing.schemas import AgentRoutingUpdate, TeamRoutingUpdate
+from okno.schemas import Id
 from okno.web import forms
 from okno.web.i18n import N_
 from okno.web.pages import Page, StaffPage
@@ -62,12 +63,12 @@ async def _team_render(page: Page, team_id: int, status: int = 200, **extra: Any
 
 
 @router.get("/admin/routing/teams/{team_id}")
-async def team_page(page: StaffPage, team_id: int, done: str | None = None) -> Response:
+async def team_page(page: StaffPage, team_id: Id, done: str | None = None) -> Response:
     return await _team_render(page, team_id, done=done)
 
 
 @router.post("/admin/routing/teams/{team_id}")
-async def save_team(page: StaffPage, team_id: int) -> Response:
+async def save_team(page: StaffPage, team_id: Id) -> Response:
     form = await forms.read_form(page)
     try:
         changes = TeamRoutingUpdate.model_validate(
@@ -102,12 +103,12 @@ async def _agent_render(page: Page, user_id: int, status: int = 200, **extra: An
 
 
 @router.get("/admin/routing/agents/{user_id}")
-async def agent_page(page: StaffPage, user_id: int, done: str | None = None) -> Response:
+async def agent_page(page: StaffPage, user_id: Id, done: str | None = None) -> Response:
     return await _agent_render(page, user_id, done=done)
 
 
 @router.post("/admin/routing/agents/{user_id}")
-async def save_agent(page: StaffPage, user_id: int) -> Response:
+async def save_agent(page: StaffPage, user_id: Id) -> Response:
     form = await forms.read_form(page)
     values = {ch: forms.text(form, f"capacity_{ch}") for ch in CHANNELS}
     capacities: dict[str, int | None] = {}

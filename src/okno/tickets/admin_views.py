@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from okno.accounts.permissions import Actor, require_admin
 from okno.errors import Conflict, Invalid, NotFound
+from okno.schemas import Id
 from okno.tickets import changes, fields
 from okno.tickets.models import FieldType
 from okno.tickets.schemas import CustomFieldCreate, CustomFieldUpdate, TagCreate, normalise_tag
@@ -89,12 +90,12 @@ async def _tag_page(page: Page, tag_id: int, status: int = 200, **extra: Any) ->
 
 
 @router.get("/admin/tags/{tag_id}")
-async def tag_page(page: StaffPage, tag_id: int, done: str | None = None) -> Response:
+async def tag_page(page: StaffPage, tag_id: Id, done: str | None = None) -> Response:
     return await _tag_page(page, tag_id, done=done)
 
 
 @router.post("/admin/tags/{tag_id}")
-async def rename_tag(page: StaffPage, tag_id: int) -> Response:
+async def rename_tag(page: StaffPage, tag_id: Id) -> Response:
     form = await forms.read_form(page)
     value = forms.text(form, "name")
     try:
@@ -121,7 +122,7 @@ def _merge(session: Session, actor: Actor, tag_id: int, target_name: str) -> int
 
 
 @router.post("/admin/tags/{tag_id}/merge")
-async def merge_tag(page: StaffPage, tag_id: int) -> Response:
+async def merge_tag(page: StaffPage, tag_id: Id) -> Response:
     form = await forms.read_form(page)
     value = forms.text(form, "target")
     try:
@@ -136,7 +137,7 @@ async def merge_tag(page: StaffPage, tag_id: int) -> Response:
 
 
 @router.post("/admin/tags/{tag_id}/delete")
-async def delete_tag(page: StaffPage, tag_id: int) -> Response:
+async def delete_tag(page: StaffPage, tag_id: Id) -> Response:
     await forms.read_form(page)
     try:
         await forms.run(page, True, fields.delete_tag, page.actor, tag_id)
@@ -216,12 +217,12 @@ async def _field_page(page: Page, field_id: int, status: int = 200, **extra: Any
 
 
 @router.get("/admin/custom-fields/{field_id}")
-async def custom_field_page(page: StaffPage, field_id: int, done: str | None = None) -> Response:
+async def custom_field_page(page: StaffPage, field_id: Id, done: str | None = None) -> Response:
     return await _field_page(page, field_id, done=done)
 
 
 @router.post("/admin/custom-fields/{field_id}")
-async def save_custom_field(page: StaffPage, field_id: int) -> Response:
+async def save_custom_field(page: StaffPage, field_id: Id) -> Response:
     form = await forms.read_form(page)
     values = {"label": forms.text(form, "label"), "options": forms.text(form, "options")}
     try:
@@ -247,7 +248,7 @@ async def save_custom_field(page: StaffPage, field_id: int) -> Response:
 
 
 @router.post("/admin/custom-fields/{field_id}/active")
-async def set_custom_field_active(page: StaffPage, field_id: int) -> Response:
+async def set_custom_field_active(page: StaffPage, field_id: Id) -> Response:
     form = await forms.read_form(page)
     active = forms.text(form, "active") == "true"
     update = CustomFieldUpdate(is_active=active)
@@ -257,7 +258,7 @@ async def set_custom_field_active(page: StaffPage, field_id: int) -> Response:
 
 
 @router.post("/admin/custom-fields/{field_id}/delete")
-async def delete_custom_field(page: StaffPage, field_id: int) -> Response:
+async def delete_custom_field(page: StaffPage, field_id: Id) -> Response:
     await forms.read_form(page)
     try:
         await forms.run(page, True, fields.delete_custom_field, page.actor, field_id)

@@ -18,6 +18,7 @@ from okno.customers.models import Plan
 from okno.db import utcnow
 from okno.http.deps import BearerCredentials, CurrentActor, DbSession, RuntimeDep, actor_from, unit_of_work
 from okno.http.idempotency import Idempotency, IdempotencyDep, IdempotencyKeyHeader, checked_key
+from okno.schemas import Id
 from okno.tickets import access, attachments, changes, fields, queries, service
 from okno.tickets.models import Attachment, Channel, Priority, Ticket, TicketStatus
 from okno.tickets.schemas import (
@@ -73,11 +74,11 @@ def list_tickets(
     session: DbSession,
     actor: CurrentActor,
     status: Annotated[list[TicketStatus] | None, Query(description="Repeat for several.")] = None,
-    assignee_id: int | None = None,
+    assignee_id: Id | None = None,
     unassigned: bool = False,
     team_id: Annotated[list[int] | None, Query()] = None,
     tag: str | None = None,
-    customer_id: int | None = None,
+    customer_id: Id | None = None,
     channel: Channel | None = None,
     updated_since: Annotated[
         AwareDatetime | None, Query(description="An instant with its offset, e.g. 2026-03-01T09:00:00Z.")
@@ -125,12 +126,12 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketRead)
-def get_ticket(ticket_id: int, session: DbSession, actor: CurrentActor) -> TicketRead:
+def get_ticket(ticket_id: Id, session: DbSession, actor: CurrentActor) -> TicketRead:
     return _read_one(session, ticket_id, actor)
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketRead, summary="Change status, priority, owner, tags, fields")
-def update_ticket(ticket_id: int, body: TicketUpdate, session: DbSession, actor: CurrentActor) -> TicketRead:
+def update_ticket(ticket_id: Id, body: TicketUpdate, session: DbSession, actor: CurrentActor) -> TicketRead:
     return _reads(session, actor, [changes.update_ticket(session, actor, ticket_id, changes=body)])[0]
 
 
@@ -141,7 +142,7 @@ def update_ticket(ticket_id: int, body: TicketUpdate, session: DbSession, actor:
     summary="Merge into another ticket",
 )
 def merge_ticket(
-    ticket_id: int, body: MergeRequest, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+    ticket_id: Id, body: MergeRequest, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
 ) -> Response:
     def produce() -> TicketRead:
         target = changes.merge(
@@ -166,7 +167,7 @@ def merge_ticket(
     "A ticket already in spam stays as it is.",
 )
 def mark_spam(
-    ticket_id: int,
+    ticket_id: Id,
     session: DbSession,
     actor: CurrentActor,
     idempotency: IdempotencyDep,
@@ -185,7 +186,7 @@ def mark_spam(
     description="Routing and the SLA clock take it from then on (the time in spam does not count); a block on "
     "its customer's address is lifted. No acknowledgement is sent late.",
 )
-def unmark_spam(ticket_id: int, session: DbSession, actor: CurrentActor) -> TicketRead:
+def unmark_spam(ticket_id: Id, session: DbSession, actor: CurrentActor) -> TicketRead:
     return _reads(session, actor, [spam_service.unmark(session, actor, ticket_id)])[0]
 
 
@@ -196,7 +197,7 @@ def unmark_spam(ticket_id: int, session: DbSession, actor: CurrentActor) -> Tick
     summary="Reply, write an internal note, or (as a customer) answer",
 )
 def add_message(
-    ticket_id: int, body: MessageCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+    ticket_id: Id, body: MessageCreate, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
 ) -> Response:
     def produce() -> MessageRead:
         posted = service.add_message(session, actor, ticket_id, data=body)
@@ -208,10 +209,10 @@ def add_message(
 
 @router.get("/tickets/{ticket_id}/messages", response_model=list[MessageRead])
 def list_messages(
-    ticket_id: int,
+    ticket_id: Id,
     session: DbSession,
     actor: CurrentActor,
-    after_id: int | None = None,
+    after_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[MessageRead]:
     ticket = access.get_ticket(session, actor, ticket_id)
@@ -222,10 +223,10 @@ def list_messages(
 
 @router.get("/tickets/{ticket_id}/events", response_model=list[EventRead], summary="The ticket's history")
 def list_events(
-    ticket_id: int,
+    ticket_id: Id,
     session: DbSession,
     actor: CurrentActor,
-    after_id: int | None = None,
+    after_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EventRead]:
     ticket = access.get_ticket(session, actor, ticket_id)
@@ -305,12 +306,12 @@ def create_tag(body: TagCreate, session: DbSession, actor: CurrentActor, idempot
 
 
 @router.patch("/tags/{tag_id}", response_model=TagRead, tags=["tags"], summary="Rename a tag")
-def rename_tag(tag_id: int, body: TagCreate, session: DbSession, actor: CurrentActor) -> TagRead:
+def rename_tag(tag_id: Id, body: TagCreate, session: DbSession, actor: CurrentActor) -> TagRead:
     return TagRead.model_validate(fields.rename_tag(session, actor, tag_id, name=body.name))
 
 
 @router.delete("/tags/{tag_id}", status_code=204, tags=["tags"])
-def delete_tag(tag_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_tag(tag_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     fields.delete_tag(session, actor, tag_id)
     return Response(status_code=204)
 
@@ -337,7 +338,7 @@ def create_custom_field(
     description="The key and type are fixed. An option that tickets still hold cannot be removed (409).",
 )
 def update_custom_field(
-    field_id: int, body: CustomFieldUpdate, session: DbSession, actor: CurrentActor
+    field_id: Id, body: CustomFieldUpdate, session: DbSession, actor: CurrentActor
 ) -> CustomFieldRead:
     return CustomFieldRead.model_validate(fields.update_custom_field(session, actor, field_id, changes=body))
 
@@ -349,6 +350,6 @@ def update_custom_field(
     summary="Delete an unused custom field",
     description="A field that tickets hold values of is refused (409): deactivate it instead.",
 )
-def delete_custom_field(field_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_custom_field(field_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     fields.delete_custom_field(session, actor, field_id)
     return Response(status_code=204)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from okno.errors import TooLarge
 from okno.http.deps import unit_of_work
+from okno.schemas import Id
 from okno.tickets import access, attachments, mentions, queries
 from okno.tickets.api import attachment_response
 from okno.web.pages import StaffPage, check_csrf
@@ -19,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/tickets/{ticket_id}/mentionable")
-async def mentionable(page: StaffPage, ticket_id: int, q: str = "") -> Response:
+async def mentionable(page: StaffPage, ticket_id: Id, q: str = "") -> Response:
     """Colleagues to suggest after "@": only those who may open this ticket."""
     assert page.signed_in is not None
     actor = page.signed_in.actor

@@ -21,6 +21,7 @@ from okno.accounts.permissions import Actor
 from okno.channels.spam import service as spam_service
 from okno.errors import Conflict, Invalid, OknoError
 from okno.http.deps import unit_of_work
+from okno.schemas import Id
 from okno.tickets import access, fields, queries
 from okno.tickets import changes as ticket_changes
 from okno.tickets.models import CustomFieldDefinition, FieldType
@@ -36,7 +37,7 @@ _INTEGER = re.compile(r"^[+-]?\d{1,15}$")
 @router.post("/tickets/{ticket_id}/tags")
 async def change_tags(
     page: StaffPage,
-    ticket_id: int,
+    ticket_id: Id,
     csrf_token: Annotated[str, Form()] = "",
     add: Annotated[str, Form(max_length=200)] = "",
     remove: Annotated[str, Form(max_length=200)] = "",
@@ -107,7 +108,7 @@ def _check_fields(
 
 
 @router.post("/tickets/{ticket_id}/fields")
-async def change_fields(page: StaffPage, ticket_id: int) -> Response:
+async def change_fields(page: StaffPage, ticket_id: Id) -> Response:
     """The custom fields form: each typed by its definition; all valid, or nothing changes."""
     form = await page.request.form()
     check_csrf(page, str(form.get("csrf_token") or ""))
@@ -174,7 +175,7 @@ async def _merge_page(
 
 
 @router.get("/tickets/{ticket_id}/merge")
-async def merge_form(page: StaffPage, ticket_id: int, q: str = "", target: int | None = None) -> Response:
+async def merge_form(page: StaffPage, ticket_id: Id, q: str = "", target: int | None = None) -> Response:
     """Find the ticket to merge into (by #number or words), then confirm with both side by side."""
     return await _merge_page(page, ticket_id, q=q.strip()[:200], target=target)
 
@@ -182,7 +183,7 @@ async def merge_form(page: StaffPage, ticket_id: int, q: str = "", target: int |
 @router.post("/tickets/{ticket_id}/merge")
 async def merge(
     page: StaffPage,
-    ticket_id: int,
+    ticket_id: Id,
     target_id: Annotated[int, Form()],
     confirm_different_customers: Annotated[bool, Form()] = False,
     csrf_token: Annotated[str, Form()] = "",
@@ -220,7 +221,7 @@ def _merge(session: Session, actor: Actor, source_id: int, target_id: int, confi
 @router.post("/tickets/{ticket_id}/spam")
 async def mark_spam(
     page: StaffPage,
-    ticket_id: int,
+    ticket_id: Id,
     csrf_token: Annotated[str, Form()] = "",
     block_sender: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
@@ -229,7 +230,7 @@ async def mark_spam(
 
 
 @router.post("/tickets/{ticket_id}/not-spam")
-async def unmark_spam(page: StaffPage, ticket_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+async def unmark_spam(page: StaffPage, ticket_id: Id, csrf_token: Annotated[str, Form()] = "") -> Response:
     return await _spam_change(page, ticket_id, csrf_token, spam_service.unmark)
 
 

@@ -26,6 +26,7 @@ from okno.customers.models import Plan
 from okno.db import utcnow
 from okno.errors import Forbidden, NotFound, OknoError
 from okno.http.deps import unit_of_work
+from okno.schemas import Id
 from okno.tickets import bulk, inbox, queries, saved_views
 from okno.tickets.models import Channel, Priority, TicketStatus, ViewScope
 from okno.tickets.schemas import SavedViewFilters, SavedViewIn, TicketUpdate
@@ -352,7 +353,7 @@ async def create_saved_view(
 @router.post("/inbox/views/{view_id}")
 async def update_saved_view(
     page: StaffPage,
-    view_id: int,
+    view_id: Id,
     csrf_token: Annotated[str, Form()] = "",
     name: Annotated[str, Form(max_length=500)] = "",
     scope: Annotated[str, Form(max_length=20)] = "personal",
@@ -364,7 +365,7 @@ async def update_saved_view(
 
 
 @router.post("/inbox/views/{view_id}/delete")
-async def delete_saved_view(page: StaffPage, view_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+async def delete_saved_view(page: StaffPage, view_id: Id, csrf_token: Annotated[str, Form()] = "") -> Response:
     check_csrf(page, csrf_token)
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=True) as session:

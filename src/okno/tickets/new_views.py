@@ -20,6 +20,7 @@ from okno.accounts.permissions import Actor, require_agent
 from okno.customers import service as customers_service
 from okno.errors import Invalid, NotFound
 from okno.http.deps import unit_of_work
+from okno.schemas import Id
 from okno.tickets import service
 from okno.tickets.models import Channel, Priority
 from okno.tickets.schemas import TicketCreate, normalise_tag
@@ -86,7 +87,7 @@ async def _render(
 
 
 @router.get("/tickets/new")
-async def new_ticket_page(page: StaffPage, customer_id: int | None = None, customer_q: str | None = None) -> Response:
+async def new_ticket_page(page: StaffPage, customer_id: Id | None = None, customer_q: str | None = None) -> Response:
     return await _render(page, customer_id=customer_id, customer_q=(customer_q or "").strip()[:200] or None)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from okno.accounts.permissions import CUSTOMER_VISIBLE_EVENTS, Actor, visible_tickets
 from okno.customers import queries as customers_queries
 from okno.errors import Invalid
+from okno.schemas import MAX_ID
 from okno.tickets import access
 from okno.tickets.models import (
     Attachment,
@@ -101,13 +102,17 @@ def _encode_cursor(sort: str, values: list[Any], ticket_id: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _bigint(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID
+
+
 def _decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, value, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
         key, _desc = parse_sort(sort)
         spec = SORTS[key]
-        if cursor_sort != sort or not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+        if cursor_sort != sort or not _bigint(ticket_id):
             raise ValueError
         raw = [value] if len(spec.attrs) == 1 else value
         if not isinstance(raw, list) or len(raw) != len(spec.attrs):
@@ -117,8 +122,11 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
             if item is None and spec.nullable:
                 values.append(None)
             elif attr.endswith(("_at", "_since")):
-                values.append(datetime.fromisoformat(item))
-            elif isinstance(item, int) and not isinstance(item, bool):
+                instant = datetime.fromisoformat(item)
+                if instant.tzinfo is None:
+                    raise ValueError
+                values.append(instant)
+            elif _bigint(item):
                 values.append(item)
             else:
                 raise ValueError

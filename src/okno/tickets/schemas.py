@@ -8,7 +8,7 @@ from pydantic import EmailStr, Field, field_validator, model_validator
 
 from okno.automation.sla.schemas import SlaClockRead
 from okno.customers.models import Plan
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel
 from okno.tickets.models import Channel, DeliveryStatus, MessageKind, Priority, TicketStatus, ViewScope
 
 TAG_PATTERN = re.compile(r"^[\w][\w\-.:/+]{0,79}$")
@@ -47,13 +47,13 @@ class MessageIn(InputModel):
 class TicketCreate(InputModel):
     subject: str = Field(min_length=1, max_length=500)
     customer: CustomerRef | None = None
-    customer_id: int | None = None
+    customer_id: Id | None = None
     message: MessageIn
     channel: Channel = Channel.api
     priority: Priority = Priority.normal
     tags: list[str] = Field(default_factory=list, max_length=50)
-    team_id: int | None = None
-    assignee_id: int | None = None
+    team_id: Id | None = None
+    assignee_id: Id | None = None
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     cc: list[EmailStr] = Field(default_factory=list, max_length=50)
     outbound: bool = Field(
@@ -69,8 +69,8 @@ class TicketUpdate(InputModel):
     subject: str | None = Field(default=None, min_length=1, max_length=500)
     status: TicketStatus | None = None
     priority: Priority | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
     add_tags: list[str] | None = Field(default=None, max_length=50)
     remove_tags: list[str] | None = Field(default=None, max_length=50)
@@ -86,12 +86,12 @@ class TicketUpdate(InputModel):
 class MessageCreate(MessageIn):
     kind: MessageKind = MessageKind.reply
     status: TicketStatus | None = Field(default=None, description="Send and set the ticket's status at once.")
-    seen_message_id: int | None = Field(
+    seen_message_id: Id | None = Field(
         default=None,
         description="The newest message the writer had seen. A public reply is refused (409 replied_meanwhile) "
         "when a colleague has replied since, so the customer does not get two answers.",
     )
-    mentioned_user_ids: list[int] = Field(
+    mentioned_user_ids: list[Id] = Field(
         default_factory=list,
         max_length=20,
         description="Internal notes only: colleagues to notify. Each must be active staff who may open the ticket.",
@@ -106,7 +106,7 @@ class MessageCreate(MessageIn):
 
 
 class MergeRequest(InputModel):
-    target_ticket_id: int
+    target_ticket_id: Id
     confirm_different_customers: bool = False
 
 
@@ -272,7 +272,7 @@ class SavedViewFilters(InputModel):
     "nobody" (unassigned) or a user id."""
 
     status: list[TicketStatus] = Field(default_factory=list, max_length=len(TicketStatus))
-    team_id: int | None = None
+    team_id: Id | None = None
     assignee: str | None = Field(default=None, pattern=ASSIGNEE_PATTERN)
     tag: str | None = None
     channel: Channel | None = None
@@ -293,6 +293,6 @@ class SavedViewFilters(InputModel):
 class SavedViewIn(InputModel):
     name: str = Field(min_length=1, max_length=80)
     scope: ViewScope = ViewScope.personal
-    team_id: int | None = None
+    team_id: Id | None = None
     filters: SavedViewFilters = Field(default_factory=SavedViewFilters)
     sort: str = Field(default="-last_activity_at", max_length=40)

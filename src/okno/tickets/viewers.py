@@ -19,6 +19,7 @@ from okno.accounts.permissions import Actor
 from okno.clock import Clock
 from okno.errors import NotFound
 from okno.realtime import Bus, make_signal
+from okno.schemas import is_id
 from okno.tickets import access
 from okno.tickets.feed import facts_of
 
@@ -58,7 +59,7 @@ class TicketViewers:
         if not self.actor.is_staff or not isinstance(message, dict):
             return
         kind, ticket_id = message.get("type"), message.get("ticket_id")
-        if kind not in RATE_LIMITS or not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+        if kind not in RATE_LIMITS or not is_id(ticket_id):
             return
         new_ticket = kind != "stopped_viewing" and ticket_id not in self.viewing
         if new_ticket and len(self.viewing) >= MAX_TICKETS_PER_CONNECTION:
@@ -84,9 +85,8 @@ class TicketViewers:
         if not self.actor.is_staff or not isinstance(message, dict) or message.get("type") != "read":
             return None
         ticket_id, message_id = message.get("ticket_id"), message.get("message_id")
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (ticket_id, message_id)):
+        if not (is_id(ticket_id) and is_id(message_id)):
             return None
-        assert isinstance(ticket_id, int) and isinstance(message_id, int)
         if self._visibility(ticket_id) is None or self._too_soon("read", ticket_id):
             return None
         return ticket_id, message_id

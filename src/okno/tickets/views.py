@@ -23,6 +23,7 @@ from okno.customers import service as customers_service
 from okno.db import utcnow
 from okno.errors import Conflict, Invalid, OknoError
 from okno.http.deps import unit_of_work
+from okno.schemas import Id
 from okno.tickets import access, attachments, fields, queries, service
 from okno.tickets import changes as ticket_changes
 from okno.tickets.models import MessageKind, Priority, TicketStatus
@@ -139,7 +140,7 @@ async def render_ticket(page: StaffPage, ticket_id: int, shown: Shown, status_co
 
 
 @router.get("/tickets/{ticket_id}")
-async def ticket_page(page: StaffPage, ticket_id: int, merged_from: int | None = None) -> Response:
+async def ticket_page(page: StaffPage, ticket_id: Id, merged_from: Id | None = None) -> Response:
     notice = None
     if merged_from is not None:
         notice = page.gettext("Ticket #%(number)s was merged into this one.", number=merged_from)
@@ -149,7 +150,7 @@ async def ticket_page(page: StaffPage, ticket_id: int, merged_from: int | None =
 @router.post("/tickets/{ticket_id}/messages")
 async def post_message(
     page: StaffPage,
-    ticket_id: int,
+    ticket_id: Id,
     body: Annotated[str, Form(max_length=200_000)] = "",
     kind: Annotated[str, Form()] = "reply",
     status: Annotated[str, Form()] = "",
@@ -224,7 +225,7 @@ async def _refusal_text(page: StaffPage, refused: OknoError) -> str:
 @router.post("/tickets/{ticket_id}/properties")
 async def update_properties(
     page: StaffPage,
-    ticket_id: int,
+    ticket_id: Id,
     csrf_token: Annotated[str, Form()] = "",
     status: Annotated[str | None, Form()] = None,
     priority: Annotated[str | None, Form()] = None,
@@ -259,7 +260,7 @@ async def update_properties(
 
 @router.post("/tickets/{ticket_id}/macros/{macro_id}")
 async def apply_macro_now(
-    page: StaffPage, ticket_id: int, macro_id: int, csrf_token: Annotated[str, Form()] = ""
+    page: StaffPage, ticket_id: Id, macro_id: Id, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     """A macro with actions and no text, chosen in the picker: there is nothing to write, so it applies at once."""
     check_csrf(page, csrf_token)

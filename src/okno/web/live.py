@@ -24,6 +24,7 @@ from okno.http.deps import unit_of_work
 from okno.http.stream import forward
 from okno.realtime import Stream
 from okno.runtime import Runtime
+from okno.schemas import AfterId
 from okno.tickets import reading
 from okno.tickets.viewers import TicketViewers
 from okno.web.pages import SESSION_COOKIE
@@ -40,7 +41,7 @@ def same_origin(websocket: WebSocket, runtime: Runtime) -> bool:
 
 
 @router.websocket("/live")
-async def live(websocket: WebSocket, after_id: int | None = None) -> None:
+async def live(websocket: WebSocket, after_id: AfterId | None = None) -> None:
     runtime: Runtime = websocket.app.state.runtime
     if not same_origin(websocket, runtime):
         await websocket.send_denial_response(JSONResponse(error_body("forbidden", "Cross-site connection."), 403))

@@ -21,6 +21,7 @@ from okno.automation.business_hours.schemas import CalendarUpdate
 from okno.automation.business_hours.views import weekday_names
 from okno.db import utcnow
 from okno.errors import Conflict
+from okno.schemas import Id
 from okno.web import forms
 from okno.web.i18n import Formatter, Gettext
 from okno.web.pages import Page, StaffPage
@@ -134,12 +135,12 @@ async def create_calendar(page: StaffPage) -> Response:
 
 
 @router.get(BASE + "/{calendar_id}")
-async def edit_calendar(page: StaffPage, calendar_id: int, done: str | None = None) -> Response:
+async def edit_calendar(page: StaffPage, calendar_id: Id, done: str | None = None) -> Response:
     return await _render_editor(page, calendar_id, done=done)
 
 
 @router.post(BASE + "/{calendar_id}")
-async def update_calendar(page: StaffPage, calendar_id: int) -> Response:
+async def update_calendar(page: StaffPage, calendar_id: Id) -> Response:
     form = await forms.read_form(page)
     read = admin_form.read(form, Gettext(page.locale))
     if read.data is not None:
@@ -159,14 +160,14 @@ def _set_teams(session: Session, actor: Actor, calendar_id: int, team_ids: list[
 
 
 @router.post(BASE + "/{calendar_id}/teams")
-async def set_teams(page: StaffPage, calendar_id: int) -> Response:
+async def set_teams(page: StaffPage, calendar_id: Id) -> Response:
     form = await forms.read_form(page)
     await forms.run(page, True, _set_teams, page.actor, calendar_id, forms.ids(form, "team_ids"))
     return RedirectResponse(f"{BASE}/{calendar_id}?done=teams#teams", status_code=303)
 
 
 @router.post(BASE + "/{calendar_id}/delete")
-async def delete_calendar(page: StaffPage, calendar_id: int) -> Response:
+async def delete_calendar(page: StaffPage, calendar_id: Id) -> Response:
     await forms.read_form(page)
     try:
         await forms.run(page, True, service.delete_calendar, page.actor, calendar_id)

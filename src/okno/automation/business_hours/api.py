@@ -11,6 +11,7 @@ from okno.automation.business_hours.schemas import CalendarCreate, CalendarRead,
 from okno.db import utcnow
 from okno.http.deps import CurrentActor, DbSession
 from okno.http.idempotency import IdempotencyDep
+from okno.schemas import Id
 
 router = APIRouter(prefix="/api/v1/business-hours", tags=["business hours"])
 
@@ -40,7 +41,7 @@ def create_calendar(
 
 
 @router.get("/{calendar_id}", response_model=CalendarRead, summary="One calendar")
-def get_calendar(calendar_id: int, session: DbSession, actor: CurrentActor) -> CalendarRead:
+def get_calendar(calendar_id: Id, session: DbSession, actor: CurrentActor) -> CalendarRead:
     return queries.to_read(session, service.get_calendar(session, actor, calendar_id), utcnow(session))
 
 
@@ -51,7 +52,7 @@ def get_calendar(calendar_id: int, session: DbSession, actor: CurrentActor) -> C
     description="Only the fields given change; `week`, `holidays`, `special_days` and `team_ids` replace "
     "the calendar's as a whole. A team listed in `team_ids` moves here from any other calendar.",
 )
-def update_calendar(calendar_id: int, body: CalendarUpdate, session: DbSession, actor: CurrentActor) -> CalendarRead:
+def update_calendar(calendar_id: Id, body: CalendarUpdate, session: DbSession, actor: CurrentActor) -> CalendarRead:
     row = service.update_calendar(session, actor, calendar_id, changes=body)
     return queries.to_read(session, row, utcnow(session))
 
@@ -63,6 +64,6 @@ def update_calendar(calendar_id: int, body: CalendarUpdate, session: DbSession, 
     description="Its teams fall back to the default calendar. The default calendar can be deleted only "
     "when it is the last one (409 otherwise).",
 )
-def delete_calendar(calendar_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_calendar(calendar_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_calendar(session, actor, calendar_id)
     return Response(status_code=204)

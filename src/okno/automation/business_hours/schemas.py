@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, PlainSerializer, field_validator, mo
 
 from okno.automation.business_hours.calendar import WEEKDAYS, Hours, Weekday, week_problems
 from okno.automation.business_hours.local_time import zone
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel
 
 MAX_INTERVALS = 6
 MAX_DATES = 500
@@ -153,7 +153,7 @@ class CalendarCreate(InputModel):
     week: Week = Field(default_factory=dict, description=WEEK_HELP)
     holidays: Holidays = Field(default_factory=list)
     special_days: SpecialDays = Field(default_factory=list)
-    team_ids: list[int] = Field(default_factory=list, max_length=500, description="Teams that work by this calendar.")
+    team_ids: list[Id] = Field(default_factory=list, max_length=500, description="Teams that work by this calendar.")
 
 
 class CalendarUpdate(InputModel):
@@ -169,7 +169,7 @@ class CalendarUpdate(InputModel):
     week: Week | None = Field(default=None, description=WEEK_HELP)
     holidays: Holidays | None = None
     special_days: SpecialDays | None = None
-    team_ids: list[int] | None = Field(default=None, max_length=500)
+    team_ids: list[Id] | None = Field(default=None, max_length=500)
 
 
 class CalendarRead(OutputModel):

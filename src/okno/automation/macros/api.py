@@ -11,6 +11,7 @@ from okno.automation.macros import service
 from okno.automation.macros.schemas import MacroApplied, MacroApply, MacroCreate, MacroRead, MacroUpdate
 from okno.http.deps import CurrentActor, DbSession
 from okno.http.idempotency import IdempotencyDep
+from okno.schemas import Id
 from okno.tickets import queries as ticket_queries
 
 router = APIRouter(prefix="/api/v1", tags=["macros"])
@@ -46,17 +47,17 @@ def create_macro(body: MacroCreate, session: DbSession, actor: CurrentActor, ide
 
 
 @router.get("/macros/{macro_id}", response_model=MacroRead, summary="One macro")
-def get_macro(macro_id: int, session: DbSession, actor: CurrentActor) -> MacroRead:
+def get_macro(macro_id: Id, session: DbSession, actor: CurrentActor) -> MacroRead:
     return MacroRead.model_validate(service.get_macro(session, actor, macro_id))
 
 
 @router.patch("/macros/{macro_id}", response_model=MacroRead, summary="Change a macro")
-def update_macro(macro_id: int, body: MacroUpdate, session: DbSession, actor: CurrentActor) -> MacroRead:
+def update_macro(macro_id: Id, body: MacroUpdate, session: DbSession, actor: CurrentActor) -> MacroRead:
     return MacroRead.model_validate(service.update_macro(session, actor, macro_id, changes=body))
 
 
 @router.delete("/macros/{macro_id}", status_code=204, summary="Delete a macro")
-def delete_macro(macro_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_macro(macro_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_macro(session, actor, macro_id)
     return Response(status_code=204)
 
@@ -71,8 +72,8 @@ def delete_macro(macro_id: int, session: DbSession, actor: CurrentActor) -> Resp
     "reply or note, and a status action goes with the reply.",
 )
 def apply_macro(
-    ticket_id: int,
-    macro_id: int,
+    ticket_id: Id,
+    macro_id: Id,
     session: DbSession,
     actor: CurrentActor,
     idempotency: IdempotencyDep,

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from okno.automation.macros import render
 from okno.automation.macros.models import MacroScope
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel
 from okno.tickets.models import Priority, TicketStatus
 from okno.tickets.schemas import TicketRead, normalise_tag
 
@@ -37,10 +37,10 @@ class MacroActions(InputModel):
     priority: Priority | None = None
     add_tags: list[str] = Field(default_factory=list, max_length=20)
     remove_tags: list[str] = Field(default_factory=list, max_length=20)
-    assignee: int | Literal["me", "nobody"] | None = Field(
+    assignee: Id | Literal["me", "nobody"] | None = Field(
         default=None, description='"me" (whoever applies the macro), "nobody" (unassign) or a user id.'
     )
-    team_id: int | None = None
+    team_id: Id | None = None
 
     _normalise_tags = field_validator("add_tags", "remove_tags")(_tags)
 
@@ -78,7 +78,7 @@ class MacroCreate(InputModel):
     kind: MacroKind = Field(default="reply", description="A public reply or an internal note.")
     actions: MacroActions = Field(default_factory=MacroActions)
     scope: MacroScope = MacroScope.personal
-    team_id: int | None = Field(default=None, description="The team of a team macro.")
+    team_id: Id | None = Field(default=None, description="The team of a team macro.")
     active: bool = True
 
     _placeholders = field_validator("body")(check_placeholders)
@@ -90,7 +90,7 @@ class MacroUpdate(InputModel):
     kind: MacroKind | None = None
     actions: MacroActions | None = Field(default=None, description="Replaces the macro's actions as a whole.")
     scope: MacroScope | None = None
-    team_id: int | None = None
+    team_id: Id | None = None
     active: bool | None = None
 
     @field_validator("body")

@@ -18,6 +18,7 @@ from okno.automation.macros.models import Macro
 from okno.automation.macros.schemas import MAX_BODY, MacroActions, MacroCreate, MacroUpdate
 from okno.errors import Forbidden, Invalid
 from okno.http.deps import unit_of_work
+from okno.schemas import Id
 from okno.tickets.models import Priority, TicketStatus
 from okno.web.i18n import Gettext
 from okno.web.pages import Page, StaffPage, check_csrf
@@ -179,7 +180,7 @@ def _search(session: Session, actor: Actor, ticket_id: int, q: str, locale: str)
 
 
 @router.get("/macros/search")
-async def search(page: StaffPage, ticket_id: int, q: str = "") -> Response:
+async def search(page: StaffPage, ticket_id: Id, q: str = "") -> Response:
     """The picker's suggestions for one ticket, rendered for it (JSON for macros.js)."""
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
@@ -196,7 +197,7 @@ async def new_macro(page: StaffPage) -> Response:
 
 
 @router.get("/macros/{macro_id}")
-async def edit_macro(page: StaffPage, macro_id: int) -> Response:
+async def edit_macro(page: StaffPage, macro_id: Id) -> Response:
     assert page.signed_in is not None
     actor = page.signed_in.actor
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
@@ -343,13 +344,13 @@ async def create_macro(page: StaffPage, form: Annotated[MacroForm, Form()]) -> R
 
 
 @router.post("/macros/{macro_id}")
-async def update_macro(page: StaffPage, macro_id: int, form: Annotated[MacroForm, Form()]) -> Response:
+async def update_macro(page: StaffPage, macro_id: Id, form: Annotated[MacroForm, Form()]) -> Response:
     check_csrf(page, form.csrf_token)
     return await _save(page, macro_id, form.model_dump(exclude={"csrf_token"}))
 
 
 @router.post("/macros/{macro_id}/delete")
-async def delete_macro(page: StaffPage, macro_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+async def delete_macro(page: StaffPage, macro_id: Id, csrf_token: Annotated[str, Form()] = "") -> Response:
     check_csrf(page, csrf_token)
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=True) as session:

@@ -22,7 +22,7 @@ from okno.automation.rules.schemas import (
 )
 from okno.http.deps import CurrentActor, DbSession, RuntimeDep
 from okno.http.idempotency import IdempotencyDep
-from okno.schemas import InputModel
+from okno.schemas import Id, InputModel
 from okno.tickets import queries as ticket_queries
 from okno.tickets.access import get_ticket
 
@@ -116,7 +116,7 @@ def dry_run(
 
 
 @router.get("/rules/{rule_id}", response_model=RuleRead, summary="One rule")
-def get_rule(rule_id: int, session: DbSession, actor: CurrentActor) -> RuleRead:
+def get_rule(rule_id: Id, session: DbSession, actor: CurrentActor) -> RuleRead:
     return RuleRead.model_validate(service.get_rule(session, actor, rule_id))
 
 
@@ -126,7 +126,7 @@ def get_rule(rule_id: int, session: DbSession, actor: CurrentActor) -> RuleRead:
     summary="Which recent tickets a saved rule would have matched",
 )
 def dry_run_rule(
-    rule_id: int,
+    rule_id: Id,
     session: DbSession,
     actor: CurrentActor,
     runtime: RuntimeDep,
@@ -146,13 +146,13 @@ def dry_run_rule(
 
 @router.patch("/rules/{rule_id}", response_model=RuleRead, summary="Change a rule (also switch it on or off)")
 def update_rule(
-    rule_id: int, body: RuleUpdate, session: DbSession, actor: CurrentActor, runtime: RuntimeDep
+    rule_id: Id, body: RuleUpdate, session: DbSession, actor: CurrentActor, runtime: RuntimeDep
 ) -> RuleRead:
     rule = service.update_rule(session, actor, rule_id, changes=body, regex_timeout=_timeout(runtime))
     return RuleRead.model_validate(rule)
 
 
 @router.delete("/rules/{rule_id}", status_code=204, summary="Delete a rule")
-def delete_rule(rule_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_rule(rule_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_rule(session, actor, rule_id)
     return Response(status_code=204)

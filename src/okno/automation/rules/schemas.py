@@ -26,7 +26,7 @@ from okno.automation.rules.conditions import (
 )
 from okno.automation.rules.models import RuleKind
 from okno.customers.models import Plan
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel, is_id
 from okno.tickets.models import Channel, Priority, TicketStatus
 from okno.tickets.schemas import normalise_tag
 from okno.web.i18n import N_
@@ -106,7 +106,7 @@ class RuleUpdate(InputModel):
 
 
 class RuleOrder(InputModel):
-    rule_ids: list[int] = Field(min_length=1, max_length=1000, description="The rules of one kind in their new order.")
+    rule_ids: list[Id] = Field(min_length=1, max_length=1000, description="The rules of one kind in their new order.")
 
 
 class RuleRead(OutputModel):
@@ -160,7 +160,7 @@ def _choice(value: Any, choices: type[StrEnum]) -> str | None:
 
 
 def _optional_id(value: Any) -> str | None:
-    return None if value is None or (isinstance(value, int) and not isinstance(value, bool)) else N_("must be an id")
+    return None if value is None or is_id(value) else N_("must be an id")
 
 
 def _condition_value(condition: Condition, *, timed: bool, regex_timeout: float) -> str | None:
@@ -223,12 +223,11 @@ def _action_value(action: Action) -> list[Problem]:
     if kind == ActionType.set_team:
         problem = _optional_id(value)
     elif kind == ActionType.set_assignee:
-        is_user = isinstance(value, int) and not isinstance(value, bool)
-        problem = None if value == "nobody" or is_user else N_("choose a user, or nobody")
+        problem = None if value == "nobody" or is_id(value) else N_("choose a user, or nobody")
     elif kind == ActionType.apply_macro:
-        problem = None if isinstance(value, int) and not isinstance(value, bool) else N_("choose a macro")
+        problem = None if is_id(value) else N_("choose a macro")
     elif kind == ActionType.call_webhook:
-        problem = None if isinstance(value, int) and not isinstance(value, bool) else N_("choose a webhook")
+        problem = None if is_id(value) else N_("choose a webhook")
     elif kind == ActionType.set_priority:
         problem = _choice(value, Priority)
     elif kind == ActionType.set_status:

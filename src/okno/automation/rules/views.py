@@ -21,6 +21,7 @@ from okno.channels.email import mailboxes
 from okno.customers import service as customers_service
 from okno.customers.models import Plan
 from okno.errors import Invalid
+from okno.schemas import Id
 from okno.tickets import fields
 from okno.tickets import queries as ticket_queries
 from okno.tickets.access import get_ticket
@@ -206,33 +207,33 @@ async def dry_run(page: StaffPage) -> Response:
 
 
 @router.get("/admin/rules/{rule_id}")
-async def edit_rule(page: StaffPage, rule_id: int, done: str | None = None) -> Response:
+async def edit_rule(page: StaffPage, rule_id: Id, done: str | None = None) -> Response:
     rule = await forms.run(page, False, service.get_rule, page.actor, rule_id)
     return await _render(page, rule_id, RuleKind(rule.kind), editor.from_rule(rule), done=done)
 
 
 @router.post("/admin/rules/{rule_id}")
-async def update_rule(page: StaffPage, rule_id: int) -> Response:
+async def update_rule(page: StaffPage, rule_id: Id) -> Response:
     rule = await forms.run(page, False, service.get_rule, page.actor, rule_id)
     return await _posted(page, rule_id, RuleKind(rule.kind))
 
 
 @router.post("/admin/rules/{rule_id}/active")
-async def set_active(page: StaffPage, rule_id: int) -> Response:
+async def set_active(page: StaffPage, rule_id: Id) -> Response:
     posted = await forms.read_form(page)
     await forms.run(page, True, service.set_active, page.actor, rule_id, active=forms.text(posted, "active") == "true")
     return RedirectResponse("/admin/rules?done=switched", status_code=303)
 
 
 @router.post("/admin/rules/{rule_id}/move")
-async def move_rule(page: StaffPage, rule_id: int) -> Response:
+async def move_rule(page: StaffPage, rule_id: Id) -> Response:
     posted = await forms.read_form(page)
     await forms.run(page, True, service.move, page.actor, rule_id, by=-1 if forms.text(posted, "to") == "up" else 1)
     return RedirectResponse(f"/admin/rules#rule-{rule_id}", status_code=303)
 
 
 @router.post("/admin/rules/{rule_id}/delete")
-async def delete_rule(page: StaffPage, rule_id: int) -> Response:
+async def delete_rule(page: StaffPage, rule_id: Id) -> Response:
     await forms.read_form(page)
     await forms.run(page, True, service.delete_rule, page.actor, rule_id)
     return RedirectResponse("/admin/rules?done=deleted", status_code=303)

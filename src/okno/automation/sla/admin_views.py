@@ -21,6 +21,7 @@ from okno.automation.sla.clock import TargetKind
 from okno.automation.sla.schemas import SlaPolicyCreate, SlaPolicyRead, SlaPolicyUpdate
 from okno.customers.models import Plan
 from okno.errors import Invalid
+from okno.schemas import Id
 from okno.tickets.models import Channel, Priority
 from okno.web import forms
 from okno.web.i18n import N_
@@ -191,12 +192,12 @@ async def create_policy(page: StaffPage) -> Response:
 
 
 @router.get("/admin/sla/{policy_id}")
-async def policy_page(page: StaffPage, policy_id: int, done: str | None = None) -> Response:
+async def policy_page(page: StaffPage, policy_id: Id, done: str | None = None) -> Response:
     return await _form_page(page, policy_id, done=done)
 
 
 @router.post("/admin/sla/{policy_id}")
-async def save_policy(page: StaffPage, policy_id: int) -> Response:
+async def save_policy(page: StaffPage, policy_id: Id) -> Response:
     form = await forms.read_form(page)
     values = _read_values(form)
     try:
@@ -214,7 +215,7 @@ async def save_policy(page: StaffPage, policy_id: int) -> Response:
 
 
 @router.post("/admin/sla/{policy_id}/move")
-async def move_policy(page: StaffPage, policy_id: int) -> Response:
+async def move_policy(page: StaffPage, policy_id: Id) -> Response:
     form = await forms.read_form(page)
     position = forms.text(form, "position")
     if position.isdigit():
@@ -223,7 +224,7 @@ async def move_policy(page: StaffPage, policy_id: int) -> Response:
 
 
 @router.post("/admin/sla/{policy_id}/delete")
-async def delete_policy(page: StaffPage, policy_id: int) -> Response:
+async def delete_policy(page: StaffPage, policy_id: Id) -> Response:
     await forms.read_form(page)
     await forms.run(page, True, service.delete_policy, page.actor, policy_id)
     return RedirectResponse("/admin/sla?done=deleted", status_code=303)

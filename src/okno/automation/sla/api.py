@@ -9,6 +9,7 @@ from okno.automation.sla import service
 from okno.automation.sla.schemas import SlaPolicyCreate, SlaPolicyRead, SlaPolicyUpdate
 from okno.http.deps import CurrentActor, DbSession
 from okno.http.idempotency import IdempotencyDep
+from okno.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["sla"])
 
@@ -40,7 +41,7 @@ def create_policy(
 
 
 @router.get("/sla-policies/{policy_id}", response_model=SlaPolicyRead, summary="One SLA policy")
-def get_policy(policy_id: int, session: DbSession, actor: CurrentActor) -> SlaPolicyRead:
+def get_policy(policy_id: Id, session: DbSession, actor: CurrentActor) -> SlaPolicyRead:
     return service.to_read(service.get_policy(session, actor, policy_id))
 
 
@@ -49,11 +50,11 @@ def get_policy(policy_id: int, session: DbSession, actor: CurrentActor) -> SlaPo
     response_model=SlaPolicyRead,
     summary="Change an SLA policy or move it in the order",
 )
-def update_policy(policy_id: int, body: SlaPolicyUpdate, session: DbSession, actor: CurrentActor) -> SlaPolicyRead:
+def update_policy(policy_id: Id, body: SlaPolicyUpdate, session: DbSession, actor: CurrentActor) -> SlaPolicyRead:
     return service.to_read(service.update_policy(session, actor, policy_id, changes=body))
 
 
 @router.delete("/sla-policies/{policy_id}", status_code=204, summary="Delete an SLA policy")
-def delete_policy(policy_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_policy(policy_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_policy(session, actor, policy_id)
     return Response(status_code=204)

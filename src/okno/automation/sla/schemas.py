@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from okno.automation.sla.clock import Outcome, TargetKind
 from okno.customers.models import Plan
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel
 from okno.tickets.models import Channel, Priority
 
 MAX_MINUTES = 365 * 24 * 60  # a year: anything longer is a typo
@@ -64,7 +64,7 @@ class PolicyConditions(InputModel):
     priorities: list[Priority] = Field(default_factory=list, max_length=len(Priority))
     plans: list[Plan] = Field(default_factory=list, max_length=len(Plan), description="The customer's plan.")
     channels: list[Channel] = Field(default_factory=list, max_length=len(Channel))
-    team_ids: list[int] = Field(default_factory=list, max_length=200)
+    team_ids: list[Id] = Field(default_factory=list, max_length=200)
 
     @field_validator("priorities", "plans", "channels", "team_ids")
     @classmethod

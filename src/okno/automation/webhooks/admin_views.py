@@ -18,6 +18,7 @@ from okno.accounts.permissions import Actor, require_admin
 from okno.automation.webhooks import service
 from okno.automation.webhooks.schemas import EVENT_KINDS, SubscriptionCreate, SubscriptionUpdate
 from okno.errors import Conflict, Invalid
+from okno.schemas import Id
 from okno.web import forms
 from okno.web.i18n import N_
 from okno.web.pages import Page, StaffPage
@@ -142,12 +143,12 @@ async def create_webhook(page: StaffPage) -> Response:
 
 
 @router.get("/admin/webhooks/{subscription_id:int}")
-async def webhook_page(page: StaffPage, subscription_id: int, done: str | None = None) -> Response:
+async def webhook_page(page: StaffPage, subscription_id: Id, done: str | None = None) -> Response:
     return await _page(page, subscription_id, done=done)
 
 
 @router.post("/admin/webhooks/{subscription_id:int}")
-async def update_webhook(page: StaffPage, subscription_id: int) -> Response:
+async def update_webhook(page: StaffPage, subscription_id: Id) -> Response:
     form = await forms.read_form(page)
     values = _values(form)
     try:
@@ -159,21 +160,21 @@ async def update_webhook(page: StaffPage, subscription_id: int) -> Response:
 
 
 @router.post("/admin/webhooks/{subscription_id:int}/secret")
-async def rotate_secret(page: StaffPage, subscription_id: int) -> Response:
+async def rotate_secret(page: StaffPage, subscription_id: Id) -> Response:
     await forms.read_form(page)
     secret = await forms.run(page, True, service.rotate_secret, page.actor, subscription_id)
     return await _page(page, subscription_id, done="rotated", secret=secret)
 
 
 @router.post("/admin/webhooks/{subscription_id:int}/ping")
-async def ping(page: StaffPage, subscription_id: int) -> Response:
+async def ping(page: StaffPage, subscription_id: Id) -> Response:
     await forms.read_form(page)
     await forms.run(page, True, service.send_ping, page.actor, subscription_id)
     return RedirectResponse(f"/admin/webhooks/{subscription_id}?done=pinged#deliveries", status_code=303)
 
 
 @router.post("/admin/webhooks/{subscription_id:int}/deliveries/{delivery_id:int}/redeliver")
-async def redeliver(page: StaffPage, subscription_id: int, delivery_id: int) -> Response:
+async def redeliver(page: StaffPage, subscription_id: Id, delivery_id: Id) -> Response:
     await forms.read_form(page)
     try:
         await forms.run(page, True, service.redeliver, page.actor, subscription_id, delivery_id)
@@ -183,7 +184,7 @@ async def redeliver(page: StaffPage, subscription_id: int, delivery_id: int) -> 
 
 
 @router.post("/admin/webhooks/{subscription_id:int}/delete")
-async def delete(page: StaffPage, subscription_id: int) -> Response:
+async def delete(page: StaffPage, subscription_id: Id) -> Response:
     await forms.read_form(page)
     await forms.run(page, True, service.delete_subscription, page.actor, subscription_id)
     return RedirectResponse("/admin/webhooks?done=deleted", status_code=303)

@@ -22,6 +22,7 @@ from okno.automation.webhooks.schemas import (
 )
 from okno.http.deps import CurrentActor, DbSession
 from okno.http.idempotency import IdempotencyDep
+from okno.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -64,19 +65,19 @@ def create_webhook(
 
 
 @router.get("/webhooks/{subscription_id}", response_model=SubscriptionRead, summary="One webhook subscription")
-def get_webhook(subscription_id: int, session: DbSession, actor: CurrentActor) -> SubscriptionRead:
+def get_webhook(subscription_id: Id, session: DbSession, actor: CurrentActor) -> SubscriptionRead:
     return _read(session, service.get_subscription(session, actor, subscription_id))
 
 
 @router.patch("/webhooks/{subscription_id}", response_model=SubscriptionRead, summary="Change a subscription")
 def update_webhook(
-    subscription_id: int, body: SubscriptionUpdate, session: DbSession, actor: CurrentActor
+    subscription_id: Id, body: SubscriptionUpdate, session: DbSession, actor: CurrentActor
 ) -> SubscriptionRead:
     return _read(session, service.update_subscription(session, actor, subscription_id, data=body))
 
 
 @router.delete("/webhooks/{subscription_id}", status_code=204, summary="Delete a subscription and its log")
-def delete_webhook(subscription_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_webhook(subscription_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_subscription(session, actor, subscription_id)
     return Response(status_code=204)
 
@@ -88,7 +89,7 @@ def delete_webhook(subscription_id: int, session: DbSession, actor: CurrentActor
     description="Generated unless given; returned only in this answer. Takes effect at once.",
 )
 def rotate_webhook_secret(
-    subscription_id: int,
+    subscription_id: Id,
     session: DbSession,
     actor: CurrentActor,
     idempotency: IdempotencyDep,
@@ -106,9 +107,7 @@ def rotate_webhook_secret(
     response_model=DeliveryRead,
     summary="Send a test delivery",
 )
-def ping_webhook(
-    subscription_id: int, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
-) -> Response:
+def ping_webhook(subscription_id: Id, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep) -> Response:
     return idempotency.respond(
         202, lambda: DeliveryRead.model_validate(service.send_ping(session, actor, subscription_id))
     )
@@ -120,7 +119,7 @@ def ping_webhook(
     summary="The delivery log, newest first",
 )
 def list_webhook_deliveries(
-    subscription_id: int,
+    subscription_id: Id,
     session: DbSession,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -138,7 +137,7 @@ def list_webhook_deliveries(
     description="A new delivery with the same payload and event id (receivers deduplicate by it).",
 )
 def redeliver_webhook(
-    subscription_id: int, delivery_id: int, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
+    subscription_id: Id, delivery_id: Id, session: DbSession, actor: CurrentActor, idempotency: IdempotencyDep
 ) -> Response:
     return idempotency.respond(
         202, lambda: DeliveryRead.model_validate(service.redeliver(session, actor, subscription_id, delivery_id))

@@ -32,6 +32,7 @@ from okno.channels.widget import service as widget_service
 from okno.channels.widget.service import WidgetSettings
 from okno.errors import Forbidden, Invalid, OknoError, okno_error_response
 from okno.http.deps import get_runtime, unit_of_work
+from okno.schemas import Id
 
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
@@ -182,7 +183,7 @@ async def confirm_code(request: Request, key: str) -> Response:
 
 
 @router.post("/widget/{key}/conversations/{conversation_id}/transcript")
-async def request_transcript(request: Request, key: str, conversation_id: int) -> Response:
+async def request_transcript(request: Request, key: str, conversation_id: Id) -> Response:
     data = await _body(request, TranscriptRequest)
 
     def work(session: Session, widget: WidgetSettings) -> str:

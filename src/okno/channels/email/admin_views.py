@@ -22,6 +22,7 @@ from okno.channels.email.models import Receiving, Security
 from okno.channels.email.schemas import SETTINGS, MailboxCreate, MailboxUpdate
 from okno.crypto import Sealer
 from okno.errors import Conflict, Invalid
+from okno.schemas import Id
 from okno.web import forms
 from okno.web.i18n import N_
 from okno.web.pages import Page, StaffPage
@@ -156,13 +157,13 @@ def _mailbox(session: Session, actor: Actor, mailbox_id: int) -> dict[str, Any]:
 
 
 @router.get("/admin/mailboxes/{mailbox_id:int}")
-async def mailbox_page(page: StaffPage, mailbox_id: int, done: str | None = None) -> Response:
+async def mailbox_page(page: StaffPage, mailbox_id: Id, done: str | None = None) -> Response:
     context = await forms.run(page, False, _mailbox, page.actor, mailbox_id)
     return await _mailbox_form(page, "admin/mailbox.html", done=done, **context)
 
 
 @router.post("/admin/mailboxes/{mailbox_id:int}")
-async def update_mailbox(page: StaffPage, mailbox_id: int) -> Response:
+async def update_mailbox(page: StaffPage, mailbox_id: Id) -> Response:
     form = await forms.read_form(page)
     values = _values(form)
     try:
@@ -199,7 +200,7 @@ async def quarantine_page(page: StaffPage, done: str | None = None, n: int = 0) 
 
 
 @router.get("/admin/mailboxes/quarantine/{inbound_id:int}.eml")
-async def download_raw(page: StaffPage, inbound_id: int) -> Response:
+async def download_raw(page: StaffPage, inbound_id: Id) -> Response:
     raw = await forms.run(page, False, quarantine.raw_mail, page.actor, inbound_id)
     return Response(
         raw,
@@ -212,7 +213,7 @@ async def download_raw(page: StaffPage, inbound_id: int) -> Response:
 
 
 @router.post("/admin/mailboxes/quarantine/{inbound_id:int}/retry")
-async def retry_one(page: StaffPage, inbound_id: int) -> Response:
+async def retry_one(page: StaffPage, inbound_id: Id) -> Response:
     await forms.read_form(page)
     try:
         await forms.run(page, True, quarantine.retry, page.actor, inbound_id)

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import EmailStr, Field, model_validator
 
 from okno.channels.email.models import Receiving, Security
-from okno.schemas import InputModel, OutputModel
+from okno.schemas import Id, InputModel, OutputModel
 
 Host = Field(default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
 
@@ -13,7 +13,7 @@ Host = Field(default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\
 class MailboxCreate(InputModel):
     address: EmailStr
     display_name: str = Field(default="", max_length=200)
-    team_id: int | None = None
+    team_id: Id | None = None
     receiving: Receiving = Receiving.smtp
     imap_host: str | None = Host
     imap_port: int | None = Field(default=None, ge=1, le=65535)

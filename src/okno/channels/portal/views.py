@@ -34,6 +34,7 @@ from okno.crypto import Sealer
 from okno.customers import queries as customers_queries
 from okno.errors import RateLimited
 from okno.runtime import Runtime
+from okno.schemas import Id
 from okno.tickets import attachments, changes
 from okno.tickets import queries as tickets_queries
 from okno.tickets.access import get_ticket
@@ -230,7 +231,7 @@ async def _render_ticket(
 
 
 @router.get("/portal/requests/{ticket_id}")
-async def request_page(page: CustomerPage, ticket_id: int, sent: int = 0, closed: int = 0) -> Response:
+async def request_page(page: CustomerPage, ticket_id: Id, sent: int = 0, closed: int = 0) -> Response:
     notice = None
     if sent:
         notice = page.gettext("Thank you. We have your message and will answer here.")
@@ -240,7 +241,7 @@ async def request_page(page: CustomerPage, ticket_id: int, sent: int = 0, closed
 
 
 @router.post("/portal/requests/{ticket_id}/reply")
-async def reply(page: CustomerPage, ticket_id: int) -> Response:
+async def reply(page: CustomerPage, ticket_id: Id) -> Response:
     assert page.customer is not None
     posted = await uploads.read(page, ("message",))
     errors: dict[str, str] = {}
@@ -267,7 +268,7 @@ def _close(session: Session, actor: Actor, ticket_id: int) -> None:
 
 
 @router.post("/portal/requests/{ticket_id}/close")
-async def close(page: CustomerPage, ticket_id: int) -> Response:
+async def close(page: CustomerPage, ticket_id: Id) -> Response:
     assert page.customer is not None
     form = await page.request.form()
     submitted = form.get("csrf_token")

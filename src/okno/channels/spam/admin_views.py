@@ -20,6 +20,7 @@ from okno.channels.spam import service, signals
 from okno.channels.spam.schemas import SpamRuleIn, SpamRuleUpdate, SpamSettingsUpdate
 from okno.channels.spam.scoring import RuleAction, RuleField, RuleMatch
 from okno.errors import Invalid
+from okno.schemas import Id
 from okno.tickets import queries as ticket_queries
 from okno.web import forms
 from okno.web.i18n import N_
@@ -150,12 +151,12 @@ async def _rule_page(page: Page, rule_id: int, status: int = 200, **context: Any
 
 
 @router.get("/admin/spam/rules/{rule_id:int}")
-async def rule_page(page: StaffPage, rule_id: int, done: str | None = None) -> Response:
+async def rule_page(page: StaffPage, rule_id: Id, done: str | None = None) -> Response:
     return await _rule_page(page, rule_id, done=done)
 
 
 @router.post("/admin/spam/rules/{rule_id:int}")
-async def update_rule(page: StaffPage, rule_id: int) -> Response:
+async def update_rule(page: StaffPage, rule_id: Id) -> Response:
     form = await forms.read_form(page)
     values = _rule_values(form)
     try:
@@ -169,7 +170,7 @@ async def update_rule(page: StaffPage, rule_id: int) -> Response:
 
 
 @router.post("/admin/spam/rules/{rule_id:int}/delete")
-async def delete_rule(page: StaffPage, rule_id: int) -> Response:
+async def delete_rule(page: StaffPage, rule_id: Id) -> Response:
     await forms.read_form(page)
     await forms.run(page, True, service.delete_rule, page.actor, rule_id)
     return RedirectResponse("/admin/spam?done=deleted#rules", status_code=303)

@@ -12,6 +12,7 @@ from okno.channels.spam import service
 from okno.channels.spam.schemas import SpamRuleIn, SpamRuleRead, SpamRuleUpdate, SpamSettingsRead, SpamSettingsUpdate
 from okno.http.deps import CurrentActor, DbSession, RuntimeDep
 from okno.http.idempotency import IdempotencyDep
+from okno.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["spam"])
 
@@ -60,19 +61,19 @@ def create_rule(
 
 
 @router.get("/spam-rules/{rule_id}", response_model=SpamRuleRead)
-def get_rule(rule_id: int, session: DbSession, actor: CurrentActor) -> SpamRuleRead:
+def get_rule(rule_id: Id, session: DbSession, actor: CurrentActor) -> SpamRuleRead:
     return SpamRuleRead.model_validate(service.get_rule(session, actor, rule_id))
 
 
 @router.patch("/spam-rules/{rule_id}", response_model=SpamRuleRead, summary="Change a spam rule")
 def update_rule(
-    rule_id: int, body: SpamRuleUpdate, session: DbSession, actor: CurrentActor, runtime: RuntimeDep
+    rule_id: Id, body: SpamRuleUpdate, session: DbSession, actor: CurrentActor, runtime: RuntimeDep
 ) -> SpamRuleRead:
     rule = service.update_rule(session, actor, rule_id, changes=body, regex_timeout=_timeout(runtime))
     return SpamRuleRead.model_validate(rule)
 
 
 @router.delete("/spam-rules/{rule_id}", status_code=204)
-def delete_rule(rule_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_rule(rule_id: Id, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_rule(session, actor, rule_id)
     return Response(status_code=204)

@@ -20,6 +20,7 @@ from okno.accounts.permissions import Actor, require_admin
 from okno.channels.widget import service
 from okno.channels.widget.schemas import WidgetCreate, WidgetUpdate
 from okno.errors import Invalid
+from okno.schemas import Id
 from okno.web import forms
 from okno.web.i18n import N_
 from okno.web.pages import Page, StaffPage
@@ -247,12 +248,12 @@ async def create_widget(page: StaffPage) -> Response:
 
 
 @router.get("/admin/widgets/{widget_id:int}")
-async def widget_page(page: StaffPage, widget_id: int, done: str | None = None) -> Response:
+async def widget_page(page: StaffPage, widget_id: Id, done: str | None = None) -> Response:
     return await _form(page, widget_id, done=done)
 
 
 @router.post("/admin/widgets/{widget_id:int}")
-async def update_widget(page: StaffPage, widget_id: int) -> Response:
+async def update_widget(page: StaffPage, widget_id: Id) -> Response:
     form = await forms.read_form(page)
     values = _read_values(form)
     try:
@@ -266,7 +267,7 @@ async def update_widget(page: StaffPage, widget_id: int) -> Response:
 
 
 @router.post("/admin/widgets/{widget_id:int}/secret")
-async def rotate_secret(page: StaffPage, widget_id: int) -> Response:
+async def rotate_secret(page: StaffPage, widget_id: Id) -> Response:
     await forms.read_form(page)
     secret = await forms.run(page, True, service.rotate_secret, page.actor, widget_id)
     return await _form(page, widget_id, done="rotated", secret=secret)

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from okno.channels.widget.origins import normalise_origin
-from okno.schemas import InputModel
+from okno.schemas import Id, InputModel
 
 Origin = Annotated[str, Field(max_length=300), AfterValidator(normalise_origin)]
 Position = Literal["right", "left"]
@@ -17,9 +17,9 @@ MAX_ORIGINS = 50
 class TopicIn(InputModel):
     """A pre-chat topic; ``id`` keeps an existing topic (chats refer to it), none creates one."""
 
-    id: int | None = None
+    id: Id | None = None
     label: str = Field(min_length=1, max_length=100)
-    team_id: int
+    team_id: Id
 
 
 class WidgetCreate(InputModel):
@@ -31,7 +31,7 @@ class WidgetCreate(InputModel):
     # Empty: the widget greets in the visitor's language with its own words.
     greeting: str = Field(default="", max_length=500)
     language: Language = "auto"
-    team_id: int | None = None
+    team_id: Id | None = None
     topics: list[TopicIn] = Field(default_factory=list, max_length=MAX_TOPICS)
     ask_name: bool = False
     ask_email: bool = True
