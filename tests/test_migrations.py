@@ -34,6 +34,9 @@ def _compared(item: object, name: str | None, kind: str, reflected: bool, compar
     return _models_own(name, kind, None)
 
 
+# SQLite cannot reflect an index on an expression, so alembic skips comparing those there; the
+# PostgreSQL run compares them.
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrated_schema_matches_the_models(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(
