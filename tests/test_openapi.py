@@ -27,7 +27,7 @@ def test_every_operation_documents_its_error_answers_with_the_error_body(client:
         expected = {"401", "403"} if op.get("security") else set()
         expected |= {"404"} if "{" in path else set()
         expected |= {"409"} if method in WRITES else set()
-        expected |= {"413"} if "requestBody" in op else set()
+        expected |= {"400", "413"} if "requestBody" in op else set()
         expected |= {"422"} if op.get("parameters") or "requestBody" in op else set()
         assert expected <= set(answers), (method, path, sorted(answers))
     sign_in = document["paths"]["/api/v1/auth/tokens"]["post"]["responses"]
@@ -37,12 +37,15 @@ def test_every_operation_documents_its_error_answers_with_the_error_body(client:
 def test_the_documented_error_body_is_the_one_sent(client: TestClient, people: Personas) -> None:
     schema = client.get("/api/openapi.json").json()["components"]["schemas"]["Error"]
     fields = set(schema["properties"]["error"]["required"])
+    json_body = {**people.admin.headers, "Content-Type": "application/json"}
     answers = [
         client.get("/api/v1/tickets"),  # 401
         client.get("/api/v1/tickets/999999", headers=people.agent.headers),  # 404
         client.get("/api/v1/tickets", params={"limit": 0}, headers=people.agent.headers),  # 422
         client.post("/api/v1/teams", json={"name": "Billing"}, headers=people.agent.headers),  # 403
+        client.post("/api/v1/teams", content=b"\xff{", headers=json_body),  # 400
     ]
-    assert [a.status_code for a in answers] == [401, 404, 422, 403]
+    assert [a.status_code for a in answers] == [401, 404, 422, 403, 400]
+    assert answers[-1].json()["error"]["code"] == "malformed_body"
     for answer in answers:
         assert set(answer.json()) == {"error"} and set(answer.json()["error"]) == fields

@@ -89,9 +89,8 @@ def okno_error_response(exc: OknoError) -> JSONResponse:
 
 
 def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "too_large"}.get(
-        exc.status_code, "http_error"
-    )
+    known = {400: "malformed_body", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    code = known.get(exc.status_code, "http_error")
     return JSONResponse(
         error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )

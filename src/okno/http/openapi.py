@@ -3,8 +3,8 @@
 Every error has one body, ``{"error": {"code", "message", "details"}}`` (``errors.error_body``).
 FastAPI documents only its own validation error, with a body Okno never sends. Which errors an
 operation can answer follows from what it is, so they are filled in here for all of them: 401 and
-403 where it takes a token, 404 where its path names an object, 409 for a change, 413 where it
-takes a body, 422 where it takes any input. An operation declares the others it can answer (a 429
+403 where it takes a token, 404 where its path names an object, 409 for a change, 400 and 413
+where it takes a body, 422 where it takes any input. An operation declares the others it can answer (a 429
 of a rate limit) in its route's ``responses``; this gives them the error body too.
 """
 
@@ -53,6 +53,7 @@ def _answers(path: str, method: str, operation: dict[str, Any]) -> dict[str, str
     if method in _WRITES:
         answers["409"] = "The change conflicts with the object's state (an invalid status transition, say)"
     if "requestBody" in operation:
+        answers["400"] = "The body cannot be read (not UTF-8, or a broken form)"
         answers["413"] = "The body is over the size limit"
     if operation.get("parameters") or "requestBody" in operation:
         answers["422"] = "Invalid input; details name the fields"
