@@ -82,6 +82,8 @@ def test_only_administrators(client: TestClient, people: Personas) -> None:
     assert client.patch(f"{URL}/{created['id']}", json={"name": "x"}, headers=people.agent.headers).status_code == 403
     assert client.post(URL, json=CALENDAR, headers=people.admin.headers).status_code == 409  # name taken
     second = client.post(URL, json={**CALENDAR, "name": "Second"}, headers=people.admin.headers).json()
+    renamed = client.patch(f"{URL}/{second['id']}", json={"name": CALENDAR["name"]}, headers=people.admin.headers)
+    assert renamed.status_code == 409 and renamed.json()["error"]["code"] == "calendar_exists"
     refused = client.delete(f"{URL}/{created['id']}", headers=people.admin.headers)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "default_calendar"
     made_default = client.patch(f"{URL}/{second['id']}", json={"is_default": True}, headers=people.admin.headers)

@@ -154,6 +154,7 @@ def update_calendar(session: Session, actor: Actor, calendar_id: int, *, changes
         value = getattr(changes, name)
         if value is not None:
             setattr(row, name, value)
+    _flush_named(session, row)  # before anything else flushes it: a taken name is the caller's conflict
     if changes.is_default and not row.is_default:
         _clear_default(session)
         row.is_default = True
@@ -170,7 +171,7 @@ def update_calendar(session: Session, actor: Actor, calendar_id: int, *, changes
     row.special_days.extend(special_days or [])
     row.revision = uuid.uuid4().hex
     row.updated_at = utcnow(session)
-    _flush_named(session, row)
+    session.flush()
     if changes.team_ids is not None:
         _link_teams(session, row.id, changes.team_ids)
     return row
