@@ -96,6 +96,15 @@ def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
     )
 
 
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
+    details = [
+        {"field": _field_path(err.get("loc", ())), "reason": err.get("msg", "invalid"), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+    fields = ", ".join(d["field"] for d in details if d["field"]) or "request"
+    return JSONResponse(error_body("validation_error", f"Invalid input: {fields}", details), status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OknoError)
     async def _okno_error(request: Request, exc: OknoError) -> JSONResponse:
@@ -103,16 +112,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {
-                "field": _field_path(err.get("loc", ())),
-                "reason": err.get("msg", "invalid"),
-                "type": err.get("type"),
-            }
-            for err in exc.errors()
-        ]
-        fields = ", ".join(d["field"] for d in details if d["field"]) or "request"
-        return JSONResponse(error_body("validation_error", f"Invalid input: {fields}", details), status_code=422)
+        return validation_error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -174,6 +174,15 @@ def test_error_pages_are_pages(client: TestClient, db: Database, people: Persona
     assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.text and "Traceback" not in missing.text
     api = client.get("/api/v1/tickets/987654", headers={"Authorization": f"Bearer {people.agent.token}"})
     assert api.json()["error"]["code"] == "not_found"
+    for address in ("/tickets/abc", f"/tickets/{2**64}", "/customers/0"):  # ids no page can have
+        malformed = client.get(address, headers=HTML)
+        assert malformed.status_code == 404 and "There is no such page." in malformed.text, address
+    russian = client.get("/tickets/abc", headers={**HTML, "accept-language": "ru"})
+    assert "Такой страницы нет." in russian.text
+    bad_query = client.get("/tickets/987654", params={"merged_from": "x"}, headers=HTML)
+    assert bad_query.status_code == 422 and "The request was not valid." in bad_query.text
+    api = client.get("/api/v1/tickets/abc", headers={"Authorization": f"Bearer {people.agent.token}"})
+    assert api.status_code == 422 and api.json()["error"]["details"][0]["field"] == "ticket_id"
 
 
 def test_live_socket_checks_origin_and_session(client: TestClient, db: Database, people: Personas) -> None:

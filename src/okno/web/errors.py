@@ -5,10 +5,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from okno.errors import OknoError, http_error_response, okno_error_response
+from okno.errors import OknoError, http_error_response, okno_error_response, validation_error_response
 from okno.web.i18n import Gettext, negotiate
 from okno.web.pages import SignInRequired, environment
 
@@ -17,7 +18,8 @@ def _wants_page(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
-def _error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+def _error_page(request: Request, status_code: int, message: str | None = None) -> HTMLResponse:
+    """``message`` None: the page says what the status means, in the reader's language."""
     locale = negotiate(request.headers.get("accept-language"))
     words = Gettext(locale)
     html = environment.get_template("error.html").render(
@@ -43,6 +45,15 @@ def install_page_handlers(app: FastAPI) -> None:
         if _wants_page(request):
             return _error_page(request, exc.status_code, exc.message)
         return okno_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not _wants_page(request):
+            return validation_error_response(exc)
+        # A page address with a malformed id (/tickets/abc) names no page; bad form or query input
+        # that the page did not check itself is the reader's request gone wrong.
+        in_path = all(err.get("loc", ("",))[0] == "path" for err in exc.errors())
+        return _error_page(request, 404 if in_path else 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
