@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from okno.db import Database
 from okno.errors import install_error_handlers
 from okno.tickets.models import Ticket
+from okno.web.errors import install_page_handlers
 from tests.factories.personas import Personas
 
 TOO_BIG = 2**63  # one past BIGINT
@@ -91,10 +92,18 @@ def test_text_with_a_nul_character_is_refused_on_both_databases(
 def test_a_value_the_database_refuses_is_a_422_not_a_crash() -> None:
     app = FastAPI()
     install_error_handlers(app)
+    install_page_handlers(app)
 
-    @app.get("/search")
+    @app.get("/api/v1/search")
     def search() -> None:
         raise OverflowError("Python int too large to convert to SQLite INTEGER")
 
-    answer = TestClient(app, raise_server_exceptions=False).get("/search")
+    @app.post("/support/new")
+    def form() -> None:
+        raise sa.exc.DataError("INSERT …", {}, ValueError("PostgreSQL text fields cannot contain NUL (0x00) bytes"))
+
+    http = TestClient(app, raise_server_exceptions=False)
+    answer = http.get("/api/v1/search", headers={"accept": "text/html"})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_value"
+    page = http.post("/support/new", headers={"accept": "text/html"})
+    assert page.status_code == 422 and "The request was not valid." in page.text

@@ -105,6 +105,18 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(error_body("validation_error", f"Invalid input: {fields}", details), status_code=422)
 
 
+# Inputs are checked where they are read, and ids are bounded there (schemas.Id); a value that
+# still reaches the database out of its range (a number in an opaque cursor, a NUL character,
+# which PostgreSQL's text refuses) is the caller's to fix, not a crash.
+UNSTORABLE_VALUES = (OverflowError, sa.exc.DataError)
+
+
+def unstorable_value_response(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("value out of the database's range on %s %s: %s", request.method, request.url.path, exc)
+    message = "A value in the request is out of range or holds characters that cannot be stored."
+    return JSONResponse(error_body("invalid_value", message), status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OknoError)
     async def _okno_error(request: Request, exc: OknoError) -> JSONResponse:
@@ -127,15 +139,8 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=409,
         )
 
-    # Inputs are checked where they are read, and ids are bounded there (schemas.Id); a value that
-    # still reaches the database out of its range (a number in an opaque cursor, a NUL character,
-    # which PostgreSQL's text refuses) is the caller's to fix, not a crash.
-    @app.exception_handler(OverflowError)
-    @app.exception_handler(sa.exc.DataError)
-    async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("value out of the database's range on %s %s: %s", request.method, request.url.path, exc)
-        message = "A value in the request is out of range or holds characters that cannot be stored."
-        return JSONResponse(error_body("invalid_value", message), status_code=422)
+    for kind in UNSTORABLE_VALUES:
+        app.add_exception_handler(kind, unstorable_value_response)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,7 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from okno.errors import OknoError, http_error_response, okno_error_response, validation_error_response
+from okno.errors import (
+    UNSTORABLE_VALUES,
+    OknoError,
+    http_error_response,
+    okno_error_response,
+    unstorable_value_response,
+    validation_error_response,
+)
 from okno.web.i18n import Gettext, negotiate
 from okno.web.pages import SignInRequired, environment
 
@@ -54,6 +61,13 @@ def install_page_handlers(app: FastAPI) -> None:
         # that the page did not check itself is the reader's request gone wrong.
         in_path = all(err.get("loc", ("",))[0] == "path" for err in exc.errors())
         return _error_page(request, 404 if in_path else 422)
+
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        response = unstorable_value_response(request, exc)
+        return _error_page(request, 422) if _wants_page(request) else response
+
+    for kind in UNSTORABLE_VALUES:
+        app.add_exception_handler(kind, _unstorable)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
