@@ -43,6 +43,7 @@ from okno.customers import organization_views
 from okno.customers import views as customers_views
 from okno.errors import install_error_handlers
 from okno.http import stream
+from okno.http.api_docs import install_api_docs
 from okno.http.limits import BodyLimitMiddleware
 from okno.http.openapi import document_errors
 from okno.http.timing import ServerTimingMiddleware
@@ -97,8 +98,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description=API_DESCRIPTION,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
+        docs_url=None,  # served with their own assets (install_api_docs)
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_page_handlers(app)
     portal_views.install(app)
     document_errors(app)
+    install_api_docs(app)
 
     @app.get(
         "/healthz",
