@@ -4,8 +4,8 @@ Every error has one body, ``{"error": {"code", "message", "details"}}`` (``error
 FastAPI documents only its own validation error, with a body Okno never sends. Which errors an
 operation can answer follows from what it is, so they are filled in here for all of them: 401 and
 403 where it takes a token, 404 where its path names an object, 409 for a change, 400 and 413
-where it takes a body, 422 where it takes any input. An operation declares the others it can answer (a 429
-of a rate limit) in its route's ``responses``; this gives them the error body too.
+where it takes a body, 422 where it takes any input. An operation declares the others it can
+answer (a 429 of a rate limit) in its route's ``responses``; this gives them the error body too.
 """
 
 from __future__ import annotations
