@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from okno.schemas import MAX_ID
 from tests.factories.personas import Personas
 
 WRITES = {"post", "put", "patch", "delete"}
@@ -49,3 +50,34 @@ def test_the_documented_error_body_is_the_one_sent(client: TestClient, people: P
     assert answers[-1].json()["error"]["code"] == "malformed_body"
     for answer in answers:
         assert set(answer.json()) == {"error"} and set(answer.json()["error"]) == fields
+
+
+def integers(schema: dict[str, Any], where: str, schemas: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every integer a request may carry under ``schema``, with where it is."""
+    if "$ref" in schema:
+        return integers(schemas[schema["$ref"].rsplit("/", 1)[1]], where, schemas)
+    found = [(where, schema)] if schema.get("type") == "integer" else []
+    for part in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
+        found += integers(part, where, schemas)
+    for name, part in schema.get("properties", {}).items():
+        found += integers(part, f"{where}.{name}", schemas)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += integers(schema[key], f"{where}[]", schemas)
+    return found
+
+
+def test_every_integer_a_request_carries_is_bounded(client: TestClient) -> None:
+    # A number past what the databases hold reached them and was answered 500 (schemas.Id).
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    unbounded = []
+    for path, method, op in operations(document):
+        carried = [(f"{p['in']} {p['name']}", p["schema"]) for p in op.get("parameters", [])]
+        carried += [("body", c["schema"]) for c in op.get("requestBody", {}).get("content", {}).values()]
+        for where, schema in carried:
+            for field, integer in integers(schema, where, schemas):
+                # The document may carry the bound as a float, which rounds 2^63 - 1 up to 2^63.
+                if integer.get("maximum", float("inf")) > MAX_ID + 1:
+                    unbounded.append(f"{method} {path} {field}")
+    assert unbounded == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
@@ -23,8 +24,11 @@ class TeamRoutingUpdate(InputModel):
     )
 
 
+Capacity = Annotated[int, Field(ge=0, le=MAX_CAPACITY)]
+
+
 class AgentRoutingUpdate(InputModel):
-    capacities: dict[str, int | None] = Field(
+    capacities: dict[str, Capacity | None] = Field(
         description=f"Most concurrent open conversations per channel ({', '.join(CHANNELS)}); 0 receives none "
         "on that channel, null goes back to the default."
     )
@@ -35,9 +39,6 @@ class AgentRoutingUpdate(InputModel):
         unknown = sorted(set(values) - set(CHANNELS))
         if unknown:
             raise ValueError(f"unknown channel {', '.join(unknown)}; use one of {', '.join(CHANNELS)}")
-        bad = [k for k, v in values.items() if v is not None and not 0 <= v <= MAX_CAPACITY]
-        if bad:
-            raise ValueError(f"a capacity is a whole number from 0 to {MAX_CAPACITY}")
         return values
 
 

@@ -76,7 +76,7 @@ def list_tickets(
     status: Annotated[list[TicketStatus] | None, Query(description="Repeat for several.")] = None,
     assignee_id: Id | None = None,
     unassigned: bool = False,
-    team_id: Annotated[list[int] | None, Query()] = None,
+    team_id: Annotated[list[Id] | None, Query()] = None,
     tag: str | None = None,
     customer_id: Id | None = None,
     channel: Channel | None = None,

@@ -12,6 +12,8 @@ from okno.customers.models import Plan
 from okno.schemas import Id, InputModel, OutputModel
 from okno.tickets.models import Channel, Priority
 
+MAX_POLICIES = 200  # checked in order for every ticket
+
 MAX_MINUTES = 365 * 24 * 60  # a year: anything longer is a typo
 
 
@@ -76,7 +78,7 @@ class SlaPolicyCreate(InputModel):
     name: str = Field(min_length=1, max_length=120)
     enabled: bool = True
     position: int | None = Field(
-        default=None, ge=1, description="Its place in the order (1 is checked first); default: last."
+        default=None, ge=1, le=MAX_POLICIES, description="Its place in the order (1 is checked first); default: last."
     )
     conditions: PolicyConditions = Field(default_factory=PolicyConditions)
     targets: PolicyTargets
@@ -93,7 +95,7 @@ class SlaPolicyCreate(InputModel):
 class SlaPolicyUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     enabled: bool | None = None
-    position: int | None = Field(default=None, ge=1, description="Move it to this place in the order.")
+    position: int | None = Field(default=None, ge=1, le=MAX_POLICIES, description="Move it to this place in the order.")
     conditions: PolicyConditions | None = Field(default=None, description="Replaces the conditions as a whole.")
     targets: PolicyTargets | None = Field(default=None, description="Replaces the targets as a whole.")
     business_hours: bool | None = None

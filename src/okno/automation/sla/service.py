@@ -16,6 +16,7 @@ from okno.accounts.permissions import Actor, require_admin, require_staff
 from okno.automation.sla import policies
 from okno.automation.sla.models import SlaPolicy
 from okno.automation.sla.schemas import (
+    MAX_POLICIES,
     PolicyConditions,
     PolicyTargets,
     SlaPolicyCreate,
@@ -24,8 +25,6 @@ from okno.automation.sla.schemas import (
 )
 from okno.db import utcnow
 from okno.errors import Invalid, NotFound
-
-MAX_POLICIES = 200
 
 
 def _ordered() -> sa.Select[SlaPolicy]:

@@ -123,7 +123,7 @@ def list_webhook_deliveries(
     session: DbSession,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_id: Annotated[int | None, Query(description="Deliveries older than this one (the next page).")] = None,
+    before_id: Annotated[Id | None, Query(description="Deliveries older than this one (the next page).")] = None,
 ) -> DeliveryPage:
     found = service.list_deliveries(session, actor, subscription_id, limit=limit, before_id=before_id)
     return DeliveryPage(items=[DeliveryRead.model_validate(d) for d in found])
