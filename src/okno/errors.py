@@ -111,8 +111,12 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
 UNSTORABLE_VALUES = (OverflowError, sa.exc.DataError)
 
 
-def unstorable_value_response(request: Request, exc: Exception) -> JSONResponse:
+def note_unstorable_value(request: Request, exc: Exception) -> None:
     log.warning("value out of the database's range on %s %s: %s", request.method, request.url.path, exc)
+
+
+def unstorable_value_response(request: Request, exc: Exception) -> JSONResponse:
+    note_unstorable_value(request, exc)
     message = "A value in the request is out of range or holds characters that cannot be stored."
     return JSONResponse(error_body("invalid_value", message), status_code=422)
 

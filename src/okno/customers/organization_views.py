@@ -157,7 +157,7 @@ async def _render_organization(
 
 @router.get("/organizations/{organization_id}")
 async def organization_page(
-    page: StaffPage, organization_id: Id, cursor: int | None = None, saved: str | None = None
+    page: StaffPage, organization_id: Id, cursor: Id | None = None, saved: str | None = None
 ) -> Response:
     notice = page.gettext("Organization saved.") if saved else None
     return await _render_organization(page, organization_id, after=cursor, notice=notice)

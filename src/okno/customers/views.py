@@ -67,7 +67,7 @@ def _list(session: Session, actor: Actor, q: str | None, cursor: int | None) -> 
 
 
 @router.get("/customers")
-async def customers_page(page: StaffPage, q: str | None = None, cursor: int | None = None) -> Response:
+async def customers_page(page: StaffPage, q: str | None = None, cursor: Id | None = None) -> Response:
     query = (q or "").strip()[:200] or None
     context = await run_read(page, _list, query, cursor)
     return page.render("customers/list.html", section="customers", **context)
@@ -320,7 +320,7 @@ def _merge_context(
 
 
 @router.get("/customers/{customer_id}/merge")
-async def merge_page(page: StaffPage, customer_id: Id, into: int | None = None, q: str | None = None) -> Response:
+async def merge_page(page: StaffPage, customer_id: Id, into: Id | None = None, q: str | None = None) -> Response:
     assert page.signed_in is not None
     if not may_change_customers(page.signed_in.actor):
         raise Forbidden("Your role may not merge customers.")

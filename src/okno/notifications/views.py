@@ -36,7 +36,7 @@ def _listing(session: Session, actor: Actor, before_id: int | None) -> dict[str,
 
 
 @router.get("/notifications")
-async def notifications_page(page: StaffPage, before: int | None = None) -> Response:
+async def notifications_page(page: StaffPage, before: Id | None = None) -> Response:
     assert page.signed_in is not None
     async with unit_of_work(page.request.app.state.runtime, writes=False) as session:
         context = await run_in_threadpool(_listing, session, page.signed_in.actor, before)

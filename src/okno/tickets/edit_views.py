@@ -175,7 +175,7 @@ async def _merge_page(
 
 
 @router.get("/tickets/{ticket_id}/merge")
-async def merge_form(page: StaffPage, ticket_id: Id, q: str = "", target: int | None = None) -> Response:
+async def merge_form(page: StaffPage, ticket_id: Id, q: str = "", target: Id | None = None) -> Response:
     """Find the ticket to merge into (by #number or words), then confirm with both side by side."""
     return await _merge_page(page, ticket_id, q=q.strip()[:200], target=target)
 

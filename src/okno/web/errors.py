@@ -13,6 +13,7 @@ from okno.errors import (
     UNSTORABLE_VALUES,
     OknoError,
     http_error_response,
+    note_unstorable_value,
     okno_error_response,
     unstorable_value_response,
     validation_error_response,
@@ -63,8 +64,10 @@ def install_page_handlers(app: FastAPI) -> None:
         return _error_page(request, 404 if in_path else 422)
 
     async def _unstorable(request: Request, exc: Exception) -> Response:
-        response = unstorable_value_response(request, exc)
-        return _error_page(request, 422) if _wants_page(request) else response
+        if not _wants_page(request):
+            return unstorable_value_response(request, exc)
+        note_unstorable_value(request, exc)
+        return _error_page(request, 422)
 
     for kind in UNSTORABLE_VALUES:
         app.add_exception_handler(kind, _unstorable)
